@@ -1,0 +1,74 @@
+# DS01 — install, test, lint, demo. See README.md.
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+CONFDIR    ?= /etc/ds01
+STATEDIR   ?= /var/lib/ds01
+LOGDIR     ?= /var/log/ds01
+CRONDIR    ?= /etc/cron.d
+SYSTEM_PYTHON ?= /usr/bin/python3
+DOCKER_GROUP  ?= docker
+
+LIBDIR  = $(PREFIX)/lib/ds01
+VENV    = $(LIBDIR)/venv
+TEST_VENV = .venv
+
+.PHONY: install uninstall test lint demo deps test-deps clean
+
+# Debian packages a server needs: a Python that can make a virtualenv, and Docker.
+deps:
+	@$(SYSTEM_PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "installing python3-venv"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv; }
+	@command -v dockerd >/dev/null 2>&1 || command -v docker >/dev/null 2>&1 || { \
+	  echo "installing docker.io"; apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker.io; }
+
+install: deps
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBDIR)
+	rm -rf $(DESTDIR)$(LIBDIR)/ds01common
+	cp -r lib/ds01common $(DESTDIR)$(LIBDIR)/ds01common
+	find $(DESTDIR)$(LIBDIR)/ds01common -name __pycache__ -prune -exec rm -rf {} +
+	# A private virtualenv: works where the system Python refuses pip (PEP 668).
+	test -x $(DESTDIR)$(VENV)/bin/python || $(SYSTEM_PYTHON) -m venv $(DESTDIR)$(VENV)
+	$(DESTDIR)$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	$(DESTDIR)$(VENV)/bin/python -m compileall -q $(DESTDIR)$(LIBDIR)/ds01common
+	chmod -R a+rX $(DESTDIR)$(LIBDIR)
+	@for script in bin/*; do \
+	  name=$$(basename $$script); target=$(DESTDIR)$(PREFIX)/bin/$$name; rm -f $$target; \
+	  if [ -L $$script ]; then ln -s $$(readlink $$script) $$target; \
+	  else sed '1s|^#!.*python3.*$$|#!$(VENV)/bin/python|' $$script > $$target; chmod 755 $$target; fi; \
+	done
+	install -d -m 755 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/templates
+	test -e $(DESTDIR)$(CONFDIR)/resource-limits.yaml || install -m 644 config/resource-limits.yaml $(DESTDIR)$(CONFDIR)/resource-limits.yaml
+	@for template in config/templates/*; do \
+	  [ -e "$$template" ] || continue; \
+	  test -e $(DESTDIR)$(CONFDIR)/templates/$$(basename $$template) || install -m 644 $$template $(DESTDIR)$(CONFDIR)/templates/; \
+	done
+	getent group $(DOCKER_GROUP) >/dev/null || groupadd --system $(DOCKER_GROUP)
+	install -d -m 2770 -o root -g $(DOCKER_GROUP) $(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR)
+	chown root:$(DOCKER_GROUP) $(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR)
+	chmod 2770 $(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR)
+	install -d $(DESTDIR)$(CRONDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@LOGDIR@|$(LOGDIR)|g' config/ds01.cron > $(DESTDIR)$(CRONDIR)/ds01
+	chmod 644 $(DESTDIR)$(CRONDIR)/ds01
+	@echo "DS01 installed: commands in $(PREFIX)/bin, config in $(CONFDIR), state in $(STATEDIR)"
+
+uninstall:
+	@for script in bin/*; do rm -f $(DESTDIR)$(PREFIX)/bin/$$(basename $$script); done
+	rm -rf $(DESTDIR)$(LIBDIR)
+	rm -f $(DESTDIR)$(CRONDIR)/ds01
+	@echo "kept $(CONFDIR), $(STATEDIR), $(LOGDIR) and every workspace"
+
+# Everything the suite needs on a fresh Debian machine, then the whole suite with a real engine.
+test:
+	bash tests/prepare.sh
+	DS01_REQUIRE_DOCKER=1 $(TEST_VENV)/bin/python -m pytest -q tests
+
+lint:
+	bash tests/prepare.sh --venv-only
+	$(TEST_VENV)/bin/python -m ruff check lib bin tests bench
+
+demo:
+	bash tests/prepare.sh
+	PATH=$(CURDIR)/$(TEST_VENV)/bin:$$PATH bash scripts/demo.sh
+
+clean:
+	rm -rf $(TEST_VENV) .pytest_cache build

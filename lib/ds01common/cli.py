@@ -1,0 +1,176 @@
+"""What every command shares: the one error boundary, the parser, the context, output helpers.
+
+A command script is a docstring, a `build_parser()` and `main(argv) -> int`, ending with
+`cli.run(main)`. Library code raises typed errors; `run` maps them to exit codes.
+"""
+
+import argparse
+import datetime
+import json
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+from . import paths
+from .errors import EXIT_ERROR, EXIT_INTERRUPTED, Ds01Error
+
+log = logging.getLogger("ds01")
+
+
+def program_name():
+    return Path(sys.argv[0]).name or "ds01"
+
+
+class _StderrHandler(logging.Handler):
+    def emit(self, record):
+        try:
+            sys.stderr.write(f"{program_name()}: {record.getMessage()}\n")
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+
+
+def setup_logging():
+    if not any(isinstance(handler, _StderrHandler) for handler in log.handlers):
+        log.addHandler(_StderrHandler())
+    log.setLevel(logging.DEBUG if os.environ.get("DS01_DEBUG") else logging.INFO)
+    log.propagate = False
+
+
+def _write_crash_log(error_text):
+    """Save a traceback where an admin can find it; return the file path."""
+    stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
+    name = f"crash-{program_name()}-{stamp}-{os.getpid()}.log"
+    for directory in (paths.log_dir(), Path(tempfile.gettempdir())):
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            path = directory / name
+            path.write_text(error_text)
+            return path
+        except OSError:
+            continue
+    return None
+
+
+def run(main, argv=None):
+    """Call main(argv) and exit with its code; the one place errors become exit codes."""
+    setup_logging()
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        code = main(argv)
+    except Ds01Error as error:
+        lines = str(error).splitlines() or [type(error).__name__]
+        sys.stderr.write(f"{program_name()}: {lines[0]}\n")
+        for line in lines[1:]:
+            sys.stderr.write(f"{line}\n")
+        code = error.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write(f"\n{program_name()}: interrupted\n")
+        code = EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); nothing more to say.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        code = EXIT_ERROR
+    except SystemExit:
+        raise
+    except Exception as error:
+        crash = _write_crash_log(traceback.format_exc())
+        where = f" (traceback in {crash})" if crash else ""
+        message = " ".join(str(error).split()) or type(error).__name__
+        sys.stderr.write(f"{program_name()}: unexpected error: {type(error).__name__}: {message}{where}\n")
+        code = EXIT_ERROR
+    sys.exit(code or 0)
+
+
+def parser(doc, **kwargs):
+    """An ArgumentParser whose description is the script's docstring."""
+    description = (doc or "").strip()
+    return argparse.ArgumentParser(prog=program_name(), description=description,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
+
+def add_user_option(parser_):
+    parser_.add_argument("--user", metavar="NAME", help="act for another user (admins only)")
+
+
+def add_json_option(parser_):
+    parser_.add_argument("--json", action="store_true", help="print one JSON document")
+
+
+def add_yes_option(parser_):
+    parser_.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+
+
+class Context:
+    """Lazy access to what commands touch: config, acting user, Docker, state and log dirs."""
+
+    def __init__(self, user_option=None, config=None, docker=None, caller=None):
+        self._user_option = user_option
+        self._config = config
+        self._docker = docker
+        self._caller = caller
+        self._user = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            from . import config as config_module
+            self._config = config_module.load()
+        return self._config
+
+    @property
+    def caller(self):
+        if self._caller is None:
+            from .identity import current_user
+            self._caller = current_user()
+        return self._caller
+
+    @property
+    def user(self):
+        """The acting user: the caller, or --user's for an admin (exit 4 otherwise)."""
+        if self._user is None:
+            from .identity import acting_user
+            self._user = acting_user(self._user_option, self.config.admin_group, self.caller)
+        return self._user
+
+    @property
+    def is_admin(self):
+        from .identity import is_admin
+        return is_admin(self.caller, self.config.admin_group)
+
+    @property
+    def docker(self):
+        if self._docker is None:
+            from . import dockerapi
+            self._docker = dockerapi.connect()
+        return self._docker
+
+    @property
+    def state_dir(self):
+        return paths.state_dir()
+
+    @property
+    def log_dir(self):
+        return paths.log_dir()
+
+
+def print_json(document):
+    json.dump(document, sys.stdout, indent=2, sort_keys=False, default=str)
+    sys.stdout.write("\n")
+
+
+def format_table(rows, headers):
+    """Plain aligned columns; rows are sequences of printable values."""
+    table = [[str(cell) for cell in headers]] + [["-" if cell is None else str(cell) for cell in row]
+                                                 for row in rows]
+    widths = [max(len(row[column]) for row in table) for column in range(len(headers))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in table]
+    return "\n".join(lines)
+
+
+def print_table(rows, headers, empty="nothing to show"):
+    print(format_table(rows, headers) if rows else empty)

@@ -1,0 +1,102 @@
+"""The one module that talks to the Docker engine (docker SDK, imported lazily).
+
+`connect()` returns a pinged client or raises a one-line error; `translate()` and the
+`errors()` context manager turn the SDK's exceptions into DS01's typed errors.
+"""
+
+import contextlib
+import os
+
+from .errors import DockerUnavailable, Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable
+
+DEFAULT_TIMEOUT = 120
+
+
+def _engine_address():
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def _is_socket_permission_problem(error):
+    text = str(error)
+    return isinstance(error, PermissionError) or "Permission denied" in text or "EACCES" in text
+
+
+def connect(timeout=DEFAULT_TIMEOUT):
+    """A docker client that has answered a ping."""
+    try:
+        import docker
+    except ImportError:
+        raise Ds01Error("the docker Python package is missing; run `make install`") from None
+    try:
+        client = docker.from_env(timeout=timeout)
+        client.ping()
+        return client
+    except Exception as error:  # the SDK raises DockerException, requests and OS errors alike
+        raise _connection_error(error) from None
+
+
+def _connection_error(error):
+    address = _engine_address()
+    if _is_socket_permission_problem(error):
+        return PermissionDenied(
+            f"permission denied on the Docker socket {address}: ask an admin to run "
+            "`add-user-to-docker $USER`, then log out and in again")
+    return DockerUnavailable(f"cannot reach the Docker engine at {address}: is dockerd running?")
+
+
+def translate(error, what=None):
+    """A DS01 error for a docker SDK exception (`what` names the object, e.g. 'container x')."""
+    import docker.errors as docker_errors
+    import requests.exceptions
+
+    if isinstance(error, Ds01Error):
+        return error
+    explanation = _explanation(error)
+    if isinstance(error, docker_errors.ImageNotFound):
+        return NotFound(f"image not found: {what or explanation}")
+    if isinstance(error, docker_errors.NotFound):
+        return NotFound(f"{what or 'object'} not found")
+    if isinstance(error, (requests.exceptions.ConnectionError, ConnectionError)) or isinstance(
+            error, docker_errors.DockerException) and "Connection" in explanation:
+        return _connection_error(error)
+    if isinstance(error, docker_errors.APIError):
+        status = getattr(error, "status_code", None)
+        lowered = explanation.lower()
+        if status == 409 and "already in use" in lowered:
+            return Ds01Error(f"{what or 'the name'} already exists")
+        if "out of memory" in lowered or "cannot allocate memory" in lowered or "oom" in lowered.split():
+            return ResourcesUnavailable(f"out of memory: {explanation}")
+        return Ds01Error(f"docker: {explanation}")
+    if isinstance(error, docker_errors.BuildError):
+        return Ds01Error(f"image build failed: {explanation}")
+    if isinstance(error, requests.exceptions.ReadTimeout):
+        return Ds01Error("the Docker engine did not answer in time")
+    return Ds01Error(f"docker: {explanation}")
+
+
+def _explanation(error):
+    text = getattr(error, "explanation", None) or getattr(error, "msg", None) or str(error)
+    if isinstance(text, bytes):
+        text = text.decode(errors="replace")
+    return " ".join(str(text).split())
+
+
+@contextlib.contextmanager
+def errors(what=None):
+    """Run Docker calls; any SDK exception becomes a typed DS01 error."""
+    try:
+        yield
+    except Ds01Error:
+        raise
+    except Exception as error:
+        module = type(error).__module__
+        if module.startswith(("docker", "requests", "urllib3")) or isinstance(error, ConnectionError):
+            raise translate(error, what) from None
+        raise
+
+
+def has_nvidia_runtime(client):
+    """Whether the engine can pass GPUs (the NVIDIA runtime or CDI is configured)."""
+    with errors():
+        info = client.info()
+    return "nvidia" in (info.get("Runtimes") or {})

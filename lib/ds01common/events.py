@@ -1,0 +1,53 @@
+"""The event log: one JSON line per event in $DS01_LOG_DIR/events.jsonl."""
+
+import datetime
+import json
+import logging
+import os
+from pathlib import Path
+
+from . import paths
+
+log = logging.getLogger("ds01")
+EVENTS_FILE = "events.jsonl"
+
+
+def utc_now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def record(event, user, log_dir=None, **details):
+    """Append one event; a log that cannot be written is a warning, never a failed command."""
+    entry = {"time": utc_now_iso(), "user": user, "event": event, "details": details}
+    path = Path(log_dir or paths.log_dir()) / EVENTS_FILE
+    line = json.dumps(entry, sort_keys=True, default=str) + "\n"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o660)
+        try:
+            if os.fstat(fd).st_uid == os.getuid():
+                os.fchmod(fd, 0o660)
+            # One write call per line: O_APPEND keeps concurrent writers' lines whole.
+            os.write(fd, line.encode())
+        finally:
+            os.close(fd)
+    except OSError as error:
+        log.warning("could not write event log %s: %s", path, error.strerror)
+    return entry
+
+
+def read(log_dir=None):
+    """Every event, oldest first; unparsable lines are skipped."""
+    path = Path(log_dir or paths.log_dir()) / EVENTS_FILE
+    try:
+        with open(path) as handle:
+            lines = handle.readlines()
+    except FileNotFoundError:
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue
+    return entries

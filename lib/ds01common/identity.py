@@ -1,0 +1,72 @@
+"""Who is acting: the real uid, its sanitised name, admin rights, and `--user` for admins."""
+
+import grp
+import os
+import pwd
+import re
+from dataclasses import dataclass
+
+from .errors import NotFound, PermissionDenied
+
+
+@dataclass(frozen=True)
+class User:
+    login: str      # name in the password database; config keys use this
+    name: str       # sanitised for Docker names, labels and image names
+    uid: int
+    gid: int
+    home: str
+
+
+def sanitise(login):
+    """Lowercase, '@domain' dropped, anything outside [a-z0-9_.-] becomes '_'."""
+    name = login.split("@", 1)[0].lower()
+    name = re.sub(r"[^a-z0-9_.-]", "_", name)
+    return name or "_"
+
+
+def _from_pwd(entry):
+    return User(entry.pw_name, sanitise(entry.pw_name), entry.pw_uid, entry.pw_gid, entry.pw_dir)
+
+
+def current_user():
+    """The real uid's user (not the effective one: a setuid wrapper must not change who acts)."""
+    uid = os.getuid()
+    try:
+        return _from_pwd(pwd.getpwuid(uid))
+    except KeyError:
+        raise NotFound(f"uid {uid} has no entry in the password database") from None
+
+
+def lookup_user(name):
+    """A user by login name, by sanitised name, or by uid given as digits."""
+    try:
+        if name.isdigit():
+            return _from_pwd(pwd.getpwuid(int(name)))
+        return _from_pwd(pwd.getpwnam(name))
+    except KeyError:
+        for entry in pwd.getpwall():
+            if sanitise(entry.pw_name) == name:
+                return _from_pwd(entry)
+    raise NotFound(f"no such user: {name}")
+
+
+def is_admin(user, admin_group):
+    """uid 0, or a member (primary or supplementary) of the admin group."""
+    if user.uid == 0:
+        return True
+    try:
+        group = grp.getgrnam(admin_group)
+    except KeyError:
+        return False
+    return user.login in group.gr_mem or user.gid == group.gr_gid
+
+
+def acting_user(requested, admin_group, caller=None):
+    """The user a command acts for: the caller, or `requested` when the caller is an admin."""
+    caller = caller or current_user()
+    if not requested or requested in (caller.login, caller.name):
+        return caller
+    if not is_admin(caller, admin_group):
+        raise PermissionDenied(f"permission denied: --user is for members of {admin_group} only")
+    return lookup_user(requested)

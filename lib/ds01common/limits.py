@@ -1,0 +1,79 @@
+"""A user's resolved limits as a table, as the contract's JSON, and as ~/.ds01-limits."""
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+from .config import DURATION_KEYS, LIMIT_KEYS, SIZE_KEYS
+from .units import format_duration, format_size
+
+log = logging.getLogger("ds01")
+LIMITS_FILE = ".ds01-limits"
+
+DESCRIPTIONS = {
+    "max_mig_instances": "GPU slots held in total",
+    "max_gpus_per_container": "GPU slots in one container",
+    "max_gpu_equivalents": "GPU-equivalents held in total",
+    "allow_full_gpu": "may take a whole GPU",
+    "max_cpus": "CPUs per container",
+    "memory": "memory per container",
+    "shm_size": "shared memory per container",
+    "pids_limit": "processes per container",
+    "max_containers_per_user": "containers at once",
+    "idle_timeout": "idle time before retirement",
+    "max_runtime": "longest a container may run",
+    "gpu_hold_after_stop": "a stopped container keeps its GPU for",
+    "priority": "place in the GPU queue (higher first)",
+}
+
+
+def as_json(limits):
+    """Every section-7 key plus 'group' and 'reason': bytes, seconds, null for unlimited."""
+    document = {key: limits[key] for key in LIMIT_KEYS}
+    document["group"] = limits["group"]
+    document["reason"] = limits.get("reason")
+    return document
+
+
+def display_value(key, value):
+    if key in SIZE_KEYS:
+        return format_size(value)
+    if key in DURATION_KEYS:
+        return format_duration(value)
+    if value is None:
+        return "unlimited"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def as_rows(limits):
+    return [(key, display_value(key, limits[key]), DESCRIPTIONS[key]) for key in LIMIT_KEYS]
+
+
+def as_text(user, limits):
+    lines = [f"DS01 limits for {user} (group {limits['group']})"]
+    if limits.get("reason"):
+        lines.append(f"override: {limits['reason']}")
+    width = max(len(key) for key in LIMIT_KEYS)
+    lines += [f"  {key.ljust(width)}  {value}" for key, value, _ in as_rows(limits)]
+    return "\n".join(lines) + "\n"
+
+
+def write_limits_file(user, limits):
+    """Keep ~/.ds01-limits current for the caller; a failure is only a warning."""
+    path = Path(user.home) / LIMITS_FILE
+    content = as_text(user.login, limits)
+    try:
+        if path.exists() and path.read_text() == content:
+            return path
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".ds01-limits.")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(content)
+        os.chmod(temp, 0o644)
+        os.replace(temp, path)
+        return path
+    except OSError as error:
+        log.warning("could not update %s: %s", path, error.strerror)
+        return None

@@ -1,0 +1,26 @@
+"""The one module that runs other programs (git, ssh-keygen, systemctl, write, …)."""
+
+import shutil
+import subprocess
+
+from .errors import Ds01Error
+
+
+def which(program):
+    return shutil.which(program)
+
+
+def run(command, check=True, capture=True, input=None, cwd=None, env=None, timeout=None, user=None):
+    """Run `command` (a list); returns CompletedProcess. A failure is one-line Ds01Error when `check`."""
+    try:
+        result = subprocess.run(command, check=False, capture_output=capture, text=True, input=input,
+                                cwd=cwd, env=env, timeout=timeout, user=user)
+    except FileNotFoundError:
+        raise Ds01Error(f"{command[0]} is not installed") from None
+    except subprocess.TimeoutExpired:
+        raise Ds01Error(f"{command[0]} did not finish within {timeout}s") from None
+    if check and result.returncode != 0:
+        detail = (result.stderr or result.stdout or "").strip().splitlines() if capture else []
+        reason = detail[-1] if detail else f"exit status {result.returncode}"
+        raise Ds01Error(f"{' '.join(command[:2])} failed: {reason}")
+    return result
