@@ -1,0 +1,294 @@
+"""Measuring what DS01 containers are doing: CPU from Docker stats, GPU from NVML processes.
+
+Everything here observes; nothing decides or acts (that is lifecycle.py). One pass lists the
+DS01 containers (label ds01.managed=true, never anything else), inspects and samples them
+in parallel, and maps GPU processes to containers through /proc/PID/cgroup.
+"""
+
+import concurrent.futures
+import datetime
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import dockerapi
+
+log = logging.getLogger("ds01")
+MANAGED_FILTER = {"label": "ds01.managed=true"}
+KEEP_ALIVE_FILE = ".keep-alive"
+# Every running container is sampled at once (see sample_cpu); beyond this many, in rounds.
+MAX_WORKERS = 128
+INSPECT_WORKERS = 10
+ENGINE_SAMPLE_SECONDS = 1.0
+# cgroup v1 (cgroupfs driver): /docker/<id>; v2 or the systemd driver: .../docker-<id>.scope.
+_CGROUP_ID_RE = re.compile(r"(?:/docker/|docker-)([0-9a-f]{64})(?:\.scope)?(?:/|$)")
+
+
+@dataclass
+class Observation:
+    """One DS01 container as seen in this pass. Times are epoch seconds (None when unknown)."""
+
+    id: str
+    docker_name: str
+    name: str
+    user: str
+    uid: int | None
+    status: str
+    workspace: str | None
+    gpu_slots: list
+    created: float | None
+    started: float | None = None
+    finished: float | None = None
+    cpu_percent: float | None = None
+    gpu_memory: int = 0
+    gpu_utilization: float | None = None
+    keep_alive: float | None = None
+    labels: dict = field(default_factory=dict)
+
+    @property
+    def running(self):
+        return self.status == "running"
+
+
+# --- times ---
+
+def parse_docker_time(text):
+    """Epoch seconds from Docker's RFC 3339 times (nanoseconds, 'Z'); None for the zero time."""
+    if not text or text.startswith("0001-01-01"):
+        return None
+    text = text.strip().replace("Z", "+00:00")
+    # Python wants at most 6 fractional digits.
+    text = re.sub(r"(\.\d{6})\d+", r"\1", text)
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return moment.timestamp()
+
+
+def iso(epoch):
+    if epoch is None:
+        return None
+    moment = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+# --- CPU ---
+
+def cpu_percent(before, after):
+    """CPU % (100 = one core, like `docker stats`) between two stats documents, or None."""
+    try:
+        cpu_delta = after["cpu_stats"]["cpu_usage"]["total_usage"] - before["cpu_stats"]["cpu_usage"]["total_usage"]
+        system_delta = after["cpu_stats"]["system_cpu_usage"] - before["cpu_stats"]["system_cpu_usage"]
+    except (KeyError, TypeError):
+        return None
+    if system_delta <= 0 or cpu_delta < 0:
+        return 0.0 if system_delta > 0 else None
+    cpus = after["cpu_stats"].get("online_cpus") or len(after["cpu_stats"]["cpu_usage"].get("percpu_usage") or []) or 1
+    return round(cpu_delta / system_delta * cpus * 100.0, 2)
+
+
+def _precpu_percent(stats):
+    """CPU % from one non-one-shot stats document (the engine filled precpu_stats)."""
+    return cpu_percent({"cpu_stats": stats.get("precpu_stats") or {}}, stats)
+
+
+def _one_stats(docker, container_id, one_shot):
+    with dockerapi.errors(f"container {container_id[:12]}"):
+        if one_shot:
+            return docker.api.stats(container_id, stream=False, one_shot=True)
+        return docker.api.stats(container_id, stream=False)
+
+
+def sample_cpu(docker, container_ids, sample_seconds=1.0, workers=MAX_WORKERS):
+    """{id: cpu %} for running containers, all sampled at the same time.
+
+    The engine's stats collector ticks once a second for every subscribed container, so
+    concurrent non-streaming requests (two frames each, precpu-based) finish together in
+    about 1-2 s however many containers there are. A `sample_seconds` longer than that
+    window takes two one-shot samples that far apart instead (a longer average).
+    A container that vanished or errs is simply missing from the result.
+    """
+    container_ids = list(container_ids)
+    if not container_ids:
+        return {}
+    # Threads beyond the SDK's 10 pooled connections open their own; urllib3 would warn.
+    logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(container_ids)))) as pool:
+        def round_of_samples(one_shot):
+            futures = {container_id: pool.submit(_one_stats, docker, container_id, one_shot)
+                       for container_id in container_ids}
+            results = {}
+            for container_id, future in futures.items():
+                try:
+                    results[container_id] = future.result()
+                except Exception as error:  # noqa: BLE001 - one container's failure must not stop the pass
+                    log.debug("stats for %s failed: %s", container_id[:12], error)
+            return results
+
+        if sample_seconds <= ENGINE_SAMPLE_SECONDS or not _supports_one_shot(docker):
+            return {container_id: _precpu_percent(stats)
+                    for container_id, stats in round_of_samples(one_shot=False).items()}
+        first = round_of_samples(one_shot=True)
+        time.sleep(sample_seconds)
+        second = round_of_samples(one_shot=True)
+    return {container_id: cpu_percent(first[container_id], second[container_id])
+            for container_id in second if container_id in first}
+
+
+def _supports_one_shot(docker):
+    version = getattr(getattr(docker, "api", None), "api_version", "1.41")
+    try:
+        major, minor = (int(part) for part in str(version).split(".")[:2])
+    except ValueError:
+        return True
+    return (major, minor) >= (1, 41)
+
+
+# --- GPU ---
+
+def container_id_from_cgroup(text):
+    """The Docker container id in a /proc/PID/cgroup text, or None (a host process)."""
+    for line in text.splitlines():
+        match = _CGROUP_ID_RE.search(line.split(":", 2)[-1])
+        if match:
+            return match.group(1)
+    return None
+
+
+def container_of_pid(pid, proc_root="/proc"):
+    try:
+        text = Path(proc_root, str(pid), "cgroup").read_text()
+    except OSError:
+        return None
+    return container_id_from_cgroup(text)
+
+
+def gpu_use_by_container(processes, proc_root="/proc"):
+    """{container id: {"memory": bytes, "gpus": {uuid, ...}, "pids": [..]}} from NVML's process list.
+
+    Processes outside containers are ignored: DS01 never acts on them.
+    """
+    usage = {}
+    for process in processes or []:
+        container_id = container_of_pid(process.get("pid"), proc_root)
+        if container_id is None:
+            continue
+        entry = usage.setdefault(container_id, {"memory": 0, "gpus": set(), "pids": []})
+        entry["memory"] += int(process.get("used_memory") or 0)
+        if process.get("gpu_uuid"):
+            entry["gpus"].add(process["gpu_uuid"])
+        entry["pids"].append(process.get("pid"))
+    return usage
+
+
+def default_gpu_processes():
+    """NVML's compute processes; [] (with a debug note) on a host without NVML."""
+    from . import nvml
+    try:
+        return nvml.gpu_processes()
+    except Exception as error:  # noqa: BLE001 - no NVML means no GPU activity to see
+        log.debug("no GPU process list: %s", error)
+        return []
+
+
+def default_gpu_utilization(index):
+    from . import nvml
+    try:
+        return nvml.gpu_utilization(index)
+    except Exception as error:  # noqa: BLE001
+        log.debug("no utilisation for GPU %s: %s", index, error)
+        return None
+
+
+# --- workspace ---
+
+def keep_alive_time(workspace):
+    """mtime of <workspace>/.keep-alive, or None."""
+    if not workspace:
+        return None
+    try:
+        return os.stat(Path(workspace) / KEEP_ALIVE_FILE).st_mtime
+    except OSError:
+        return None
+
+
+# --- one observation pass ---
+
+def _slots(labels):
+    return [slot for slot in (labels.get("ds01.gpu.slots") or "").split(",") if slot]
+
+
+def _uid(labels):
+    value = labels.get("ds01.uid") or ""
+    return int(value) if value.isdigit() else None
+
+
+def list_managed(docker):
+    """Summaries of every DS01 container (running, stopped and never started)."""
+    with dockerapi.errors("containers"):
+        return docker.api.containers(all=True, filters=MANAGED_FILTER)
+
+
+def _inspect(docker, container_id):
+    with dockerapi.errors(f"container {container_id[:12]}"):
+        return docker.api.inspect_container(container_id)
+
+
+def observe(docker, *, sample_seconds=1.0, gpu_processes=None, gpu_utilization=None,
+            proc_root="/proc", workers=MAX_WORKERS):
+    """[Observation] for every DS01 container, with CPU, GPU and .keep-alive measured."""
+    from . import names
+
+    summaries = [summary for summary in list_managed(docker)
+                 if (summary.get("Labels") or {}).get("ds01.managed") == "true"]
+    ids = [summary["Id"] for summary in summaries]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(INSPECT_WORKERS, len(ids) or 1))) as pool:
+        inspections = dict(zip(ids, pool.map(lambda cid: _safe(_inspect, docker, cid), ids)))
+    observations = []
+    for summary in summaries:
+        details = inspections.get(summary["Id"])
+        if details is None:  # removed while we looked
+            continue
+        labels = summary.get("Labels") or {}
+        state = details.get("State") or {}
+        docker_name = (summary.get("Names") or [details.get("Name", "")])[0].lstrip("/")
+        short_name, _ = names.split_docker_name(docker_name)
+        observations.append(Observation(
+            id=summary["Id"], docker_name=docker_name, name=short_name,
+            user=labels.get("ds01.user", ""), uid=_uid(labels), status=state.get("Status") or summary.get("State", ""),
+            workspace=labels.get("ds01.workspace"), gpu_slots=_slots(labels),
+            created=parse_docker_time(details.get("Created")) or summary.get("Created"),
+            started=parse_docker_time(state.get("StartedAt")), finished=parse_docker_time(state.get("FinishedAt")),
+            keep_alive=keep_alive_time(labels.get("ds01.workspace")), labels=labels))
+    running = [observation for observation in observations if observation.running]
+    cpu = sample_cpu(docker, [observation.id for observation in running], sample_seconds, workers)
+    usage = gpu_use_by_container((gpu_processes or default_gpu_processes)(), proc_root) if running else {}
+    for observation in running:
+        observation.cpu_percent = cpu.get(observation.id)
+        use = usage.get(observation.id)
+        if use:
+            observation.gpu_memory = use["memory"]
+            observation.gpu_utilization = _full_gpu_utilization(observation, gpu_utilization)
+    return observations
+
+
+def _full_gpu_utilization(observation, gpu_utilization):
+    """Highest utilisation of the whole GPUs this container holds (NVML has none per MIG device)."""
+    whole = [slot for slot in observation.gpu_slots if ":" not in slot and slot.isdigit()]
+    values = [(gpu_utilization or default_gpu_utilization)(int(slot)) for slot in whole]
+    values = [value for value in values if value is not None]
+    return max(values) if values else None
+
+
+def _safe(function, *args):
+    try:
+        return function(*args)
+    except Exception as error:  # noqa: BLE001 - a vanished container is skipped, not fatal
+        log.debug("%s failed: %s", function.__name__, error)
+        return None

@@ -1,0 +1,88 @@
+"""Command-line pieces the container commands share: options and the words they print.
+
+Pure text and argparse; it prints nothing itself."""
+
+from .units import format_duration, format_size
+
+WAIT_FOREVER = -1.0
+
+
+def add_name(parser, help_text="container name (as shown by container-list)"):
+    parser.add_argument("name", metavar="NAME", help=help_text)
+
+
+def add_create_options(parser):
+    parser.add_argument("--image", metavar="IMG", help="image to run (default: ds01-<you>/NAME:latest)")
+    gpus = parser.add_mutually_exclusive_group()
+    gpus.add_argument("--gpus", type=int, metavar="N", help="GPU slots to take (default: 1)")
+    gpus.add_argument("--cpu-only", action="store_true", help="no GPU")
+    parser.add_argument("--full-gpu", action="store_true", help="a whole GPU, not a MIG instance (if allowed)")
+    parser.add_argument("--wait", nargs="?", type=float, const=WAIT_FOREVER, metavar="SECONDS",
+                        help="wait in the GPU queue (for SECONDS, or until served) instead of failing")
+
+
+def create_kwargs(args):
+    return {"image": args.image, "gpus": args.gpus, "cpu_only": args.cpu_only,
+            "full_gpu": args.full_gpu, "wait": wait_seconds(args.wait)}
+
+
+def wait_seconds(value):
+    """None: do not wait; float('inf'): wait until served; else seconds."""
+    if value is None:
+        return None
+    return float("inf") if value < 0 else value
+
+
+def gpu_text(slots):
+    return ", ".join(slots) if slots else "none (CPU-only)"
+
+
+def created_lines(result):
+    return [f"Created {result['name']}: image {result['image']}, GPU {gpu_text(result['gpus'])}",
+            f"  workspace {result['workspace']} -> /workspace (kept when the container goes)"]
+
+
+def retired_lines(result):
+    lines = [f"Retired {result['name']}: stopped and removed"
+             + (f", GPU {', '.join(result['gpus'])} freed" if result["gpus"] else "")]
+    if result.get("image"):
+        lines.append(f"  changes saved as image {result['image']}")
+    if result.get("workspace"):
+        lines.append(f"  workspace {result['workspace']} untouched")
+    return lines
+
+
+def list_rows(items, show_user=False):
+    rows = []
+    for item in items:
+        row = [item["name"], item["status"], item["image"], ",".join(item["gpus"]) or "-", item["created"]]
+        rows.append(([item["user"]] if show_user else []) + row)
+    headers = (["USER"] if show_user else []) + ["NAME", "STATUS", "IMAGE", "GPUS", "CREATED"]
+    return rows, headers
+
+
+def stats_rows(stats, show_user=False):
+    rows = []
+    for item in stats:
+        running = item["status"] == "running"
+        memory = (f"{format_size(item['memory_used'])} / {format_size(item['memory_limit'])}"
+                  if running else "-")
+        row = [item["name"], item["status"], f"{item['cpu_percent']:.1f}%" if running else "-", memory,
+               item["pids"] if running else "-", ",".join(item["gpus"]) or "-"]
+        rows.append(([item["user"]] if show_user else []) + row)
+    headers = (["USER"] if show_user else []) + ["NAME", "STATUS", "CPU", "MEMORY", "PIDS", "GPUS"]
+    return rows, headers
+
+
+def exit_help(limits=None):
+    idle = format_duration((limits or {}).get("idle_timeout"))
+    return [
+        "To leave a container shell: type `exit` or press Ctrl-D.",
+        "Leaving the shell does not stop the container: it keeps running, with its GPU,",
+        "and anything you started in the background keeps going.",
+        "  container-run NAME       enter it again",
+        "  container-stop NAME      stop it (its GPU stays reserved until it is removed)",
+        "  container-retire NAME    stop and remove it, freeing the GPU",
+        f"An idle container is retired automatically after {idle}.",
+        "Your files in /workspace live on the host (~/workspace/NAME) and are always kept.",
+    ]

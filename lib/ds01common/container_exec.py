@@ -1,0 +1,69 @@
+"""Running things inside a user's container: a command, or an interactive shell.
+
+Both go through the docker command-line client (via process.py) because it alone carries a
+terminal, stdin and signals end to end; its exit status is the command's own exit status.
+"""
+
+import os
+import stat
+import sys
+
+from . import containers, process
+from .errors import Ds01Error, UsageError
+
+# bash where the image has it (distro images), else sh (busybox, alpine).
+SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
+
+
+def _docker_cli():
+    program = process.which("docker")
+    if program is None:
+        raise Ds01Error("the docker command-line client is not installed; ask an admin to install docker.io")
+    return program
+
+
+def terminal_attached():
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def _stdin_has_data_source():
+    """Whether stdin is a pipe or a file worth forwarding (never an inherited terminal)."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError, AttributeError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
+
+
+def exec_command(user, container, command, terminal=None):
+    """The docker CLI line that runs `command` as the user in /workspace of `container`."""
+    terminal = terminal_attached() if terminal is None else terminal
+    flags = []
+    if terminal:
+        flags = ["-i", "-t"]
+    elif _stdin_has_data_source():
+        flags = ["-i"]
+    return [_docker_cli(), "exec", *flags, "-u", f"{user.uid}:{user.gid}",
+            "-w", containers.CONTAINER_WORKSPACE, "-e", f"HOME={containers.CONTAINER_WORKSPACE}",
+            container.name, *command]
+
+
+def run(docker, user, name, command, log_dir=None):
+    """Start the container if needed, run `command` in it; returns the command's exit status."""
+    container = containers.start(docker, user, name, log_dir=log_dir)
+    result = process.run(exec_command(user, container, list(command)), check=False, capture=False)
+    return result.returncode
+
+
+def shell(docker, user, name, start=True, log_dir=None):
+    """An interactive shell (needs a terminal); returns the shell's exit status."""
+    if not terminal_attached():
+        raise UsageError(f"a shell needs a terminal; to run one command use `container-run {name} -- CMD`")
+    if start:
+        container = containers.start(docker, user, name, log_dir=log_dir)
+    else:
+        container = containers.find(docker, user, name)
+        if container.status != "running":
+            raise Ds01Error(f"{name} is not running: use `container-run {name}` to start it and enter")
+    result = process.run(exec_command(user, container, SHELL, terminal=True), check=False, capture=False)
+    return result.returncode

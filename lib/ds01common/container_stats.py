@@ -1,0 +1,76 @@
+"""Resource use of DS01 containers: CPU %, memory used / limit, processes, GPU slots.
+
+One list call finds the containers; the running ones are sampled in parallel (each sample
+takes the engine about a second, so sampling one after another would not scale).
+"""
+
+import concurrent.futures
+import logging
+
+from . import containers, dockerapi
+
+MAX_WORKERS = 64
+
+
+def cpu_percent(sample):
+    """CPU use in percent of one CPU (100 = one full core), as `docker stats` shows it."""
+    cpu = sample.get("cpu_stats") or {}
+    previous = sample.get("precpu_stats") or {}
+    cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - \
+        (previous.get("cpu_usage") or {}).get("total_usage", 0)
+    system_delta = cpu.get("system_cpu_usage", 0) - previous.get("system_cpu_usage", 0)
+    if cpu_delta <= 0 or system_delta <= 0 or not previous.get("system_cpu_usage"):
+        return 0.0
+    online = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or []) or 1
+    return round(cpu_delta / system_delta * online * 100.0, 2)
+
+
+def memory_used(sample):
+    """Memory in use without the page cache (cgroup v1 `cache`, v2 `inactive_file`)."""
+    memory = sample.get("memory_stats") or {}
+    usage = memory.get("usage") or 0
+    details = memory.get("stats") or {}
+    cache = details.get("total_inactive_file", details.get("inactive_file", details.get("cache", 0))) or 0
+    return max(usage - cache, 0)
+
+
+def from_sample(item, sample):
+    memory = (sample or {}).get("memory_stats") or {}
+    return dict(item, cpu_percent=cpu_percent(sample or {}), memory_used=memory_used(sample or {}),
+                memory_limit=memory.get("limit"), pids=((sample or {}).get("pids_stats") or {}).get("current"))
+
+
+def _sample(docker, container_id):
+    with dockerapi.errors("container stats"):
+        return docker.api.stats(container_id, stream=False)
+
+
+def collect(docker, user=None, name=None):
+    """Stats for the user's containers (or every DS01 container with user None), or one by name."""
+    if name is not None:
+        container = containers.find(docker, user, name)
+        entries = [entry for entry in containers.list_entries(docker, user) if entry.get("Id") == container.id]
+    else:
+        entries = containers.list_entries(docker, user)
+    results = [dict(containers.summary(entry), id=entry["Id"]) for entry in entries]
+    running = [item for item in results if item["status"] == "running"]
+    samples = {}
+    if running:
+        # More threads than the client's connection pool: urllib3 opens extra connections and
+        # warns when it closes them afterwards; that is expected here, not worth a line.
+        logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
+        workers = min(MAX_WORKERS, len(running))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(_sample, docker, item["id"]): item["id"] for item in running}
+            for future in concurrent.futures.as_completed(futures):
+                try:
+                    samples[futures[future]] = future.result()
+                except Exception:  # noqa: BLE001 - a container that stopped meanwhile has no sample
+                    samples[futures[future]] = None
+    stats = []
+    for item in results:
+        sample = samples.get(item["id"])
+        entry = from_sample(item, sample)
+        entry.pop("id")
+        stats.append(entry)
+    return stats

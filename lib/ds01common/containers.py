@@ -1,0 +1,416 @@
+"""Container lifecycle: create, start, stop, remove, retire, find, list, cleanup.
+
+Containers are temporary, workspaces permanent: nothing here ever deletes or changes a
+workspace once made. Every container DS01 creates carries the contract's labels, which are
+how ownership is checked and how GPU state is rebuilt after a crash.
+"""
+
+import datetime
+import logging
+import os
+from pathlib import Path
+
+from . import dockerapi, events, names
+from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
+
+log = logging.getLogger("ds01")
+
+LABEL_MANAGED = "ds01.managed"
+LABEL_USER = "ds01.user"
+LABEL_UID = "ds01.uid"
+LABEL_PROJECT = "ds01.project"
+LABEL_CREATED = "ds01.created_at"
+LABEL_SLOTS = "ds01.gpu.slots"
+LABEL_UUIDS = "ds01.gpu.uuids"
+LABEL_WORKSPACE = "ds01.workspace"
+
+CONTAINER_WORKSPACE = "/workspace"
+CONTAINER_DATA = "/data"
+
+# PID 1 is docker-init (init=True), which forwards SIGTERM to this loop and reaps orphans.
+# The loop keeps an idle container alive without a terminal and leaves at once on SIGTERM,
+# so `docker stop` never has to wait for its timeout. Plain POSIX sh: busybox and distros.
+KEEP_ALIVE = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
+
+
+def utc_now_iso():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _what(name):
+    return f"container {name}"
+
+
+# --- ownership -------------------------------------------------------------------------
+
+def owner_of(labels):
+    """The DS01 owner of a container from its labels, or None for a non-DS01 container."""
+    labels = labels or {}
+    if labels.get(LABEL_MANAGED) != "true":
+        return None
+    return labels.get(LABEL_USER)
+
+
+def check_owner(user, name, labels):
+    """PermissionDenied unless the labels say `user` owns this container."""
+    owner = owner_of(labels)
+    if owner is None:
+        raise PermissionDenied(f"permission denied: {name} is not a DS01 container")
+    if owner != user.name or labels.get(LABEL_UID) not in (None, str(user.uid)):
+        raise PermissionDenied(f"permission denied: {name} belongs to {owner}")
+
+
+def find(docker, user, name):
+    """The user's container `name` (a docker Container); NotFound or PermissionDenied (exit 4)."""
+    names.validate_name(name)
+    import docker.errors as docker_errors
+
+    docker_container_name = names.docker_name(name, user.uid)
+    with dockerapi.errors(_what(name)):
+        try:
+            container = docker.containers.get(docker_container_name)
+        except docker_errors.NotFound:
+            container = None
+    if container is not None:
+        check_owner(user, name, container.labels)
+        return container
+    # Not under the user's name: say whose it is when someone else has one by that name.
+    with dockerapi.errors(_what(name)):
+        others = docker.api.containers(all=True, filters={"label": f"{LABEL_PROJECT}={name}"})
+        for entry in others:
+            entry_name = (entry.get("Names") or ["/"])[0].lstrip("/")
+            if names.split_docker_name(entry_name)[0] == name and owner_of(entry.get("Labels")):
+                raise PermissionDenied(f"permission denied: {name} belongs to {owner_of(entry.get('Labels'))}")
+        try:
+            foreign = docker.containers.get(name)
+        except docker_errors.NotFound:
+            foreign = None
+    if foreign is not None:
+        check_owner(user, name, foreign.labels)
+    raise NotFound(f"no container named {name}: see `container-list`")
+
+
+# --- create ----------------------------------------------------------------------------
+
+def resolve_image(docker, user, name, image=None):
+    """The image to run: `image`, else ds01-<user>/<name>:latest, else an error saying how to build one."""
+    import docker.errors as docker_errors
+
+    if image:
+        with dockerapi.errors(f"image {image}"):
+            try:
+                docker.images.get(image)
+                return image
+            except docker_errors.ImageNotFound:
+                pass
+            try:
+                docker.images.pull(image)
+            except docker_errors.DockerException as error:
+                raise NotFound(f"image {image} is not on this server and could not be pulled "
+                               f"({dockerapi.translate(error)}); see `image-list`") from None
+        return image
+    own = names.image_name(user.name, name)
+    with dockerapi.errors(f"image {own}"):
+        try:
+            docker.images.get(own)
+            return own
+        except docker_errors.ImageNotFound:
+            raise NotFound(f"no image for {name}: build one with `image-create {name}`, "
+                           "or pass --image IMAGE") from None
+
+
+def prepare_workspace(config, user, name, workspace=None):
+    """Make the workspace directory (owned by the user) and return its host path; never empties it."""
+    path = Path(os.path.expanduser(workspace)) if workspace else config.workspace_dir(user.home) / name
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    made = []
+    probe = path
+    while not probe.exists():
+        made.append(probe)
+        probe = probe.parent
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() != user.uid:
+            # An admin (or root) creating for someone: the directories we made are theirs.
+            for directory in made:
+                os.chown(directory, user.uid, user.gid)
+    except OSError as error:
+        raise Ds01Error(f"cannot create workspace {path}: {error.strerror}") from None
+    if not path.is_dir():
+        raise Ds01Error(f"workspace {path} exists and is not a directory")
+    return path
+
+
+def labels_for(user, name, workspace, allocation_labels=None, created_at=None):
+    labels = {
+        LABEL_MANAGED: "true",
+        LABEL_USER: user.name,
+        LABEL_UID: str(user.uid),
+        LABEL_PROJECT: name,
+        LABEL_CREATED: created_at or utc_now_iso(),
+        LABEL_SLOTS: "",
+        LABEL_UUIDS: "",
+        LABEL_WORKSPACE: str(workspace),
+    }
+    labels.update(allocation_labels or {})
+    return labels
+
+
+def host_config_options(limits):
+    """Docker create options for the user's resolved limits (swap held to the memory figure)."""
+    options = {}
+    if limits.get("memory"):
+        options["mem_limit"] = limits["memory"]
+        options["memswap_limit"] = limits["memory"]
+    if limits.get("max_cpus"):
+        options["nano_cpus"] = int(limits["max_cpus"] * 1_000_000_000)
+    if limits.get("shm_size"):
+        options["shm_size"] = limits["shm_size"]
+    if limits.get("pids_limit"):
+        options["pids_limit"] = limits["pids_limit"]
+    return options
+
+
+def create_options(user, name, image, workspace, limits, labels, environment=None,
+                   device_requests=None, data_dir=None):
+    """Everything `docker.containers.create` gets; pure, so tests can check it without Docker."""
+    volumes = {str(workspace): {"bind": CONTAINER_WORKSPACE, "mode": "rw"}}
+    if data_dir:
+        volumes[str(data_dir)] = {"bind": CONTAINER_DATA, "mode": "rw"}
+    env = {"HOME": CONTAINER_WORKSPACE, "USER": user.name, "DS01_CONTAINER": name}
+    env.update(environment or {})
+    options = dict(
+        image=image,
+        name=names.docker_name(name, user.uid),
+        entrypoint=KEEP_ALIVE[:1],
+        command=KEEP_ALIVE[1:],
+        user=f"{user.uid}:{user.gid}",
+        working_dir=CONTAINER_WORKSPACE,
+        environment=env,
+        labels=labels,
+        volumes=volumes,
+        hostname=name,
+        init=True,
+        detach=True,
+        tty=False,
+        stdin_open=False,
+        privileged=False,
+        network_mode="bridge",
+        security_opt=["no-new-privileges"],
+    )
+    options.update(host_config_options(limits))
+    if device_requests:
+        options["device_requests"] = device_requests
+    return options
+
+
+def _check_container_limit(docker, user, limits):
+    maximum = limits.get("max_containers_per_user")
+    if maximum is None:
+        return
+    with dockerapi.errors("containers"):
+        existing = docker.api.containers(all=True, quiet=True, filters={
+            "label": [f"{LABEL_MANAGED}=true", f"{LABEL_USER}={user.name}"]})
+    if len(existing) >= maximum:
+        raise ResourcesUnavailable(
+            f"container limit reached: you have {len(existing)} of {maximum}; "
+            "retire one first (`container-retire NAME`)")
+
+
+def gpu_request(gpus=None, cpu_only=False, full_gpu=False, wait=None):
+    from . import allocator
+
+    if cpu_only and (gpus or full_gpu):
+        raise UsageError("--cpu-only cannot be combined with --gpus or --full-gpu")
+    if cpu_only:
+        return allocator.GpuRequest(count=0, full_gpu=False, explicit=True, wait=wait)
+    if gpus is not None and gpus < 0:
+        raise UsageError("--gpus must be 0 or more")
+    return allocator.GpuRequest(count=1 if gpus is None else gpus, full_gpu=full_gpu,
+                                explicit=gpus is not None or full_gpu, wait=wait)
+
+
+def create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False, full_gpu=False,
+           wait=None, state_dir, log_dir, workspace=None, data_dir=None, extra_labels=None):
+    """Create (not start) the user's container `name`; returns its summary dict.
+
+    The GPU reservation wraps the create: any failure inside it gives the slots back."""
+    from . import allocator
+
+    names.validate_name(name)
+    limits = config.limits_for(user.login)
+    docker_container_name = names.docker_name(name, user.uid)
+    request = gpu_request(gpus, cpu_only, full_gpu, wait)
+    chosen_image = resolve_image(docker, user, name, image)
+    _check_container_limit(docker, user, limits)
+    if data_dir is not None and not Path(data_dir).is_dir():
+        raise NotFound(f"data directory {data_dir} does not exist")
+    workspace_path = prepare_workspace(config, user, name, workspace)
+    nvidia = dockerapi.has_nvidia_runtime(docker)
+    with allocator.reserve(docker, config, user, limits, docker_container_name, request,
+                           state_dir=state_dir, log_dir=log_dir) as allocation:
+        labels = labels_for(user, name, workspace_path, allocation.labels)
+        labels.update(extra_labels or {})
+        options = create_options(user, name, chosen_image, workspace_path, limits, labels,
+                                 allocation.environment, allocation.device_requests(nvidia),
+                                 data_dir=data_dir)
+        with dockerapi.errors(_what(name)):
+            container = docker.containers.create(**options)
+        try:
+            with dockerapi.errors(_what(name)):
+                container = docker.containers.get(container.id)
+            allocation.confirm(container.id)
+        except BaseException:
+            _remove_quietly(container)
+            raise
+        slots = [slot.id for slot in allocation.slots]
+        notice = allocation.notice
+    events.record("container_created", user.name, log_dir=log_dir, container=name, image=chosen_image,
+                  gpus=slots, workspace=str(workspace_path))
+    return {"name": name, "docker_name": docker_container_name, "id": container.id, "user": user.name,
+            "image": chosen_image, "gpus": slots, "workspace": str(workspace_path),
+            "status": container.status, "notice": notice}
+
+
+def _remove_quietly(container):
+    try:
+        container.remove(force=True)
+    except Exception:  # noqa: BLE001 - best effort while another error is on its way
+        pass
+
+
+# --- start / stop / remove / retire ----------------------------------------------------
+
+def start(docker, user, name, log_dir=None):
+    container = find(docker, user, name)
+    if container.status == "running":
+        return container
+    with dockerapi.errors(_what(name)):
+        container.start()
+        container.reload()
+    if container.status != "running":
+        state = container.attrs.get("State") or {}
+        if state.get("OOMKilled"):
+            raise ResourcesUnavailable(f"{name} ran out of memory on start")
+        raise Ds01Error(f"{name} stopped right after starting (exit {state.get('ExitCode')}): "
+                        f"{state.get('Error') or 'see docker logs'}")
+    events.record("container_started", user.name, log_dir=log_dir, container=name)
+    return container
+
+
+def stop(docker, user, name, timeout=10, log_dir=None):
+    container = find(docker, user, name)
+    if container.status not in ("running", "restarting", "paused"):
+        return container
+    with dockerapi.errors(_what(name)):
+        container.stop(timeout=timeout)
+        container.reload()
+    events.record("container_stopped", user.name, log_dir=log_dir, container=name)
+    return container
+
+
+def remove(docker, user, name, *, force=False, state_dir, log_dir, container=None, actor=None,
+           reason="manual"):
+    """Remove the container and free its GPU slots; the workspace stays."""
+    from . import allocator
+
+    container = container or find(docker, user, name)
+    if container.status in ("running", "restarting", "paused") and not force:
+        raise Ds01Error(f"{name} is running: stop it first (`container-stop {name}`), "
+                        "or use --force, or `container-retire`")
+    labels = container.labels
+    with dockerapi.errors(_what(name)):
+        container.remove(force=force)
+    allocator.release_container(docker, container.name, state_dir=state_dir, log_dir=log_dir)
+    events.record("container_removed", user.name, log_dir=log_dir, container=name,
+                  actor=actor or user.name, reason=reason, gpus=split_slots(labels.get(LABEL_SLOTS)))
+    return {"name": name, "gpus": split_slots(labels.get(LABEL_SLOTS)),
+            "workspace": labels.get(LABEL_WORKSPACE)}
+
+
+def commit_tag():
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
+def retire(docker, config, user, name, *, state_dir, log_dir, save_changes=False, actor=None,
+           reason="manual", timeout=10):
+    """Stop + remove + free GPU (optionally committing it first); the workspace is kept."""
+    container = find(docker, user, name)
+    image = None
+    if save_changes:
+        repository = names.image_repository(user.name, name)
+        tag = commit_tag()
+        with dockerapi.errors(_what(name)):
+            container.commit(repository=repository, tag=tag,
+                             conf={"Labels": {LABEL_USER: user.name, LABEL_PROJECT: name}})
+        image = f"{repository}:{tag}"
+    if container.status in ("running", "restarting", "paused"):
+        with dockerapi.errors(_what(name)):
+            container.stop(timeout=timeout)
+    result = remove(docker, user, name, force=True, state_dir=state_dir, log_dir=log_dir,
+                    container=container, actor=actor, reason=reason)
+    events.record("container_retired", user.name, log_dir=log_dir, container=name,
+                  actor=actor or user.name, reason=reason, image=image)
+    result["image"] = image
+    return result
+
+
+# --- listing ---------------------------------------------------------------------------
+
+def split_slots(text):
+    return [slot for slot in (text or "").split(",") if slot]
+
+
+def summary(entry):
+    """Contract section 9's shape from one entry of Docker's container list."""
+    labels = entry.get("Labels") or {}
+    docker_container_name = (entry.get("Names") or ["/"])[0].lstrip("/")
+    return {
+        "name": labels.get(LABEL_PROJECT) or names.split_docker_name(docker_container_name)[0],
+        "user": labels.get(LABEL_USER),
+        "status": entry.get("State"),
+        "image": entry.get("Image"),
+        "gpus": split_slots(labels.get(LABEL_SLOTS)),
+        "created": labels.get(LABEL_CREATED),
+    }
+
+
+def list_entries(docker, user=None, status=None):
+    """Docker's raw list entries for DS01 containers (one engine call), the user's or everyone's."""
+    filters = {"label": [f"{LABEL_MANAGED}=true"] + ([f"{LABEL_USER}={user.name}"] if user else [])}
+    if status:
+        filters["status"] = status
+    with dockerapi.errors("containers"):
+        entries = docker.api.containers(all=True, filters=filters)
+    if user is not None:
+        entries = [entry for entry in entries if (entry.get("Labels") or {}).get(LABEL_UID) == str(user.uid)]
+    return sorted(entries, key=lambda entry: ((entry.get("Labels") or {}).get(LABEL_USER) or "",
+                                              (entry.get("Labels") or {}).get(LABEL_PROJECT) or ""))
+
+
+def list_containers(docker, user=None):
+    """[{name, user, status, image, gpus, created}] for the user's (or, with None, every) container."""
+    return [summary(entry) for entry in list_entries(docker, user)]
+
+
+def stopped(docker, user):
+    """The user's containers that are not running (exited, created, dead): cleanup's candidates."""
+    return [summary(entry) for entry in list_entries(docker, user)
+            if entry.get("State") in ("exited", "created", "dead")]
+
+
+def cleanup(docker, user, *, state_dir, log_dir, dry_run=False):
+    """Remove the user's stopped containers (freeing their slots); returns what was (or would be) removed."""
+    candidates = stopped(docker, user)
+    if dry_run:
+        return candidates
+    removed = []
+    for item in candidates:
+        try:
+            remove(docker, user, item["name"], force=False, state_dir=state_dir, log_dir=log_dir,
+                   reason="cleanup")
+        except NotFound:
+            continue  # removed meanwhile by someone else
+        removed.append(item)
+    return removed

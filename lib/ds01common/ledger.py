@@ -1,0 +1,254 @@
+"""The GPU-state ledger ($DS01_STATE_DIR/gpu-state.json) and its reconciliation with Docker.
+
+Every transaction holds the file's exclusive lock, lists DS01 containers and reconciles
+first (contract section 10). Container labels are the truth for containers that exist:
+- an assignment whose container is gone, or whose labels no longer list the slot, is dropped;
+- a labelled container whose slot the ledger does not know is adopted;
+- a reservation (a create in progress: pid, process start time, time) is dropped when its
+  process is dead, its pid was reused, or it is older than the reservation timeout.
+A slot that is assigned or reserved is never handed out again, so a slot has one holder.
+
+Document shape (schema_version 1):
+  assignments: {slot_id: {user, container, container_id, weight, since}}
+  reservations: {token: {user, container, slots, weights, pid, pid_start, time}}
+  revoked: {container_id: [slot_id, ...]}   slots an admin took back from an existing container
+"""
+
+import contextlib
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import dockerapi, events
+from .inventory import sort_slot_ids
+from .statefile import StateFile
+
+log = logging.getLogger("ds01")
+
+LEDGER_FILE = "gpu-state.json"
+SCHEMA_VERSION = 1
+DEFAULT_RESERVATION_TIMEOUT = 300.0
+MANAGED_FILTER = {"label": "ds01.managed=true"}
+
+
+def reservation_timeout():
+    """Seconds a reservation may wait for its container; env DS01_RESERVATION_TIMEOUT overrides."""
+    try:
+        return float(os.environ.get("DS01_RESERVATION_TIMEOUT", DEFAULT_RESERVATION_TIMEOUT))
+    except ValueError:
+        return DEFAULT_RESERVATION_TIMEOUT
+
+
+def _empty():
+    return {"assignments": {}, "reservations": {}, "revoked": {}}
+
+
+def state_file(state_dir):
+    return StateFile(Path(state_dir) / LEDGER_FILE, SCHEMA_VERSION, _empty)
+
+
+@dataclass
+class ContainerInfo:
+    name: str
+    id: str
+    user: str
+    slots: list
+    status: str
+    created: str = ""
+
+
+def parse_slot_label(value):
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def list_containers(docker):
+    """Every DS01 container (running or stopped) with its user and labelled slots."""
+    with dockerapi.errors("containers"):
+        found = docker.containers.list(all=True, filters=dict(MANAGED_FILTER))
+        result = []
+        for container in found:
+            labels = container.labels or {}
+            if labels.get("ds01.managed") != "true":
+                continue
+            created = labels.get("ds01.created_at") or (container.attrs or {}).get("Created", "")
+            result.append(ContainerInfo(container.name, container.id, labels.get("ds01.user", ""),
+                                        parse_slot_label(labels.get("ds01.gpu.slots")),
+                                        container.status, created))
+    return result
+
+
+# --- processes: is a reservation's creator still alive? ---
+
+def process_start_time(pid):
+    """The process's start time in clock ticks since boot (/proc/PID/stat field 22), or None."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # The command name (field 2) may hold spaces and parentheses; fields resume after the last ')'.
+    fields = text[text.rfind(")") + 2:].split()
+    try:
+        return fields[19]
+    except IndexError:
+        return None
+
+
+def process_alive(pid, start_time=None):
+    """True while `pid` runs and is the same process (start time matches when we recorded it)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    if start_time is not None:
+        current = process_start_time(pid)
+        if current is not None and current != start_time:
+            return False  # the pid was reused by a newer process
+    return True
+
+
+# --- reconciliation ---
+
+def _normalise(data):
+    """Repair a document of the right version but the wrong shape (treated as rebuilt)."""
+    broken = False
+    for key in ("assignments", "reservations", "revoked"):
+        if not isinstance(data.get(key), dict):
+            broken = broken or key in data
+            data[key] = {}
+    return broken
+
+
+def reconcile(data, containers, weights=None, now=None):
+    """Bring `data` in line with `containers` (list of ContainerInfo); returns (changes, conflicts)."""
+    now = time.time() if now is None else now
+    weights = weights or {}
+    by_id = {container.id: container for container in containers}
+    by_name = {container.name: container for container in containers}
+    changes, conflicts = [], []
+    revoked = data["revoked"]
+    for container_id in list(revoked):
+        if container_id not in by_id:
+            del revoked[container_id]
+
+    assignments = data["assignments"]
+    for slot_id, entry in list(assignments.items()):
+        container = by_id.get(entry.get("container_id")) or by_name.get(entry.get("container"))
+        if container is None:
+            del assignments[slot_id]
+            changes.append(("dropped", slot_id, entry.get("container"), "its container is gone"))
+        elif slot_id not in container.slots or slot_id in revoked.get(container.id, ()):
+            del assignments[slot_id]
+            changes.append(("dropped", slot_id, container.name, "the container's labels do not list it"))
+        elif entry.get("container_id") != container.id:
+            entry["container_id"] = container.id
+
+    reservations = data["reservations"]
+    timeout = reservation_timeout()
+    for token, entry in list(reservations.items()):
+        age = now - float(entry.get("time", 0))
+        if age > timeout:
+            why = f"it is older than {timeout:.0f}s"
+        elif not process_alive(entry.get("pid"), entry.get("pid_start")):
+            why = f"its process {entry.get('pid')} is gone"
+        else:
+            continue
+        del reservations[token]
+        for slot_id in entry.get("slots", []):
+            changes.append(("dropped", slot_id, entry.get("container"), f"reservation dropped: {why}"))
+
+    reserved_by = {slot_id: entry for entry in reservations.values() for slot_id in entry.get("slots", [])}
+    # Oldest first, so when two containers claim one slot the earlier one keeps it.
+    for container in sorted(containers, key=lambda item: (item.created, item.name)):
+        for slot_id in container.slots:
+            if slot_id in revoked.get(container.id, ()):
+                continue
+            holder = assignments.get(slot_id)
+            if holder is not None:
+                if holder.get("container") != container.name:
+                    conflicts.append((slot_id, container.name, holder.get("container")))
+                continue
+            reservation = reserved_by.get(slot_id)
+            if reservation is not None and reservation.get("container") != container.name:
+                conflicts.append((slot_id, container.name, reservation.get("container")))
+                continue
+            assignments[slot_id] = {"user": container.user, "container": container.name,
+                                    "container_id": container.id, "since": container.created or events.utc_now_iso(),
+                                    "weight": weights.get(slot_id, 1.0)}
+            changes.append(("adopted", slot_id, container.name, "labelled container"))
+    return changes, conflicts
+
+
+@dataclass
+class State:
+    """A reconciled ledger inside a transaction, with the container listing it was checked against."""
+    data: dict
+    containers: list
+    changes: list = field(default_factory=list)
+    conflicts: list = field(default_factory=list)
+
+    @property
+    def assignments(self):
+        return self.data["assignments"]
+
+    @property
+    def reservations(self):
+        return self.data["reservations"]
+
+    def taken(self):
+        taken = set(self.assignments)
+        for entry in self.reservations.values():
+            taken.update(entry.get("slots", []))
+        return taken
+
+    def holders(self):
+        """(slot_id, user, weight) for every assigned or reserved slot."""
+        for slot_id, entry in self.assignments.items():
+            yield slot_id, entry.get("user"), float(entry.get("weight", 1.0))
+        for entry in self.reservations.values():
+            weights = entry.get("weights") or {}
+            for slot_id in entry.get("slots", []):
+                yield slot_id, entry.get("user"), float(weights.get(slot_id, 1.0))
+
+    def user_containers(self, user, excluding=None):
+        """Names of the user's DS01 containers, including creates in progress."""
+        names = {container.name for container in self.containers if container.user == user}
+        names.update(entry.get("container") for entry in self.reservations.values() if entry.get("user") == user)
+        names.discard(excluding)
+        return names
+
+    def slots_of(self, container_name):
+        return sort_slot_ids(slot_id for slot_id, entry in self.assignments.items()
+                             if entry.get("container") == container_name)
+
+
+@contextlib.contextmanager
+def transaction(docker, state_dir, weights=None, timeout=None):
+    """Lock the ledger, reconcile it with Docker, yield a State; written back when the block ends."""
+    ledger = state_file(state_dir)
+    with ledger.transaction(timeout=timeout) as data:
+        rebuilt = data.pop("_rebuilt", False) | _normalise(data)
+        containers = list_containers(docker)
+        changes, conflicts = reconcile(data, containers, weights)
+        adopted = [change for change in changes if change[0] == "adopted"]
+        if rebuilt and containers:
+            log.warning("%s was missing or unreadable; rebuilt it from Docker labels (%d slot(s) adopted)",
+                        ledger.path, len(adopted))
+        elif adopted:
+            log.debug("adopted %d labelled slot(s) into the ledger", len(adopted))
+        for slot_id, claimant, holder in conflicts:
+            log.warning("container %s is labelled with GPU slot %s, which %s holds; it does not get it",
+                        claimant, slot_id, holder)
+        yield State(data, containers, changes, conflicts)
+
+
+def read_state(state_dir):
+    """Unlocked snapshot (no reconcile): for display only."""
+    data = state_file(state_dir).read()
+    _normalise(data)
+    return data

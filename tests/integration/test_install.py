@@ -1,0 +1,112 @@
+"""`make install` lays out a working server; real users run the installed copy."""
+
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+
+from helpers import ROOT, run_command
+
+
+@pytest.fixture(scope="module")
+def destdir_install(shared_root):
+    destdir = shared_root / "destdir"
+    result = subprocess.run(["make", "-s", "install", f"DESTDIR={destdir}", "PREFIX=/usr/local"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return destdir
+
+
+def test_install_with_destdir_lays_out_every_part(destdir_install):
+    root = destdir_install
+    for command in ("get-resource-limits", "alias-list"):
+        script = root / "usr/local/bin" / command
+        assert os.access(script, os.X_OK)
+        assert script.read_text().splitlines()[0] == "#!/usr/local/lib/ds01/venv/bin/python"
+    assert os.readlink(root / "usr/local/bin/check-limits") == "get-resource-limits"
+    assert (root / "usr/local/lib/ds01/ds01common/config.py").is_file()
+    assert (root / "etc/ds01/resource-limits.yaml").read_text() == (ROOT / "config/resource-limits.yaml").read_text()
+    cron = (root / "etc/cron.d/ds01").read_text()
+    assert "/usr/local/bin/cleanup-idle-containers" in cron and "*/5" in cron
+    for directory in ("var/lib/ds01", "var/log/ds01"):
+        info = (root / directory).stat()
+        assert stat.S_IMODE(info.st_mode) == 0o2770
+        import grp
+        assert grp.getgrgid(info.st_gid).gr_name == "docker"
+
+
+def test_the_installed_commands_run_on_their_private_virtualenv(destdir_install, tmp_path):
+    root = destdir_install
+    python = root / "usr/local/lib/ds01/venv/bin/python"
+    result = subprocess.run([str(python), str(root / "usr/local/bin/get-resource-limits"), "--json"],
+                            capture_output=True, text=True,
+                            env={"DS01_CONFIG": str(root / "etc/ds01/resource-limits.yaml"),
+                                 "DS01_STATE_DIR": str(tmp_path), "DS01_LOG_DIR": str(tmp_path),
+                                 "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["group"] == "admin"
+
+
+def test_reinstalling_keeps_an_edited_config(destdir_install):
+    config = destdir_install / "etc/ds01/resource-limits.yaml"
+    config.write_text(config.read_text() + "\n# edited by the admin\n")
+    result = subprocess.run(["make", "-s", "install", f"DESTDIR={destdir_install}", "PREFIX=/usr/local"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert config.read_text().endswith("# edited by the admin\n")
+
+
+@pytest.fixture(scope="module")
+def server(installed, linux_users, shared_root):
+    """The installed copy with a config naming two real users."""
+    student = linux_users("lstudent")
+    researcher = linux_users("lresearch")
+    config = shared_root / "limits-install-test.yaml"
+    config.write_text(
+        "default_group: student\n"
+        "groups:\n"
+        "  student: {members: [], max_mig_instances: 1}\n"
+        f"  researcher: {{members: [{researcher.pw_name}], max_mig_instances: 2, memory: 64g}}\n")
+    config.chmod(0o644)
+    return {"config": config, "student": student, "researcher": researcher, "bin": installed["bin"],
+            "env": {"DS01_CONFIG": config, "DS01_STATE_DIR": installed["STATEDIR"],
+                    "DS01_LOG_DIR": installed["LOGDIR"]}}
+
+
+def test_a_real_user_reads_their_own_limits_and_gets_a_limits_file(server):
+    user = server["researcher"]
+    result = run_command("get-resource-limits", "--json", env=server["env"], user=user.pw_name, bin_dir=server["bin"])
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["group"] == "researcher"
+    limits_file = os.path.join(user.pw_dir, ".ds01-limits")
+    assert "max_mig_instances        2" in open(limits_file).read()
+    assert os.stat(limits_file).st_uid == user.pw_uid
+
+
+def test_a_non_admin_using_user_gets_exit_4(server):
+    result = run_command("get-resource-limits", "--user", server["researcher"].pw_name, env=server["env"],
+                         user=server["student"].pw_name, bin_dir=server["bin"])
+    assert result.returncode == 4
+    assert result.stderr.count("\n") == 1 and "permission denied" in result.stderr
+    positional = run_command("get-resource-limits", server["researcher"].pw_name, env=server["env"],
+                             user=server["student"].pw_name, bin_dir=server["bin"])
+    assert positional.returncode == 4
+
+
+def test_installed_state_dir_lets_every_docker_user_write_shared_state(server, installed):
+    """A user with a strict umask still leaves the ledger writable for the next user."""
+    script = ("import sys; sys.path.insert(0, sys.argv[1]); from ds01common import statefile\n"
+              "s = statefile.StateFile(sys.argv[2])\n"
+              "with s.transaction() as d: d.setdefault('writers', []).append(sys.argv[3])\n")
+    python = str(installed["PREFIX"] / "lib/ds01/venv/bin/python")
+    path = str(installed["STATEDIR"] / "shared-test.json")
+    lib = str(installed["PREFIX"] / "lib/ds01")
+    for user in (server["student"], server["researcher"]):
+        result = subprocess.run(["runuser", "-u", user.pw_name, "--", "sh", "-c",
+                                 f"umask 077; exec {python} -c \"$0\" {lib} {path} {user.pw_name}", script],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+    data = json.loads(open(path).read())
+    assert data["writers"] == [server["student"].pw_name, server["researcher"].pw_name]

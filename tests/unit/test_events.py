@@ -1,0 +1,35 @@
+"""The event log: one JSON line per event, readable back, never fatal."""
+
+import json
+import stat
+
+from ds01common import events
+
+
+def test_an_event_is_one_json_line_with_time_user_event_and_details(tmp_path):
+    events.record("gpu.allocated", "alice", log_dir=tmp_path, slot="1:0", weight=0.428)
+    (line,) = (tmp_path / "events.jsonl").read_text().splitlines()
+    entry = json.loads(line)
+    assert entry["user"] == "alice" and entry["event"] == "gpu.allocated"
+    assert entry["details"] == {"slot": "1:0", "weight": 0.428}
+    assert entry["time"].endswith("Z")
+
+
+def test_events_read_back_in_order_skipping_garbage(tmp_path):
+    events.record("a", "u", log_dir=tmp_path)
+    with open(tmp_path / "events.jsonl", "a") as handle:
+        handle.write("not json\n")
+    events.record("b", "u", log_dir=tmp_path)
+    assert [entry["event"] for entry in events.read(tmp_path)] == ["a", "b"]
+
+
+def test_the_event_log_is_group_writable(tmp_path):
+    events.record("a", "u", log_dir=tmp_path)
+    assert stat.S_IMODE((tmp_path / "events.jsonl").stat().st_mode) == 0o660
+
+
+def test_an_unwritable_log_is_a_warning_not_a_failure(tmp_path, caplog):
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("")
+    entry = events.record("a", "u", log_dir=blocker)
+    assert entry["event"] == "a"

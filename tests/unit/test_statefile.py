@@ -1,0 +1,152 @@
+"""The state-file primitive: no lost update under contention, nothing torn by SIGKILL,
+group-writable files whatever the umask, and a word on stderr while waiting for the lock."""
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from ds01common import statefile
+from ds01common.errors import LockTimeout, StateCorrupt
+from helpers import ROOT
+
+CHILD_PRELUDE = f"import sys; sys.path.insert(0, {str(ROOT / 'lib')!r})\nfrom ds01common import statefile\n"
+
+
+def spawn(code, *args):
+    return subprocess.Popen([sys.executable, "-c", CHILD_PRELUDE + textwrap.dedent(code), *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_twenty_processes_updating_at_once_lose_no_update(tmp_path):
+    path = tmp_path / "counter.json"
+    increments = 10
+    children = [spawn("""
+        import sys
+        state = statefile.StateFile(sys.argv[1])
+        for _ in range(int(sys.argv[2])):
+            with state.transaction() as data:
+                data["count"] = data.get("count", 0) + 1
+                data.setdefault("writers", []).append(sys.argv[3])
+        """, path, increments, number) for number in range(20)]
+    for child in children:
+        _, err = child.communicate(timeout=120)
+        assert child.returncode == 0, err
+    data = statefile.StateFile(path).read()
+    assert data["count"] == 20 * increments
+    assert len(data["writers"]) == 20 * increments
+    assert data["schema_version"] == 1
+
+
+def test_sigkill_in_the_middle_of_an_update_keeps_the_old_content_and_frees_the_lock(tmp_path):
+    path = tmp_path / "ledger.json"
+    state = statefile.StateFile(path)
+    with state.transaction() as data:
+        data["owner"] = "before"
+    child = spawn("""
+        import os, sys, time
+        state = statefile.StateFile(sys.argv[1])
+        def stall(*args):
+            print("temp written", flush=True)
+            time.sleep(60)
+        os.replace = stall
+        with state.transaction() as data:
+            data["owner"] = "half-done"
+        """, path)
+    assert child.stdout.readline().strip() == "temp written"
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=10)
+    assert state.read()["owner"] == "before"
+    started = time.monotonic()
+    with state.transaction(timeout=5) as data:
+        data["owner"] = "after"
+    assert time.monotonic() - started < 5
+    assert state.read()["owner"] == "after"
+
+
+def test_files_are_group_writable_whatever_the_umask(tmp_path):
+    old = os.umask(0o077)
+    try:
+        state = statefile.StateFile(tmp_path / "s.json")
+        with state.transaction() as data:
+            data["x"] = 1
+    finally:
+        os.umask(old)
+    for name in ("s.json", "s.json.lock"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o660, name
+
+
+def test_a_blocked_command_says_it_is_waiting_for_the_lock(tmp_path):
+    path = tmp_path / "busy.json"
+    holder = spawn("""
+        import sys, time
+        with statefile.locked(sys.argv[1]):
+            print("holding", flush=True)
+            time.sleep(3)
+        """, path)
+    assert holder.stdout.readline().strip() == "holding"
+    waiter = spawn("""
+        import sys
+        from ds01common import cli
+        cli.setup_logging()
+        with statefile.StateFile(sys.argv[1]).transaction() as data:
+            data["done"] = True
+        """, path)
+    _, err = waiter.communicate(timeout=30)
+    holder.wait(timeout=10)
+    assert waiter.returncode == 0
+    assert "waiting for lock" in err
+    assert statefile.StateFile(path).read()["done"] is True
+
+
+def test_the_lock_is_never_skipped_on_timeout(tmp_path):
+    path = tmp_path / "held.json"
+    holder = spawn("""
+        import sys, time
+        with statefile.locked(sys.argv[1]):
+            print("holding", flush=True)
+            time.sleep(5)
+        """, path)
+    assert holder.stdout.readline().strip() == "holding"
+    with pytest.raises(LockTimeout, match="gave up waiting"):
+        with statefile.StateFile(path).transaction(timeout=0.5) as data:
+            data["sneaked"] = True
+    holder.kill()
+    holder.wait()
+    assert "sneaked" not in statefile.StateFile(path).read()
+
+
+def test_an_exception_inside_a_transaction_leaves_the_file_unchanged(tmp_path):
+    state = statefile.StateFile(tmp_path / "t.json")
+    with state.transaction() as data:
+        data["value"] = 1
+    with pytest.raises(RuntimeError):
+        with state.transaction() as data:
+            data["value"] = 2
+            raise RuntimeError("boom")
+    assert state.read()["value"] == 1
+
+
+def test_a_corrupt_file_is_kept_aside_and_the_transaction_starts_afresh(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_text("{not json")
+    state = statefile.StateFile(path)
+    with pytest.raises(StateCorrupt):
+        state.read(recover=False)
+    with state.transaction() as data:
+        assert data.get("_rebuilt") is True
+        data["fresh"] = True
+    assert state.read()["fresh"] is True
+    assert list(tmp_path.glob("c.json.corrupt-*"))
+
+
+def test_a_wrong_schema_version_is_not_silently_used(tmp_path):
+    path = tmp_path / "v.json"
+    path.write_text('{"schema_version": 99}')
+    with pytest.raises(StateCorrupt, match="schema_version"):
+        statefile.StateFile(path).read(recover=False)
