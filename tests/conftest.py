@@ -70,7 +70,8 @@ def docker_client():
 
 
 def _remove_containers_under(client, prefix):
-    for container in client.containers.list(all=True, filters={"label": "ds01.managed=true"}):
+    # ignore_removed: other tests remove containers concurrently; one vanishing must not abort cleanup.
+    for container in client.containers.list(all=True, filters={"label": "ds01.managed=true"}, ignore_removed=True):
         if container.labels.get("ds01.workspace", "").startswith(str(prefix)):
             try:
                 container.remove(force=True)

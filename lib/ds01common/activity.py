@@ -21,8 +21,9 @@ MANAGED_FILTER = {"label": "ds01.managed=true"}
 KEEP_ALIVE_FILE = ".keep-alive"
 # Every running container is sampled at once (see sample_cpu); beyond this many, in rounds.
 MAX_WORKERS = 128
-INSPECT_WORKERS = 10
+INSPECT_WORKERS = 16
 ENGINE_SAMPLE_SECONDS = 1.0
+RUNNING_STATES = ("running", "paused")
 # cgroup v1 (cgroupfs driver): /docker/<id>; v2 or the systemd driver: .../docker-<id>.scope.
 _CGROUP_ID_RE = re.compile(r"(?:/docker/|docker-)([0-9a-f]{64})(?:\.scope)?(?:/|$)")
 
@@ -50,7 +51,8 @@ class Observation:
 
     @property
     def running(self):
-        return self.status == "running"
+        """Up (a paused container counts: it holds its GPU and does nothing, so it can idle out)."""
+        return self.status in RUNNING_STATES
 
 
 # --- times ---
@@ -67,14 +69,14 @@ def parse_docker_time(text):
     except ValueError:
         return None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=datetime.timezone.utc)
+        moment = moment.replace(tzinfo=datetime.UTC)
     return moment.timestamp()
 
 
 def iso(epoch):
     if epoch is None:
         return None
-    moment = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc)
+    moment = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
@@ -241,15 +243,25 @@ def _inspect(docker, container_id):
 
 
 def observe(docker, *, sample_seconds=1.0, gpu_processes=None, gpu_utilization=None,
-            proc_root="/proc", workers=MAX_WORKERS):
-    """[Observation] for every DS01 container, with CPU, GPU and .keep-alive measured."""
+            proc_root="/proc", workers=MAX_WORKERS, workspace_under=None):
+    """[Observation] for every DS01 container, with CPU, GPU and .keep-alive measured.
+
+    `workspace_under` limits the pass to containers whose workspace lies under that dir.
+    """
     from . import names
 
     summaries = [summary for summary in list_managed(docker)
-                 if (summary.get("Labels") or {}).get("ds01.managed") == "true"]
+                 if (summary.get("Labels") or {}).get("ds01.managed") == "true"
+                 and workspace_is_under((summary.get("Labels") or {}).get("ds01.workspace"), workspace_under)]
     ids = [summary["Id"] for summary in summaries]
-    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(INSPECT_WORKERS, len(ids) or 1))) as pool:
-        inspections = dict(zip(ids, pool.map(lambda cid: _safe(_inspect, docker, cid), ids)))
+    running_ids = [summary["Id"] for summary in summaries if summary.get("State") in RUNNING_STATES]
+    # The CPU sample waits on the engine's collector; inspect and ask NVML meanwhile.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as background:
+        cpu_future = background.submit(sample_cpu, docker, running_ids, sample_seconds, workers)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(INSPECT_WORKERS, len(ids) or 1))) as pool:
+            inspections = dict(zip(ids, pool.map(lambda cid: _safe(_inspect, docker, cid), ids)))
+        processes = (gpu_processes or default_gpu_processes)() if running_ids else []
+        cpu = cpu_future.result()
     observations = []
     for summary in summaries:
         details = inspections.get(summary["Id"])
@@ -267,8 +279,7 @@ def observe(docker, *, sample_seconds=1.0, gpu_processes=None, gpu_utilization=N
             started=parse_docker_time(state.get("StartedAt")), finished=parse_docker_time(state.get("FinishedAt")),
             keep_alive=keep_alive_time(labels.get("ds01.workspace")), labels=labels))
     running = [observation for observation in observations if observation.running]
-    cpu = sample_cpu(docker, [observation.id for observation in running], sample_seconds, workers)
-    usage = gpu_use_by_container((gpu_processes or default_gpu_processes)(), proc_root) if running else {}
+    usage = gpu_use_by_container(processes, proc_root)
     for observation in running:
         observation.cpu_percent = cpu.get(observation.id)
         use = usage.get(observation.id)
@@ -284,6 +295,14 @@ def _full_gpu_utilization(observation, gpu_utilization):
     values = [(gpu_utilization or default_gpu_utilization)(int(slot)) for slot in whole]
     values = [value for value in values if value is not None]
     return max(values) if values else None
+
+
+def workspace_is_under(path, directory):
+    if directory is None:
+        return True
+    if not path:
+        return False
+    return os.path.commonpath([os.path.abspath(path), os.path.abspath(directory)]) == os.path.abspath(directory)
 
 
 def _safe(function, *args):

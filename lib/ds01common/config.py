@@ -362,7 +362,8 @@ def _check_gpus(report, gpus):
         for position, profile in enumerate(mig):
             match = MIG_PROFILE_RE.match(profile) if isinstance(profile, str) else None
             if not match:
-                report(f"{where}.mig[{position}]", f"expected a MIG profile like '1g.10gb' or '3g.40gb', got {profile!r}")
+                report(f"{where}.mig[{position}]",
+                       f"expected a MIG profile like '1g.10gb' or '3g.40gb', got {profile!r}")
             else:
                 total_slices += int(match.group(1))
         if total_slices > 7:

@@ -34,7 +34,7 @@ KEEP_ALIVE = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 &
 
 
 def utc_now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _what(name):
@@ -164,7 +164,9 @@ def host_config_options(limits):
         options["mem_limit"] = limits["memory"]
         options["memswap_limit"] = limits["memory"]
     if limits.get("max_cpus"):
-        options["nano_cpus"] = int(limits["max_cpus"] * 1_000_000_000)
+        # Docker refuses more CPUs than the host has; a limit above that means "all of them".
+        cpus = min(limits["max_cpus"], os.cpu_count() or limits["max_cpus"])
+        options["nano_cpus"] = int(cpus * 1_000_000_000)
     if limits.get("shm_size"):
         options["shm_size"] = limits["shm_size"]
     if limits.get("pids_limit"):
@@ -205,19 +207,6 @@ def create_options(user, name, image, workspace, limits, labels, environment=Non
     return options
 
 
-def _check_container_limit(docker, user, limits):
-    maximum = limits.get("max_containers_per_user")
-    if maximum is None:
-        return
-    with dockerapi.errors("containers"):
-        existing = docker.api.containers(all=True, quiet=True, filters={
-            "label": [f"{LABEL_MANAGED}=true", f"{LABEL_USER}={user.name}"]})
-    if len(existing) >= maximum:
-        raise ResourcesUnavailable(
-            f"container limit reached: you have {len(existing)} of {maximum}; "
-            "retire one first (`container-retire NAME`)")
-
-
 def gpu_request(gpus=None, cpu_only=False, full_gpu=False, wait=None):
     from . import allocator
 
@@ -243,7 +232,6 @@ def create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False,
     docker_container_name = names.docker_name(name, user.uid)
     request = gpu_request(gpus, cpu_only, full_gpu, wait)
     chosen_image = resolve_image(docker, user, name, image)
-    _check_container_limit(docker, user, limits)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise NotFound(f"data directory {data_dir} does not exist")
     workspace_path = prepare_workspace(config, user, name, workspace)
@@ -278,6 +266,21 @@ def _remove_quietly(container):
         container.remove(force=True)
     except Exception:  # noqa: BLE001 - best effort while another error is on its way
         pass
+
+
+def deploy(docker, config, user, name, *, state_dir, log_dir, **create_options):
+    """Create and start; a container that cannot start is removed again, so its slot is not held."""
+    result = create(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, **create_options)
+    try:
+        container = start(docker, user, name, log_dir=log_dir)
+    except BaseException:
+        try:
+            remove(docker, user, name, force=True, state_dir=state_dir, log_dir=log_dir, reason="start failed")
+        except Exception:  # noqa: BLE001 - the start error is the one to report
+            log.debug("could not remove %s after a failed start", name, exc_info=True)
+        raise
+    result["status"] = container.status
+    return result
 
 
 # --- start / stop / remove / retire ----------------------------------------------------
@@ -330,7 +333,7 @@ def remove(docker, user, name, *, force=False, state_dir, log_dir, container=Non
 
 
 def commit_tag():
-    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
 
 
 def retire(docker, config, user, name, *, state_dir, log_dir, save_changes=False, actor=None,
@@ -377,12 +380,13 @@ def summary(entry):
 
 
 def list_entries(docker, user=None, status=None):
-    """Docker's raw list entries for DS01 containers (one engine call), the user's or everyone's."""
+    """Docker's raw list entries for DS01 containers (one engine call), the user's or everyone's.
+
+    `docker` None lets dockerapi use its direct socket path (no SDK import: much faster)."""
     filters = {"label": [f"{LABEL_MANAGED}=true"] + ([f"{LABEL_USER}={user.name}"] if user else [])}
     if status:
-        filters["status"] = status
-    with dockerapi.errors("containers"):
-        entries = docker.api.containers(all=True, filters=filters)
+        filters["status"] = [status]
+    entries = dockerapi.list_containers(filters, client=docker)
     if user is not None:
         entries = [entry for entry in entries if (entry.get("Labels") or {}).get(LABEL_UID) == str(user.uid)]
     return sorted(entries, key=lambda entry: ((entry.get("Labels") or {}).get(LABEL_USER) or "",

@@ -13,7 +13,7 @@ EVENTS_FILE = "events.jsonl"
 
 
 def utc_now_iso():
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def record(event, user, log_dir=None, **details):

@@ -6,6 +6,7 @@ mode on offers only its MIG instances, none when it has none. Slots are always o
 numerically (never "10" before "2").
 """
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ class Inventory:
     problems: list = field(default_factory=list)   # per-GPU failures that did not hide the others
     simulated: bool = False
 
-    @property
+    @functools.cached_property
     def slots(self):
         return sorted((slot for gpu in self.gpus for slot in gpu.slots), key=lambda slot: slot_sort_key(slot.id))
 

@@ -11,7 +11,13 @@ A slot that is assigned or reserved is never handed out again, so a slot has one
 Document shape (schema_version 1):
   assignments: {slot_id: {user, container, container_id, weight, since}}
   reservations: {token: {user, container, slots, weights, pid, pid_start, time}}
-  revoked: {container_id: [slot_id, ...]}   slots an admin took back from an existing container
+  revoked: {container_id: {slots, time}}   slots an admin took back from an existing container
+  recent: {container: {user, time}}         creates confirmed lately (a listing may predate them)
+
+The Docker listing is taken just before the lock, so users are not serialised behind
+Docker calls; entries confirmed after the listing started are kept. When a reservation must
+be dropped (its creator died or timed out) the listing is retaken under the lock, so a
+container its creator made before dying is adopted rather than its slot handed out again.
 """
 
 import contextlib
@@ -30,6 +36,10 @@ log = logging.getLogger("ds01")
 LEDGER_FILE = "gpu-state.json"
 SCHEMA_VERSION = 1
 DEFAULT_RESERVATION_TIMEOUT = 300.0
+# A listing taken before the lock is used only if the lock came within this many seconds.
+LISTING_FRESH_SECONDS = 10.0
+# Confirmed creates are remembered this long, for container counts against an older listing.
+RECENT_SECONDS = 120.0
 MANAGED_FILTER = {"label": "ds01.managed=true"}
 
 
@@ -64,19 +74,35 @@ def parse_slot_label(value):
 
 
 def list_containers(docker):
-    """Every DS01 container (running or stopped) with its user and labelled slots."""
+    """Every DS01 container (running or stopped) with its user and labelled slots.
+
+    One sparse listing (no per-container inspect): fast, and a container removed meanwhile
+    cannot make it fail."""
     with dockerapi.errors("containers"):
-        found = docker.containers.list(all=True, filters=dict(MANAGED_FILTER))
-        result = []
-        for container in found:
-            labels = container.labels or {}
-            if labels.get("ds01.managed") != "true":
-                continue
-            created = labels.get("ds01.created_at") or (container.attrs or {}).get("Created", "")
-            result.append(ContainerInfo(container.name, container.id, labels.get("ds01.user", ""),
-                                        parse_slot_label(labels.get("ds01.gpu.slots")),
-                                        container.status, created))
-    return result
+        found = docker.containers.list(all=True, filters=dict(MANAGED_FILTER), sparse=True)
+        return [info for info in map(_describe, found) if info is not None]
+
+
+def _describe(container):
+    attrs = container.attrs or {}
+    if "Names" in attrs or "Labels" in attrs:  # the list API's shape
+        name = (attrs.get("Names") or [container.id])[0].lstrip("/")
+        labels, status = attrs.get("Labels") or {}, attrs.get("State") or ""
+    else:
+        name, labels, status = container.name, container.labels or {}, container.status
+    if labels.get("ds01.managed") != "true":
+        return None
+    created = labels.get("ds01.created_at") or _iso(attrs.get("Created"))
+    return ContainerInfo(name, container.id, labels.get("ds01.user", ""),
+                         parse_slot_label(labels.get("ds01.gpu.slots")), status, created)
+
+
+def _iso(created):
+    if isinstance(created, (int, float)):
+        import datetime
+        moment = datetime.datetime.fromtimestamp(created, datetime.UTC)
+        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return str(created or "")
 
 
 # --- processes: is a reservation's creator still alive? ---
@@ -117,56 +143,73 @@ def process_alive(pid, start_time=None):
 def _normalise(data):
     """Repair a document of the right version but the wrong shape (treated as rebuilt)."""
     broken = False
-    for key in ("assignments", "reservations", "revoked"):
+    for key in ("assignments", "reservations", "revoked", "recent"):
         if not isinstance(data.get(key), dict):
             broken = broken or key in data
             data[key] = {}
     return broken
 
 
-def reconcile(data, containers, weights=None, now=None):
-    """Bring `data` in line with `containers` (list of ContainerInfo); returns (changes, conflicts)."""
+def _stale_reservations(data, now):
+    """(token, entry, why) for reservations whose process is gone or which are too old."""
+    timeout = reservation_timeout()
+    for token, entry in data["reservations"].items():
+        if now - float(entry.get("time", 0)) > timeout:
+            yield token, entry, f"it is older than {timeout:.0f}s"
+        elif not process_alive(entry.get("pid"), entry.get("pid_start")):
+            yield token, entry, f"its process {entry.get('pid')} is gone"
+
+
+def _revoked_slots(revoked, container_id):
+    entry = revoked.get(container_id)
+    return entry.get("slots", []) if isinstance(entry, dict) else []
+
+
+def reconcile(data, containers, weights=None, now=None, listed_at=None):
+    """Bring `data` in line with `containers` (listed at `listed_at`); returns (changes, conflicts).
+
+    The listing may be a moment older than the lock: anything confirmed after it started is
+    kept, since its absence from the listing proves nothing."""
     now = time.time() if now is None else now
+    listed_at = now if listed_at is None else listed_at
     weights = weights or {}
     by_id = {container.id: container for container in containers}
     by_name = {container.name: container for container in containers}
     changes, conflicts = [], []
     revoked = data["revoked"]
-    for container_id in list(revoked):
-        if container_id not in by_id:
+    for container_id, entry in list(revoked.items()):
+        if container_id not in by_id and float((entry or {}).get("time", 0)) < listed_at:
             del revoked[container_id]
+    for name, entry in list(data["recent"].items()):
+        if name in by_name or float(entry.get("time", 0)) < now - RECENT_SECONDS:
+            del data["recent"][name]
 
     assignments = data["assignments"]
     for slot_id, entry in list(assignments.items()):
         container = by_id.get(entry.get("container_id")) or by_name.get(entry.get("container"))
         if container is None:
+            if float(entry.get("confirmed", 0)) >= listed_at:
+                continue  # confirmed after the listing started
             del assignments[slot_id]
-            changes.append(("dropped", slot_id, entry.get("container"), "its container is gone"))
-        elif slot_id not in container.slots or slot_id in revoked.get(container.id, ()):
+            changes.append(("dropped", slot_id, entry.get("container"), "its container is gone", entry.get("user")))
+        elif slot_id not in container.slots or slot_id in _revoked_slots(revoked, container.id):
             del assignments[slot_id]
-            changes.append(("dropped", slot_id, container.name, "the container's labels do not list it"))
+            changes.append(("dropped", slot_id, container.name, "the container's labels do not list it",
+                            entry.get("user")))
         elif entry.get("container_id") != container.id:
             entry["container_id"] = container.id
 
     reservations = data["reservations"]
-    timeout = reservation_timeout()
-    for token, entry in list(reservations.items()):
-        age = now - float(entry.get("time", 0))
-        if age > timeout:
-            why = f"it is older than {timeout:.0f}s"
-        elif not process_alive(entry.get("pid"), entry.get("pid_start")):
-            why = f"its process {entry.get('pid')} is gone"
-        else:
-            continue
+    for token, entry, why in list(_stale_reservations(data, now)):
         del reservations[token]
-        for slot_id in entry.get("slots", []):
-            changes.append(("dropped", slot_id, entry.get("container"), f"reservation dropped: {why}"))
+        changes.append(("unreserved", ",".join(entry.get("slots", [])), entry.get("container"),
+                        f"reservation dropped: {why}", entry.get("user")))
 
     reserved_by = {slot_id: entry for entry in reservations.values() for slot_id in entry.get("slots", [])}
     # Oldest first, so when two containers claim one slot the earlier one keeps it.
     for container in sorted(containers, key=lambda item: (item.created, item.name)):
         for slot_id in container.slots:
-            if slot_id in revoked.get(container.id, ()):
+            if slot_id in _revoked_slots(revoked, container.id):
                 continue
             holder = assignments.get(slot_id)
             if holder is not None:
@@ -174,13 +217,15 @@ def reconcile(data, containers, weights=None, now=None):
                     conflicts.append((slot_id, container.name, holder.get("container")))
                 continue
             reservation = reserved_by.get(slot_id)
-            if reservation is not None and reservation.get("container") != container.name:
-                conflicts.append((slot_id, container.name, reservation.get("container")))
+            if reservation is not None:
+                # Its creator is alive and will confirm; a different container loses the claim.
+                if reservation.get("container") != container.name:
+                    conflicts.append((slot_id, container.name, reservation.get("container")))
                 continue
             assignments[slot_id] = {"user": container.user, "container": container.name,
                                     "container_id": container.id, "since": container.created or events.utc_now_iso(),
-                                    "weight": weights.get(slot_id, 1.0)}
-            changes.append(("adopted", slot_id, container.name, "labelled container"))
+                                    "weight": weights.get(slot_id, 1.0), "confirmed": listed_at}
+            changes.append(("adopted", slot_id, container.name, "labelled container", container.user))
     return changes, conflicts
 
 
@@ -191,6 +236,7 @@ class State:
     containers: list
     changes: list = field(default_factory=list)
     conflicts: list = field(default_factory=list)
+    listed_at: float = 0.0
 
     @property
     def assignments(self):
@@ -219,8 +265,14 @@ class State:
         """Names of the user's DS01 containers, including creates in progress."""
         names = {container.name for container in self.containers if container.user == user}
         names.update(entry.get("container") for entry in self.reservations.values() if entry.get("user") == user)
+        names.update(name for name, entry in self.data["recent"].items()
+                     if entry.get("user") == user and float(entry.get("time", 0)) >= self.listed_at)
         names.discard(excluding)
         return names
+
+    def remember_confirmed(self, container_name, user):
+        """A create just confirmed: counted for its user even by a transaction whose listing predates it."""
+        self.data["recent"][container_name] = {"user": user, "time": time.time()}
 
     def slots_of(self, container_name):
         return sort_slot_ids(slot_id for slot_id, entry in self.assignments.items()
@@ -228,23 +280,41 @@ class State:
 
 
 @contextlib.contextmanager
-def transaction(docker, state_dir, weights=None, timeout=None):
-    """Lock the ledger, reconcile it with Docker, yield a State; written back when the block ends."""
+def transaction(docker, state_dir, weights=None, log_dir=None, timeout=None, reconciled=True):
+    """Lock the ledger, reconcile it with Docker, yield a State; written back when the block ends.
+
+    `reconciled=False` skips Docker entirely (confirming or dropping one's own reservation needs
+    no listing). What reconciling changed is logged as events (gpu.release/adopt/unreserve)."""
     ledger = state_file(state_dir)
+    listed_at = time.time()
+    containers = list_containers(docker) if reconciled else []
     with ledger.transaction(timeout=timeout) as data:
         rebuilt = data.pop("_rebuilt", False) | _normalise(data)
-        containers = list_containers(docker)
-        changes, conflicts = reconcile(data, containers, weights)
+        changes, conflicts = [], []
+        if reconciled:
+            now = time.time()
+            if now - listed_at > LISTING_FRESH_SECONDS or any(_stale_reservations(data, now)):
+                listed_at = time.time()
+                containers = list_containers(docker)
+            changes, conflicts = reconcile(data, containers, weights, listed_at=listed_at)
         adopted = [change for change in changes if change[0] == "adopted"]
-        if rebuilt and containers:
+        if rebuilt and adopted:
             log.warning("%s was missing or unreadable; rebuilt it from Docker labels (%d slot(s) adopted)",
                         ledger.path, len(adopted))
-        elif adopted:
-            log.debug("adopted %d labelled slot(s) into the ledger", len(adopted))
         for slot_id, claimant, holder in conflicts:
             log.warning("container %s is labelled with GPU slot %s, which %s holds; it does not get it",
                         claimant, slot_id, holder)
-        yield State(data, containers, changes, conflicts)
+        yield State(data, containers, changes, conflicts, listed_at)
+    _record_changes(changes, log_dir)
+
+
+_CHANGE_EVENTS = {"dropped": "gpu.release", "adopted": "gpu.adopt", "unreserved": "gpu.unreserve"}
+
+
+def _record_changes(changes, log_dir):
+    for kind, slot_id, container, why, user in changes:
+        events.record(_CHANGE_EVENTS[kind], user, log_dir, container=container,
+                      slots=[part for part in slot_id.split(",") if part], reason=why, by="reconcile")
 
 
 def read_state(state_dir):

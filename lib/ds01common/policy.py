@@ -85,7 +85,7 @@ def check_quotas(holdings, limits, request):
     held = len(holdings.user_slots)
     if max_slots is not None and held + request.count > max_slots:
         more = "" if request.count == 1 else f"; {request.count} more would exceed it"
-        return Refusal(f"you hold {held} of {_plural(max_slots, 'GPU slot')} (max_mig_instances){more}", QUOTA)
+        return Refusal(f"you hold {held} of {max_slots} GPU slots (max_mig_instances){more}", QUOTA)
     return None
 
 

@@ -1,20 +1,40 @@
 """The one module that asks people questions (questionary, imported lazily).
 
 Prompts appear only on a terminal. Without one, a question that no flag answered is a
-UsageError (exit 2) that names the flag to use instead.
+UsageError (exit 2) that names the flag to use instead. Tests (and anything else that
+drives the questions) can hand in prompt_toolkit input/output objects with `use_io`.
 """
 
+import contextlib
 import os
 import sys
 
 from .errors import UsageError
 
+_io = {}
+
+
+@contextlib.contextmanager
+def use_io(input=None, output=None):
+    """Ask on these prompt_toolkit input/output objects (e.g. create_pipe_input()) inside the block."""
+    previous = dict(_io)
+    _io.clear()
+    _io.update({key: value for key, value in (("input", input), ("output", output)) if value is not None})
+    try:
+        yield
+    finally:
+        _io.clear()
+        _io.update(previous)
+
 
 def interactive():
     """Whether a person can answer: stdin and stdout are terminals (DS01_ASSUME_TTY forces it for tests)."""
-    if os.environ.get("DS01_ASSUME_TTY") == "1":
+    if "input" in _io or os.environ.get("DS01_ASSUME_TTY") == "1":
         return True
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    try:
+        return sys.stdin.isatty() and sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def require_terminal(flag_hint):
@@ -24,30 +44,54 @@ def require_terminal(flag_hint):
 
 def _answer(question):
     """Ask a questionary question; Ctrl-C or EOF becomes KeyboardInterrupt (exit 130)."""
-    answer = question.unsafe_ask()
+    try:
+        answer = question.unsafe_ask()
+    except EOFError:
+        raise KeyboardInterrupt from None
+    if answer is None:
+        raise KeyboardInterrupt
     return answer
+
+
+def explain(text):
+    """A paragraph of explanation before a question (on the same output the questions use)."""
+    output = _io.get("output")
+    if output is not None:
+        output.write_raw(text + "\n")
+        output.flush()
+        return
+    sys.stdout.write(text + "\n")
+    sys.stdout.flush()
 
 
 def confirm(message, flag="--yes", default=False):
     """Yes/no; without a terminal it is exit 2 naming `flag`."""
     require_terminal(flag)
     import questionary
-    return bool(_answer(questionary.confirm(message, default=default)))
+    return bool(_answer(questionary.confirm(message, default=default, **_io)))
 
 
 def text(message, flag, default="", validate=None):
     require_terminal(flag)
     import questionary
-    return _answer(questionary.text(message, default=default, validate=validate))
+    return _answer(questionary.text(message, default=default, validate=validate, **_io))
+
+
+def _choices(choices):
+    """Plain strings, or (title, value) pairs shown as the title and answered with the value."""
+    import questionary
+    return [questionary.Choice(choice[0], value=choice[1]) if isinstance(choice, tuple) else choice
+            for choice in choices]
 
 
 def select(message, choices, flag, default=None):
+    """One of `choices` (strings or (title, value) pairs); `default` is a value."""
     require_terminal(flag)
     import questionary
-    return _answer(questionary.select(message, choices=list(choices), default=default))
+    return _answer(questionary.select(message, choices=_choices(choices), default=default, **_io))
 
 
 def checkbox(message, choices, flag):
     require_terminal(flag)
     import questionary
-    return _answer(questionary.checkbox(message, choices=list(choices)))
+    return _answer(questionary.checkbox(message, choices=_choices(choices), **_io))

@@ -18,6 +18,8 @@ from .errors import Ds01Error, LockTimeout, StateCorrupt
 log = logging.getLogger("ds01")
 FILE_MODE = 0o660
 DEFAULT_LOCK_TIMEOUT = 300.0
+# filelock polls every 50 ms by default; locks here are held for milliseconds.
+POLL_SECONDS = 0.005
 
 
 def _lock_timeout():
@@ -48,12 +50,12 @@ def locked(path, timeout=None):
     lock = filelock.FileLock(lock_path, mode=FILE_MODE)
     timeout = _lock_timeout() if timeout is None else timeout
     try:
-        lock.acquire(timeout=0.2)
+        lock.acquire(timeout=0.2, poll_interval=POLL_SECONDS)
     except filelock.Timeout:
         log.warning("waiting for lock %s …", lock_path)
         started = time.monotonic()
         try:
-            lock.acquire(timeout=timeout)
+            lock.acquire(timeout=timeout, poll_interval=POLL_SECONDS)
         except filelock.Timeout:
             raise LockTimeout(f"gave up waiting for lock {lock_path} after {timeout:.0f}s; "
                               "another DS01 command holds it") from None
@@ -85,7 +87,8 @@ def write(path, data):
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w") as handle:
-            json.dump(data, handle, indent=1, sort_keys=True)
+            # One dumps() call without indent uses the C encoder: ~10x faster on big ledgers.
+            handle.write(json.dumps(data, sort_keys=True))
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())

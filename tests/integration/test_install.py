@@ -6,7 +6,6 @@ import stat
 import subprocess
 
 import pytest
-
 from helpers import ROOT, run_command
 
 

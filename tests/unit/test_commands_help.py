@@ -3,7 +3,6 @@
 import os
 
 import pytest
-
 from helpers import BIN, run_command
 
 COMMANDS = sorted(path.name for path in BIN.iterdir() if os.access(path, os.X_OK))

@@ -2,7 +2,6 @@
 
 import pytest
 import yaml
-
 from ds01common import config as config_module
 from ds01common.config import BUILTIN_DEFAULTS, LIMIT_KEYS
 from ds01common.errors import ConfigError

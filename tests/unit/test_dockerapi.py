@@ -1,7 +1,6 @@
 """Docker access: an unreachable engine or a socket permission problem is one clear line."""
 
 import pytest
-
 from ds01common import dockerapi
 from ds01common.errors import DockerUnavailable, Ds01Error, NotFound, PermissionDenied
 
@@ -21,7 +20,8 @@ def test_a_socket_permission_problem_says_how_to_join_the_docker_group(monkeypat
 
     def refuse(**kwargs):
         raise docker.errors.DockerException(
-            "Error while fetching server API version: ('Connection aborted.', PermissionError(13, 'Permission denied'))")
+            "Error while fetching server API version: "
+            "('Connection aborted.', PermissionError(13, 'Permission denied'))")
     monkeypatch.setattr(docker, "from_env", refuse)
     with pytest.raises(PermissionDenied, match="add-user-to-docker") as caught:
         dockerapi.connect()

@@ -4,7 +4,6 @@ import os
 import pwd
 
 import pytest
-
 from ds01common import identity, names
 from ds01common.errors import Ds01Error, NotFound, PermissionDenied
 

@@ -2,8 +2,8 @@
 
 import json
 
-from helpers import run_command, write_config
 from ds01common.config import LIMIT_KEYS
+from helpers import run_command, write_config
 
 
 def test_limits_json_has_every_contract_key_in_bytes_and_seconds(ds01_env):
@@ -50,8 +50,9 @@ def test_an_unknown_user_is_a_clear_error(ds01_env):
 
 
 def test_alias_list_shows_every_command_with_its_tier(ds01_env):
-    from helpers import BIN
     import os
+
+    from helpers import BIN
 
     result = run_command("alias-list", "--json")
     entries = {entry["name"]: entry for entry in json.loads(result.stdout)}

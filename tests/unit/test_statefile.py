@@ -10,7 +10,6 @@ import textwrap
 import time
 
 import pytest
-
 from ds01common import statefile
 from ds01common.errors import LockTimeout, StateCorrupt
 from helpers import ROOT

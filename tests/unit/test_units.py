@@ -1,7 +1,6 @@
 """Durations and sizes are parsed in one place, with clear refusals."""
 
 import pytest
-
 from ds01common.units import format_duration, format_size, parse_duration, parse_size
 
 

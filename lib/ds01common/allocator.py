@@ -1,0 +1,298 @@
+"""GPU allocation for the container commands: the one API they use (contract sections 5, 6, 10).
+
+    from ds01common import allocator
+    request = allocator.GpuRequest(count=1, full_gpu=False, explicit=False, wait=None)
+    with allocator.reserve(docker, config, user, limits, docker_container_name, request,
+                           state_dir=..., log_dir=...) as allocation:
+        allocation.slots          # [inventory.Slot(id, gpu, uuid, profile, weight, ...)]
+        allocation.notice         # str | None: one line to show (e.g. "no GPU on this host: CPU-only")
+        allocation.labels         # {"ds01.gpu.slots": "0,1:0", "ds01.gpu.uuids": "GPU-…,MIG-…"}
+        allocation.environment    # {"CUDA_VISIBLE_DEVICES": …, "NVIDIA_VISIBLE_DEVICES": …}
+        allocation.device_requests(nvidia_runtime)   # [docker.types.DeviceRequest] or []
+        container = docker.containers.create(..., labels={**mine, **allocation.labels}, ...)
+        allocation.confirm(container.id)
+
+- `request.count` 0 means CPU-only (still checked against max_containers_per_user).
+- `request.explicit` (the user typed --gpus/--full-gpu): on a host with no GPU slots that is
+  ResourcesUnavailable (exit 3) with the reason; a default request there gives a CPU-only
+  allocation with `notice` set.
+- `request.wait`: None (no waiting: a full server is ResourcesUnavailable naming how many
+  wait), seconds, or float('inf'). Quota refusals never wait.
+- `user` is identity.User (`user.name` is the owner, as in the ds01.user label); `limits` is
+  config.limits_for(user.login).
+- An exception inside the block, or leaving it without confirm(), drops the reservation.
+- confirm() raises ResourcesUnavailable if the reservation was lost (e.g. timed out) and
+  someone else took a slot meanwhile; it then removes the container itself. Never two holders.
+
+Freeing: `release_container(docker, docker_container_name, state_dir=..., log_dir=...)` after
+removing a container (reconcile would notice on the next transaction anyway).
+`status(docker, config, state_dir=...)` -> {"slots": [...], "queue": [...], ...}.
+`reserve(..., inventory_=inv)` takes an already discovered inventory (tests, benchmarks).
+
+Protocol (ledger.py): reserve = one locked transaction (reconcile with Docker, decide, record
+a reservation with pid, process start time and time); the lock is not held while Docker
+creates the container; confirm = one locked transaction turning the reservation into an
+assignment. A crashed creator's reservation is dropped once its process is gone.
+"""
+
+import contextlib
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass
+
+from . import dockerapi, events, gpuqueue, inventory, ledger, paths, policy
+from .errors import ResourcesUnavailable
+
+log = logging.getLogger("ds01")
+POLL_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class GpuRequest:
+    count: int = 1
+    full_gpu: bool = False
+    explicit: bool = False
+    wait: float | None = None
+
+
+class Allocation:
+    """Slots reserved for one container being created; see the module docstring."""
+
+    def __init__(self, slots, notice, token, context):
+        self.slots = list(slots)
+        self.notice = notice
+        self.token = token
+        self.confirmed = False
+        self._context = context
+
+    @property
+    def slot_ids(self):
+        return [slot.id for slot in self.slots]
+
+    @property
+    def labels(self):
+        return {"ds01.gpu.slots": ",".join(self.slot_ids),
+                "ds01.gpu.uuids": ",".join(slot.uuid for slot in self.slots)}
+
+    @property
+    def environment(self):
+        if not self.slots:
+            # "void" makes the NVIDIA runtime behave like runc even when the image sets "all".
+            return {"CUDA_VISIBLE_DEVICES": "", "NVIDIA_VISIBLE_DEVICES": "void"}
+        uuids = ",".join(slot.uuid for slot in self.slots)
+        return {"CUDA_VISIBLE_DEVICES": uuids, "NVIDIA_VISIBLE_DEVICES": uuids}
+
+    def device_requests(self, nvidia_runtime):
+        """Device requests naming the slot UUIDs (never a count); none without the NVIDIA runtime."""
+        if not nvidia_runtime or not self.slots:
+            return []
+        import docker.types  # a value type only; no engine call happens here
+        return [docker.types.DeviceRequest(driver="nvidia", device_ids=[slot.uuid for slot in self.slots],
+                                           capabilities=[["gpu"]])]
+
+    def confirm(self, container_id):
+        """Turn the reservation into an assignment held by `container_id`."""
+        context = self._context
+        lost = []
+        with _transaction(context, reconciled=False) as state:
+            reservation = state.reservations.pop(self.token, None)
+            for slot in self.slots:
+                holder = state.assignments.get(slot.id)
+                mine = holder is not None and (holder.get("container") == context["container"]
+                                               or holder.get("container_id") == container_id)
+                reserved_elsewhere = any(slot.id in entry.get("slots", []) for entry in state.reservations.values())
+                if holder is not None and not mine or holder is None and reserved_elsewhere:
+                    lost.append(slot.id)
+            if not lost:
+                for slot in self.slots:
+                    state.assignments[slot.id] = {
+                        "user": context["user"].name, "container": context["container"],
+                        "container_id": container_id, "weight": slot.weight,
+                        "since": (reservation or {}).get("since") or events.utc_now_iso(), "confirmed": time.time()}
+                state.remember_confirmed(context["container"], context["user"].name)
+        if lost:
+            self.confirmed = True  # nothing left to release
+            _remove_container(context["docker"], container_id)
+            raise ResourcesUnavailable(f"GPU slot(s) {', '.join(lost)} went to another container while this one "
+                                       "was being created (its reservation expired); nothing was created, try again")
+        self.confirmed = True
+        if self.slots:
+            events.record("gpu.allocate", context["user"].name, context["log_dir"], container=context["container"],
+                          container_id=container_id, slots=self.slot_ids,
+                          uuids=[slot.uuid for slot in self.slots],
+                          weight=round(sum(slot.weight for slot in self.slots), 4),
+                          held_slots=context["held"] + len(self.slots),
+                          max_mig_instances=context["limits"].get("max_mig_instances"))
+
+    def release(self):
+        """Drop the reservation (the create failed or was abandoned)."""
+        if self.confirmed or self.token is None:
+            return
+        context = self._context
+        with _transaction(context, reconciled=False) as state:
+            state.reservations.pop(self.token, None)
+        self.confirmed = True
+
+
+def _transaction(context, reconciled=True):
+    return ledger.transaction(context["docker"], context["state_dir"], context["weights"], context["log_dir"],
+                              reconciled=reconciled)
+
+
+def _remove_container(docker, container_id):
+    with contextlib.suppress(Exception), dockerapi.errors(f"container {container_id[:12]}"):
+        docker.containers.get(container_id).remove(force=True)
+
+
+def _holdings_for(state):
+    def holdings_for(user_name, taken=None):
+        holdings = policy.user_holdings(state.holders(), user_name)
+        if taken is not None:
+            holdings.taken = set(taken)
+        holdings.user_containers = len(state.user_containers(user_name))
+        return holdings
+    return holdings_for
+
+
+def _decide(state, slots, user, limits, container, request, queue_position):
+    """Policy decision after every waiter ahead (by priority, then arrival) is virtually served."""
+    holdings_for = _holdings_for(state)
+    holdings = holdings_for(user.name)
+    holdings.user_containers = len(state.user_containers(user.name, excluding=container))
+    wanted = policy.Request(request.count, request.full_gpu)
+    quota = policy.check_quotas(holdings, limits, wanted)
+    if quota:
+        return quota, 0
+    ahead = queue_position() if request.count > 0 else []
+    served = 0
+    if ahead:
+        taken, served = gpuqueue.serve_ahead(ahead, state, slots, policy.decide, policy.Request, holdings_for)
+        holdings.taken = taken
+    decision = policy.decide(slots, holdings, limits, wanted)
+    return decision, len(ahead)
+
+
+def _attempt(context, slots, request, arrival, my_token=None):
+    """One ledger transaction: reconcile, decide, reserve. Returns (Allocation | None, refusal, waiting)."""
+    user, limits, container = context["user"], context["limits"], context["container"]
+
+    def queue_position():
+        everyone = gpuqueue.waiters(context["state_dir"])
+        context["waiting_total"] = len(everyone)
+        return gpuqueue.ahead_of(everyone, limits.get("priority"), arrival, my_token)
+
+    with _transaction(context) as state:
+        context["waiting_total"] = 0
+        decision, ahead = _decide(state, slots, user, limits, container, request, queue_position)
+        if not decision.ok:
+            return None, decision, context["waiting_total"]
+        token = uuid.uuid4().hex
+        pid = os.getpid()
+        chosen = list(decision.slots)
+        state.reservations[token] = {
+            "user": user.name, "container": container, "slots": [slot.id for slot in chosen],
+            "weights": {slot.id: slot.weight for slot in chosen}, "pid": pid,
+            "pid_start": ledger.process_start_time(pid), "time": time.time(), "since": events.utc_now_iso()}
+        context["held"] = sum(1 for _slot, owner, _weight in state.holders() if owner == user.name) - len(chosen)
+    return Allocation(chosen, None, token, context), None, context["waiting_total"]
+
+
+def _unavailable(refusal, waiting):
+    text = refusal.reason
+    if refusal.waitable:
+        text += f"; {waiting} waiting in the GPU queue" if waiting else "; nobody is waiting"
+        text += " (use --wait to queue)"
+    return ResourcesUnavailable(text)
+
+
+def _wait_for_slot(context, slots, request, first_refusal):
+    """Queue up and poll until a slot is ours, the wait runs out, or the entry is cancelled."""
+    user = context["user"]
+    entry = gpuqueue.join(context["state_dir"], user, context["container"], request, context["limits"])
+    token = entry["token"]
+    deadline = time.monotonic() + request.wait
+    events.record("gpu.queue.join", user.name, context["log_dir"], container=context["container"],
+                  count=request.count, priority=entry["priority"], reason=first_refusal.reason)
+    last_position = None
+    try:
+        while True:
+            if not gpuqueue.present(context["state_dir"], token):
+                raise ResourcesUnavailable("your place in the GPU queue was cancelled")
+            allocation, refusal, _waiting = _attempt(context, slots, request, entry["arrival"], token)
+            if allocation is not None:
+                return allocation
+            if not refusal.waitable:
+                raise ResourcesUnavailable(refusal.reason)
+            everyone = gpuqueue.waiters(context["state_dir"])
+            position = 1 + len(gpuqueue.ahead_of(everyone, entry["priority"], entry["arrival"], token))
+            if position != last_position:
+                log.info("waiting for a GPU slot: position %d of %d in the queue (%s)", position,
+                         len(everyone), refusal.reason)
+                last_position = position
+            if time.monotonic() >= deadline:
+                raise ResourcesUnavailable(f"no GPU slot became free within {request.wait:.0f}s: {refusal.reason}")
+            time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+    finally:
+        gpuqueue.leave(context["state_dir"], token)
+
+
+def _weights(inv):
+    return {slot.id: slot.weight for slot in inv.slots}
+
+
+@contextlib.contextmanager
+def reserve(docker, config, user, limits, docker_container_name, request=None, *, state_dir=None,
+            log_dir=None, inventory_=None):
+    """Reserve GPU slots for a container about to be created; see the module docstring."""
+    request = request or GpuRequest()
+    state_dir = state_dir or paths.state_dir()
+    log_dir = log_dir or paths.log_dir()
+    inv = inventory_ or inventory.discover(config)
+    slots = inv.slots
+    notice = None
+    if request.count < 0:
+        request = GpuRequest(0, False, request.explicit, request.wait)
+    if request.count > 0 and not slots:
+        if request.explicit or request.full_gpu:
+            raise ResourcesUnavailable(f"{inv.describe_emptiness()}; use --cpu-only for a container without GPU")
+        notice = f"{inv.describe_emptiness()}: the container is CPU-only"
+        request = GpuRequest(0, False, False, None)
+    context = {"docker": docker, "user": user, "limits": limits, "container": docker_container_name,
+               "state_dir": state_dir, "log_dir": log_dir, "weights": _weights(inv), "held": 0}
+    arrival = time.time()
+    allocation, refusal, waiting = _attempt(context, slots, request, arrival)
+    if allocation is None:
+        if request.wait is None or request.wait <= 0 or not refusal.waitable:
+            events.record("gpu.refuse", user.name, log_dir, container=docker_container_name, count=request.count,
+                          reason=refusal.reason, waiting=waiting)
+            raise _unavailable(refusal, waiting)
+        allocation = _wait_for_slot(context, slots, request, refusal)
+    allocation.notice = notice
+    try:
+        yield allocation
+    except BaseException:
+        allocation.release()
+        raise
+    if not allocation.confirmed:
+        allocation.release()
+
+
+def release_container(docker, docker_container_name, *, state_dir=None, log_dir=None):
+    """Free the slots of a removed container now (events are recorded); returns the slot ids freed.
+
+    A container that still exists keeps its slots: its labels are the truth until it is removed."""
+    state_dir = state_dir or paths.state_dir()
+    with ledger.transaction(docker, state_dir, log_dir=log_dir or paths.log_dir()) as state:
+        freed = [change[1] for change in state.changes
+                 if change[0] == "dropped" and change[2] == docker_container_name]
+        if not any(container.name == docker_container_name for container in state.containers):
+            state.data["recent"].pop(docker_container_name, None)
+    return inventory.sort_slot_ids(freed)
+
+
+def status(docker, config, *, state_dir=None, inventory_=None):
+    """Every slot with its holder (after reconciling), plus the queue: contract section 9 and more."""
+    from .allocator_admin import status as build_status
+    return build_status(docker, config, state_dir=state_dir or paths.state_dir(), inventory_=inventory_)

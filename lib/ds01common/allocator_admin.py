@@ -1,0 +1,137 @@
+"""Looking at and repairing GPU allocations: status, reconcile, an admin's release of one slot.
+
+`release_slot` semantics: a reserved slot (a create in progress) or a slot of a stopped
+container is freed at once; a slot of a running container is refused unless `force`, which
+first stops the container (so no two containers ever use one GPU) and then frees the slot.
+Freeing a slot from a container that still exists records it under `revoked` in the ledger,
+so reconciling does not hand it back to that container because of its labels.
+"""
+
+import logging
+import time
+
+from . import dockerapi, events, gpuqueue, inventory, ledger
+from .errors import Ds01Error, NotFound
+
+log = logging.getLogger("ds01")
+
+
+def status(docker, config, *, state_dir, inventory_=None, log_dir=None):
+    """Every slot with its holder after reconciling, the GPUs, the queue, and the reason for no GPUs."""
+    inv = inventory_ or inventory.discover(config)
+    with ledger.transaction(docker, state_dir, _weights(inv), log_dir) as state:
+        assignments = {key: dict(value) for key, value in state.assignments.items()}
+        reserved = {slot_id: entry for entry in state.reservations.values() for slot_id in entry.get("slots", [])}
+        statuses = {container.name: container.status for container in state.containers}
+        containers_per_user = {}
+        for container in state.containers:
+            containers_per_user[container.user] = containers_per_user.get(container.user, 0) + 1
+    slots = []
+    for slot in inv.slots:
+        row = dict(slot.as_dict(), user=None, container=None, since=None, state="free", container_status=None)
+        holder = assignments.pop(slot.id, None)
+        if holder is not None:
+            row.update(user=holder.get("user"), container=holder.get("container"), since=holder.get("since"),
+                       state="assigned", container_status=statuses.get(holder.get("container")))
+        elif slot.id in reserved:
+            entry = reserved[slot.id]
+            row.update(user=entry.get("user"), container=entry.get("container"), since=entry.get("since"),
+                       state="reserved")
+        slots.append(row)
+    # Slots held by containers but absent from this host's inventory (e.g. the simulation changed).
+    unknown = [{"id": slot_id, "user": entry.get("user"), "container": entry.get("container"),
+                "since": entry.get("since"), "weight": entry.get("weight")}
+               for slot_id, entry in sorted(assignments.items(), key=lambda item: inventory.slot_sort_key(item[0]))]
+    queue = [{"position": position, "token": entry["token"], "user": entry.get("user"),
+              "container": entry.get("container"), "count": (entry.get("request") or {}).get("count"),
+              "full_gpu": (entry.get("request") or {}).get("full_gpu"), "priority": entry.get("priority"),
+              "since": events.utc_now_iso() if not entry.get("arrival") else _iso(entry["arrival"])}
+             for position, entry in enumerate(gpuqueue.waiters(state_dir), start=1)]
+    return {"slots": slots, "unknown_slots": unknown, "queue": queue,
+            "gpus": [{"index": gpu.index, "uuid": gpu.uuid, "model": gpu.model, "memory": gpu.memory,
+                      "mig_enabled": gpu.mig_enabled} for gpu in inv.gpus],
+            "reason": inv.reason, "problems": inv.problems, "simulated": inv.simulated,
+            "containers_per_user": containers_per_user}
+
+
+def _iso(epoch):
+    import datetime
+    return datetime.datetime.fromtimestamp(float(epoch), datetime.UTC).isoformat(
+        timespec="seconds").replace("+00:00", "Z")
+
+
+def _weights(inv):
+    return {slot.id: slot.weight for slot in inv.slots}
+
+
+def usage(document, config):
+    """Per user: slots and GPU-equivalents held against their quota (for gpu-status)."""
+    from .identity import lookup_user
+    per_user = {}
+    for row in document["slots"] + document["unknown_slots"]:
+        if row.get("user"):
+            entry = per_user.setdefault(row["user"], {"slots": 0, "weight": 0.0})
+            entry["slots"] += 1
+            entry["weight"] += float(row.get("weight") or 0)
+    for user, containers in document.get("containers_per_user", {}).items():
+        if not user:
+            continue  # a hand-made container without a ds01.user label
+        per_user.setdefault(user, {"slots": 0, "weight": 0.0})["containers"] = containers
+    rows = []
+    for user, entry in sorted(per_user.items()):
+        try:
+            login = lookup_user(user).login
+        except Ds01Error:
+            login = user
+        limits = config.limits_for(login)
+        rows.append({"user": user, "slots": entry["slots"], "max_slots": limits.get("max_mig_instances"),
+                     "weight": round(entry["weight"], 4), "max_weight": limits.get("max_gpu_equivalents"),
+                     "containers": entry.get("containers", 0),
+                     "max_containers": limits.get("max_containers_per_user")})
+    return rows
+
+
+def reconcile(docker, config, *, state_dir, log_dir=None):
+    """Run one reconciling transaction; returns (changes, conflicts) for the admin to read."""
+    inv = inventory.discover(config)
+    with ledger.transaction(docker, state_dir, _weights(inv), log_dir) as state:
+        return list(state.changes), list(state.conflicts)
+
+
+def release_slot(docker, config, slot_id, *, force=False, actor=None, state_dir, log_dir=None):
+    """Free one slot (admin); see the module docstring. Returns a dict describing what was done."""
+    holder = _find_holder(docker, slot_id, state_dir, log_dir)
+    if holder["kind"] == "container" and holder["status"] == "running":
+        if not force:
+            raise Ds01Error(f"GPU slot {slot_id} belongs to running container {holder['container']} of "
+                            f"{holder['user']}; stop it first, or use --force to stop it and free the slot")
+        with dockerapi.errors(f"container {holder['container']}"):
+            docker.containers.get(holder["container_id"]).stop(timeout=10)
+    stopped = holder["kind"] == "container" and holder["status"] == "running"
+    with ledger.transaction(docker, state_dir, log_dir=log_dir) as state:
+        entry = state.assignments.pop(slot_id, None)
+        if entry is not None and entry.get("container_id"):
+            revoked = state.data["revoked"].setdefault(entry["container_id"], {"slots": []})
+            revoked["time"] = time.time()
+            if slot_id not in revoked["slots"]:
+                revoked["slots"].append(slot_id)
+        for reservation in state.reservations.values():
+            if slot_id in reservation.get("slots", []):
+                reservation["slots"] = [other for other in reservation["slots"] if other != slot_id]
+    events.record("gpu.release", holder.get("user"), log_dir, container=holder.get("container"), slots=[slot_id],
+                  by=actor, reason="admin release" + (" (container stopped)" if stopped else ""))
+    return dict(holder, stopped=stopped)
+
+
+def _find_holder(docker, slot_id, state_dir, log_dir):
+    with ledger.transaction(docker, state_dir, log_dir=log_dir) as state:
+        entry = state.assignments.get(slot_id)
+        if entry is not None:
+            container = next((item for item in state.containers if item.name == entry.get("container")), None)
+            return {"kind": "container", "user": entry.get("user"), "container": entry.get("container"),
+                    "container_id": entry.get("container_id"), "status": container.status if container else None}
+        for reservation in state.reservations.values():
+            if slot_id in reservation.get("slots", []):
+                return {"kind": "reservation", "user": reservation.get("user"),
+                        "container": reservation.get("container"), "status": None}
+    raise NotFound(f"GPU slot {slot_id} is not held by anyone")

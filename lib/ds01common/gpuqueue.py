@@ -1,0 +1,149 @@
+"""The GPU wait queue ($DS01_STATE_DIR/gpu-queue.json): who waits for a slot, in what order.
+
+Waiters are served by priority (higher first), then arrival. A waiter (or a newcomer without
+--wait) may take a slot only if, after every waiter ahead of it whose request can be met
+right now is given its slots, a slot is still left for it. Entries of dead processes are
+dropped. Lock order: the ledger lock may be held while this file's lock is taken, never the
+other way round.
+
+Entry: {token, user, login, container, request: {count, full_gpu}, limits: {quota keys},
+        priority, arrival, pid, pid_start}
+"""
+
+import logging
+import os
+import time
+import uuid
+from pathlib import Path
+
+from .errors import NotFound, PermissionDenied
+from .ledger import process_alive, process_start_time
+from .statefile import StateFile
+
+log = logging.getLogger("ds01")
+
+QUEUE_FILE = "gpu-queue.json"
+SCHEMA_VERSION = 1
+QUOTA_KEYS = ("max_mig_instances", "max_gpus_per_container", "max_gpu_equivalents", "allow_full_gpu",
+              "max_containers_per_user", "priority")
+
+
+def queue_file(state_dir):
+    return StateFile(Path(state_dir) / QUEUE_FILE, SCHEMA_VERSION, lambda: {"waiters": {}})
+
+
+def order_key(entry):
+    return (-int(entry.get("priority") or 0), float(entry.get("arrival") or 0), entry.get("token", ""))
+
+
+def _alive(entry):
+    return process_alive(entry.get("pid"), entry.get("pid_start"))
+
+
+def _entries(data):
+    waiters = data.get("waiters")
+    return waiters if isinstance(waiters, dict) else {}
+
+
+def waiters(state_dir):
+    """Live waiters in service order (unlocked read; dead ones are skipped, pruned on the next write)."""
+    data = queue_file(state_dir).read()
+    live = [dict(entry, token=token) for token, entry in _entries(data).items() if _alive(entry)]
+    return sorted(live, key=order_key)
+
+
+def prune(state_dir):
+    """Drop waiters whose process is gone; returns how many."""
+    if not (Path(state_dir) / QUEUE_FILE).exists():
+        return 0
+    with queue_file(state_dir).transaction() as data:
+        entries = _entries(data)
+        dead = [token for token, entry in entries.items() if not _alive(entry)]
+        for token in dead:
+            del entries[token]
+        data["waiters"] = entries
+    return len(dead)
+
+
+def join(state_dir, user, container, request, limits, pid=None):
+    """Add a waiter; returns its entry (with token)."""
+    pid = os.getpid() if pid is None else pid
+    token = uuid.uuid4().hex[:12]
+    entry = {"user": user.name, "login": user.login, "container": container,
+             "request": {"count": request.count, "full_gpu": bool(request.full_gpu)},
+             "limits": {key: limits.get(key) for key in QUOTA_KEYS},
+             "priority": int(limits.get("priority") or 0), "arrival": time.time(),
+             "pid": pid, "pid_start": process_start_time(pid)}
+    with queue_file(state_dir).transaction() as data:
+        entries = _entries(data)
+        for other, existing in list(entries.items()):
+            if not _alive(existing):
+                del entries[other]
+        entries[token] = entry
+        data["waiters"] = entries
+    return dict(entry, token=token)
+
+
+def leave(state_dir, token):
+    """Remove a waiter; True if it was there."""
+    with queue_file(state_dir).transaction() as data:
+        entries = _entries(data)
+        found = entries.pop(token, None) is not None
+        data["waiters"] = entries
+    return found
+
+
+def present(state_dir, token):
+    return token in _entries(queue_file(state_dir).read())
+
+
+def cancel(state_dir, user, token=None, is_admin=False):
+    """Cancel the user's waits (or one by token; an admin may cancel anyone's); returns the entries removed."""
+    removed = []
+    with queue_file(state_dir).transaction() as data:
+        entries = _entries(data)
+        for key, entry in list(entries.items()):
+            if token is not None and key != token:
+                continue
+            if entry.get("user") != user.name:
+                if token is None:
+                    continue
+                if not is_admin:
+                    raise PermissionDenied(f"permission denied: queue entry {token} belongs to {entry.get('user')}")
+            removed.append(dict(entries.pop(key), token=key))
+        data["waiters"] = entries
+    if token is not None and not removed:
+        raise NotFound(f"no queue entry {token}")
+    if token is None and not removed:
+        raise NotFound(f"{user.name} has no entry in the GPU queue")
+    return removed
+
+
+def ahead_of(all_waiters, priority, arrival, token=None):
+    """The waiters served before someone with this priority and arrival (excluding `token`)."""
+    mine = (-int(priority or 0), float(arrival), token or "")
+    return [entry for entry in all_waiters if entry.get("token") != token and order_key(entry) < mine]
+
+
+def serve_ahead(ahead, state, slots, decide, request_type, holdings_for):
+    """Give every satisfiable waiter ahead its slots, virtually; returns (taken set, how many served).
+
+    `decide(slots, holdings, limits, request)` is policy.decide; `holdings_for(user, taken)` builds
+    that waiter's holdings against the virtually taken set.
+    """
+    taken = set(state.taken())
+    served = 0
+    virtual = {}
+    for entry in ahead:
+        holdings = holdings_for(entry.get("user"), taken)
+        holdings.user_slots.extend(virtual.get(entry.get("user"), []))
+        holdings.user_weight += sum(slot.weight for slot in slots if slot.id in virtual.get(entry.get("user"), []))
+        wanted = entry.get("request") or {}
+        decision = decide(slots, holdings, entry.get("limits") or {},
+                          request_type(int(wanted.get("count", 1)), bool(wanted.get("full_gpu"))))
+        if decision.ok:
+            served += 1
+            chosen = [slot.id for slot in decision.slots]
+            taken.update(chosen)
+            virtual.setdefault(entry.get("user"), []).extend(chosen)
+    return taken, served

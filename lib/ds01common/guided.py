@@ -1,0 +1,74 @@
+"""Guided mode: questions that fill the same options the flags set, then one code path runs.
+
+Every question is asked before anything is made, so Ctrl-C in a prompt leaves nothing
+behind. A flag given on the command line is never asked again. All asking goes through
+prompts.py (terminal check, exit 2 without one, Ctrl-C as KeyboardInterrupt).
+"""
+
+from . import images, names, prompts
+
+PROJECT_FLAGS = "project-init NAME [--template T] [--packages PKG...] [--no-git] [--no-build] [--deploy]"
+USER_SETUP_INSTEAD = ("ssh-setup, then project-init NAME [--template T] [--packages PKG...], "
+                      "then vscode-setup")
+
+
+def _validate_name(text):
+    try:
+        names.validate_name(text.strip(), "project")
+    except Exception as error:  # noqa: BLE001 - shown to the person as the reason to retype
+        return str(error)
+    return True
+
+
+def _validate_packages(text):
+    try:
+        images.validate_packages(text.split())
+    except Exception as error:  # noqa: BLE001
+        return str(error)
+    return True
+
+
+def ask_project(options, config, *, given=(), templates_dir=None, flags=PROJECT_FLAGS, workspace=None):
+    """Fill the ProjectOptions fields that no flag set (`given` names the ones that were set)."""
+    prompts.require_terminal(f"{flags} instead of --guided")
+    if not options.name:
+        prompts.explain("A project is a folder in your workspace with its own environment (a Docker image).\n"
+                        f"It lives in {workspace or config.workspace_root}/<name> and is kept when containers go.")
+        options.name = prompts.text("Project name (lowercase letters, digits, - and _):", flags,
+                                    validate=_validate_name).strip()
+    if "template" not in given:
+        prompts.explain("The image template decides which libraries are preinstalled. "
+                        f"It is written to {options.name}/Dockerfile, which you can edit later.")
+        choices = [(f"{name:<8} {images.TEMPLATE_DESCRIPTIONS.get(name, 'added by your admins')}", name)
+                   for name in images.available_templates(templates_dir)]
+        options.template = prompts.select("Image template:", choices, "--template T",
+                                          default=options.template or images.DEFAULT_TEMPLATE)
+    if "packages" not in given:
+        prompts.explain("Extra pip packages go into the image too (e.g. wandb einops==0.8.0). "
+                        "Leave empty for none; `image-update` adds more later.")
+        answer = prompts.text("Extra packages (space separated):", "--packages PKG...",
+                              validate=_validate_packages)
+        options.packages = answer.split()
+    if "git" not in given:
+        prompts.explain("Git keeps the history of your code; data, checkpoints and secrets are kept out of it.")
+        options.git = prompts.confirm("Make it a git repository?", "--no-git", default=True)
+    if "build" not in given:
+        prompts.explain("Building the image downloads and installs the libraries; it can take several "
+                        "minutes. You can also build later with `image-create " + options.name + "`.")
+        options.build = prompts.confirm("Build the image now?", "--no-build", default=True)
+    if "deploy" not in given and options.build:
+        prompts.explain("A container is a running copy of the image with your project at /workspace. "
+                        "`project-launch " + options.name + "` starts one any time.")
+        options.deploy = prompts.confirm("Start a container for it now?", "--deploy", default=False)
+    return options
+
+
+def ask_ssh(has_key):
+    """Whether to make a key pair (only asked when there is none)."""
+    prompts.require_terminal(USER_SETUP_INSTEAD)
+    if has_key:
+        prompts.explain("You already have an SSH key on this server; it is kept as it is.")
+        return False
+    prompts.explain("An SSH key lets this server prove who you are to GitHub or GitLab (git push)\n"
+                    "without a password. It is made in ~/.ssh and never overwritten.")
+    return prompts.confirm("Make an SSH key pair now?", "ssh-setup", default=True)

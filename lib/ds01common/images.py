@@ -1,0 +1,426 @@
+"""Project images: the Dockerfile blueprint in the project's workspace, its build, listing, removal.
+
+The Dockerfile lives with the project (and in its git repository); images are built from it
+as `ds01-<user>/<project>:latest`. Deleting an image never touches the Dockerfile, so the
+environment can always be rebuilt.
+"""
+
+import io
+import logging
+import os
+import re
+import shlex
+import tarfile
+from pathlib import Path
+
+from . import dockerapi, events, names, paths
+from .errors import Ds01Error, NotFound, PermissionDenied
+
+log = logging.getLogger("ds01")
+
+TEMPLATES = ("general", "cv", "nlp", "rl", "custom")
+DEFAULT_TEMPLATE = "general"
+TEMPLATE_DESCRIPTIONS = {
+    "general": "default ML stack: numpy, pandas, scikit-learn, PyTorch, JupyterLab",
+    "cv": "computer vision: PyTorch, torchvision, OpenCV, timm, albumentations",
+    "nlp": "language: PyTorch, transformers, datasets, tokenizers, accelerate",
+    "rl": "reinforcement learning: PyTorch, gymnasium, stable-baselines3",
+    "custom": "a blank start: the base image and your packages only",
+}
+USER_FRAGMENT = "user.fragment"
+# The line after this marker holds the extra packages; image-update rewrites only that line.
+PACKAGES_MARKER = "# ds01-packages: extra packages (`image-update PROJECT --packages ...` edits the next line)"
+NO_PACKAGES = "# (no extra packages)"
+PIP_INSTALL = "RUN python3 -m pip install "
+PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~+*:/@]*$")
+# Beside the Dockerfile, only these small files go to the build: never data or checkpoints.
+CONTEXT_FILES = ("Dockerfile", "requirements.txt", "environment.yml")
+
+LABEL_MANAGED = "ds01.managed"
+LABEL_USER = "ds01.user"
+LABEL_PROJECT = "ds01.project"
+
+
+# --- the Dockerfile ----------------------------------------------------------------------
+
+def project_dir(config, user, project):
+    return config.workspace_dir(user.home) / names.validate_name(project, "project")
+
+
+def dockerfile_path(config, user, project):
+    return project_dir(config, user, project) / "Dockerfile"
+
+
+def templates_location(given=None):
+    """Where the templates are: `given`, else paths.templates_dir(); a DS01_CONFIG moved away from
+    the installed config dir still finds the installed templates."""
+    if given:
+        return Path(given)
+    directory = paths.templates_dir()
+    if not directory.is_dir() and not os.environ.get("DS01_TEMPLATES_DIR") and paths.checkout_root() is None:
+        installed = Path("/etc/ds01/templates")
+        if installed.is_dir():
+            return installed
+    return directory
+
+
+def available_templates(templates_dir=None):
+    """The built-in templates plus any Dockerfile.<name> an admin added to the templates dir."""
+    found = []
+    directory = templates_location(templates_dir)
+    if directory.is_dir():
+        found = sorted(path.name.split(".", 1)[1] for path in directory.glob("Dockerfile.*"))
+    return list(TEMPLATES) + [name for name in found if name not in TEMPLATES]
+
+
+def validate_packages(packages):
+    """The package specs as given, or an error naming the first that pip could not take safely."""
+    checked = []
+    for spec in packages or ():
+        if any(char in str(spec) for char in "\r\n\\"):
+            raise Ds01Error(f"invalid package {spec!r}: one pip requirement per word, no line breaks")
+        for item in str(spec).split():
+            if not PACKAGE_RE.match(item):
+                raise Ds01Error(f"invalid package {item!r}: use pip requirement specs such as "
+                                "numpy, torch==2.3.1 or 'transformers>=4.40' (no spaces or quotes)")
+            checked.append(item)
+    return checked
+
+
+def packages_line(packages):
+    packages = validate_packages(packages)
+    if not packages:
+        return NO_PACKAGES
+    return PIP_INSTALL + " ".join(shlex.quote(package) for package in packages)
+
+
+def read_packages(text):
+    """The extra packages of a DS01 Dockerfile, or None when it has no packages line."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip().startswith("# ds01-packages:") and index + 1 < len(lines):
+            following = lines[index + 1].strip()
+            if following.startswith(PIP_INSTALL):
+                return shlex.split(following[len(PIP_INSTALL):])
+            return []
+    return None
+
+
+def with_packages(text, packages):
+    """`text` with its packages line replaced; an error when a hand-written file has none."""
+    lines = text.splitlines()
+    for index, line in enumerate(lines):
+        if line.strip().startswith("# ds01-packages:") and index + 1 < len(lines):
+            lines[index + 1] = packages_line(packages)
+            return "\n".join(lines) + "\n"
+    raise Ds01Error("the Dockerfile has no `# ds01-packages:` line to edit: add the packages to it "
+                    "by hand and run `image-update PROJECT`, or rewrite it with "
+                    "`image-create PROJECT --regenerate`")
+
+
+def merge_packages(current, added=(), removed=()):
+    """Current packages plus `added` (a new version of a package replaces the old), minus `removed`."""
+    def key(spec):
+        return re.split(r"[\[<>=!~ ;@]", spec, maxsplit=1)[0].lower().replace("_", "-")
+
+    removed_keys = {key(spec) for spec in validate_packages(removed)}
+    added = validate_packages(added)
+    added_keys = {key(spec) for spec in added}
+    kept = [spec for spec in current if key(spec) not in removed_keys | added_keys]
+    return kept + [spec for spec in added if key(spec) not in removed_keys]
+
+
+def render(template, base_image, packages=(), project="project", templates_dir=None):
+    """The Dockerfile text of `template` FROM `base_image` with the extra packages."""
+    directory = templates_location(templates_dir)
+    choices = available_templates(directory)
+    if template not in choices:
+        raise Ds01Error(f"unknown template {template!r}: choose from {', '.join(choices)}")
+    try:
+        text = (directory / f"Dockerfile.{template}").read_text()
+        fragment = (directory / USER_FRAGMENT).read_text().rstrip("\n")
+    except OSError as error:
+        raise Ds01Error(f"cannot read the Dockerfile templates in {directory}: {error.strerror} "
+                        "(DS01_TEMPLATES_DIR names another folder)") from None
+    if not base_image or any(char.isspace() for char in base_image):
+        raise Ds01Error(f"invalid base image {base_image!r}")
+    replacements = {
+        "{{BASE_IMAGE}}": base_image,
+        "{{PROJECT}}": project,
+        "{{PACKAGES}}": PACKAGES_MARKER + "\n" + packages_line(packages),
+        "{{USER_SETUP}}": fragment,
+    }
+    for placeholder, value in replacements.items():
+        text = text.replace(placeholder, value)
+    return text
+
+
+def give_to(path, user):
+    """Root acting for someone (an admin's --user): what we write is theirs, not root's."""
+    if os.geteuid() == 0 and user.uid != 0:
+        try:
+            os.chown(path, user.uid, user.gid)
+        except OSError:
+            pass
+
+
+def write_text(path, text, user, mode=0o644):
+    """Write through a temp file in the same dir, so an interruption never leaves half a file."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.ds01-tmp")
+    try:
+        temporary.write_text(text)
+        os.chmod(temporary, mode)
+        give_to(temporary, user)
+        os.replace(temporary, path)
+    except OSError as error:
+        temporary.unlink(missing_ok=True)
+        raise Ds01Error(f"cannot write {path}: {error.strerror}") from None
+    return path
+
+
+def make_directory(path, user, mode=0o755):
+    """mkdir -p that hands every directory it made to `user`; returns the ones made, outermost first."""
+    path = Path(path)
+    missing = []
+    probe = path
+    while not probe.exists():
+        missing.append(probe)
+        probe = probe.parent
+    try:
+        for directory in reversed(missing):
+            directory.mkdir(mode=mode)
+            give_to(directory, user)
+    except FileExistsError:
+        pass
+    except OSError as error:
+        raise Ds01Error(f"cannot create {path}: {error.strerror}") from None
+    if not path.is_dir():
+        raise Ds01Error(f"{path} exists and is not a directory")
+    return list(reversed(missing))
+
+
+def write_dockerfile(config, user, project, *, template=None, base=None, packages=(),
+                     regenerate=False, templates_dir=None):
+    """Write the project's Dockerfile unless one exists; returns (path, written).
+
+    An existing Dockerfile is the user's blueprint and is used as it is; with `regenerate`
+    it is rewritten from the template and the old one kept as Dockerfile.previous."""
+    path = dockerfile_path(config, user, project)
+    if path.exists() and not regenerate:
+        if template or base or packages:
+            log.warning("%s exists and is used as it is (--template/--base/--packages ignored): "
+                        "use --regenerate to rewrite it, or `image-update %s --packages ...`", path, project)
+        return path, False
+    text = render(template or DEFAULT_TEMPLATE, base or config.base_image, packages, project, templates_dir)
+    make_directory(path.parent, user)  # image-create may be the first thing run for a project
+    if path.exists():
+        write_text(path.with_name("Dockerfile.previous"), path.read_text(), user)
+    return write_text(path, text, user), True
+
+
+def update_dockerfile(config, user, project, *, packages=(), remove=()):
+    """Add (and remove) extra packages in the Dockerfile; returns the new package list."""
+    path = dockerfile_path(config, user, project)
+    if not path.is_file():
+        raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
+    text = path.read_text()
+    current = read_packages(text)
+    if current is None:
+        with_packages(text, [])  # raises the explanation
+    merged = merge_packages(current, packages, remove)
+    if merged != current:
+        write_text(path, with_packages(text, merged), user)
+    return merged
+
+
+# --- building ----------------------------------------------------------------------------
+
+def _context(directory):
+    """An in-memory build context with the Dockerfile and its small companions only."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name in CONTEXT_FILES:
+            path = Path(directory) / name
+            if path.is_file():
+                data = path.read_bytes()
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                info.mode = 0o644
+                archive.addfile(info, io.BytesIO(data))
+    buffer.seek(0)
+    return buffer
+
+
+def image_labels(user, project):
+    return {LABEL_MANAGED: "true", LABEL_USER: user.name, LABEL_PROJECT: project}
+
+
+def build_args(user):
+    return {"DS01_USER": user.name, "DS01_UID": str(user.uid), "DS01_GID": str(user.gid)}
+
+
+def build(docker, config, user, project, *, no_cache=False, on_output=None, log_dir=None, tag="latest"):
+    """Build ds01-<user>/<project>:<tag> from the project's Dockerfile; returns the image summary.
+
+    `on_output(text)` receives the build output as it comes (None: quiet); a failure names
+    the step that failed and, when quiet, shows the last lines of the output."""
+    path = dockerfile_path(config, user, project)
+    if not path.is_file():
+        raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
+    reference = names.image_name(user.name, project, tag)
+    previous = _current_id(docker, reference)
+    recent = []
+    image_id = None
+    with dockerapi.errors(f"image {reference}"):
+        stream = docker.api.build(fileobj=_context(path.parent), custom_context=True, tag=reference,
+                                  labels=image_labels(user, project), buildargs=build_args(user),
+                                  nocache=no_cache, rm=True, forcerm=True, decode=True)
+        for chunk in stream:
+            if "error" in chunk:
+                detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
+                tail = "" if on_output else "\n" + "".join(recent[-15:]).rstrip()
+                raise Ds01Error(f"image build failed for {reference}: {' '.join(detail.split())}{tail}")
+            text = chunk.get("stream")
+            if text is None and chunk.get("status") and not chunk.get("progressDetail"):
+                text = f"{chunk['status']} {chunk.get('id', '')}".rstrip() + "\n"
+            if text:
+                recent = (recent + [text])[-40:]
+                if on_output:
+                    on_output(text)
+            image_id = (chunk.get("aux") or {}).get("ID", image_id)
+    with dockerapi.errors(f"image {reference}"):
+        image = docker.images.get(reference)
+    if previous and previous != image.id:
+        _drop_if_orphaned(docker, previous)
+    events.record("image_built", user.name, log_dir=log_dir, image=reference, project=project,
+                  id=image.id, no_cache=no_cache)
+    return {"image": reference, "id": image.id or image_id, "size": image.attrs.get("Size")}
+
+
+def _current_id(docker, reference):
+    import docker.errors as docker_errors
+
+    with dockerapi.errors(f"image {reference}"):
+        try:
+            return docker.images.get(reference).id
+        except docker_errors.ImageNotFound:
+            return None
+
+
+def _drop_if_orphaned(docker, image_id):
+    """A rebuild leaves the old image untagged; remove it unless a container still runs it,
+    so repeated image-update runs do not fill the shared disk."""
+    try:
+        with dockerapi.errors("images"):
+            old = docker.images.get(image_id)
+            if old.tags or image_id in containers_by_image(docker):
+                return
+            docker.images.remove(image_id)
+    except Exception as error:  # noqa: BLE001 - cleanup only; the build itself succeeded
+        log.debug("kept old image %s: %s", image_id, error)
+
+
+# --- listing and removal -----------------------------------------------------------------
+
+def _owner(labels, repository_tags):
+    labels = labels or {}
+    if labels.get(LABEL_USER):
+        return labels[LABEL_USER]
+    for tag in repository_tags or ():
+        if tag.startswith("ds01-") and "/" in tag:
+            return tag[len("ds01-"):].split("/", 1)[0]
+    return None
+
+
+def containers_by_image(docker):
+    """{image id: [container names]} for every DS01 container (one engine call)."""
+    with dockerapi.errors("containers"):
+        entries = docker.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=true"})
+    using = {}
+    for entry in entries:
+        labels = entry.get("Labels") or {}
+        name = labels.get(LABEL_PROJECT) or names.split_docker_name((entry.get("Names") or ["/"])[0])[0]
+        owner = labels.get(LABEL_USER)
+        using.setdefault(entry.get("ImageID"), []).append(name if owner is None else f"{name} ({owner})")
+    return using
+
+
+def list_images(docker, user):
+    """The user's images, one entry per tag: image, project, tag, id, size, created, containers."""
+    import datetime
+
+    prefix = f"ds01-{user.name}/"
+    with dockerapi.errors("images"):
+        entries = docker.api.images()
+    using = containers_by_image(docker)
+    result = []
+    for entry in entries:
+        tags = [tag for tag in entry.get("RepoTags") or () if tag.startswith(prefix)]
+        if not tags or _owner(entry.get("Labels"), tags) != user.name:
+            continue
+        created = datetime.datetime.fromtimestamp(entry.get("Created") or 0, datetime.UTC)
+        for reference in sorted(tags):
+            repository, _, tag = reference.rpartition(":")
+            result.append({
+                "image": reference, "project": repository[len(prefix):], "tag": tag, "id": entry.get("Id"),
+                "size": entry.get("Size"), "created": created.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "containers": [name.split(" (")[0] for name in using.get(entry.get("Id"), [])],
+            })
+    return sorted(result, key=lambda item: (item["project"], item["tag"] != "latest", item["tag"]))
+
+
+def resolve_reference(user, project_or_image, tag="latest"):
+    """(image reference, project) for PROJECT or a full `ds01-<user>/<project>[:tag]`; exit 4 for others'."""
+    text = project_or_image.strip()
+    if "/" in text:
+        repository, _, given_tag = text.partition(":")
+        owner_part, _, project = repository.partition("/")
+        owner = owner_part[len("ds01-"):] if owner_part.startswith("ds01-") else None
+        if owner is None:
+            raise PermissionDenied(f"permission denied: {text} is not a DS01 project image")
+        names.validate_name(project, "project")
+        reference = names.image_name(owner, project, given_tag or tag)
+        if owner != user.name:
+            raise PermissionDenied(f"permission denied: {reference} belongs to {owner}")
+        return reference, project
+    return names.image_name(user.name, names.validate_name(text, "project"), tag), text
+
+
+def find_image(docker, user, project_or_image, tag="latest"):
+    """(docker Image, reference) of the user's image; NotFound, or exit 4 for another's."""
+    import docker.errors as docker_errors
+
+    reference, project = resolve_reference(user, project_or_image, tag)
+    with dockerapi.errors(f"image {reference}"):
+        try:
+            image = docker.images.get(reference)
+        except docker_errors.ImageNotFound:
+            raise NotFound(f"no image {reference}: build it with `image-create {project}`") from None
+    owner = _owner(image.labels, [reference])
+    if owner != user.name:
+        raise PermissionDenied(f"permission denied: {reference} belongs to {owner}")
+    return image, reference
+
+
+def image_exists(docker, user, project, tag="latest"):
+    try:
+        find_image(docker, user, project, tag)
+    except NotFound:
+        return False
+    return True
+
+
+def delete(docker, user, project_or_image, *, tag="latest", log_dir=None):
+    """Remove the user's image (the tag); refused while a container uses it. The Dockerfile stays."""
+    image, reference = find_image(docker, user, project_or_image, tag)
+    users = containers_by_image(docker).get(image.id, [])
+    if users:
+        listed = ", ".join(users)
+        first = users[0].split(" (")[0]
+        raise Ds01Error(f"{reference} is used by container(s) {listed}: retire them first "
+                        f"(`container-retire {first}`); the image was kept")
+    with dockerapi.errors(f"image {reference}"):
+        docker.images.remove(reference)
+    events.record("image_deleted", user.name, log_dir=log_dir, image=reference, id=image.id)
+    return {"image": reference, "id": image.id}

@@ -1,0 +1,427 @@
+"""Lifecycle decisions and actions: idle retirement, max runtime, GPU hold, never-started, exemptions.
+
+One pass (`run_pass`, run by cron every five minutes through cleanup-idle-containers):
+observe every DS01 container (activity.py), decide against the owner's limits and the
+`lifecycle` config (`plan`, a pure function), then warn, retire and record, keeping per
+container state in $DS01_STATE_DIR/lifecycle.json under its lock. It only ever acts on
+containers labelled ds01.managed=true and retires them through containers.retire (stop,
+remove, free the GPU; the workspace is kept).
+"""
+
+import datetime
+import logging
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import activity, events, identity, statefile
+from .errors import Ds01Error, NotFound
+from .units import format_duration
+
+log = logging.getLogger("ds01")
+STATE_FILE = "lifecycle.json"
+SCHEMA_VERSION = 1
+ALERTS_FILE = ".ds01-alerts"
+ACTOR = "cleanup-idle-containers"
+# Order matters: when several reasons apply at once, the first not exempted is the one acted on.
+RETIRE_REASONS = ("max_runtime", "idle", "gpu_hold", "never_started")
+REASON_WORDS = {"max_runtime": "max-runtime", "idle": "idle", "gpu_hold": "GPU-hold",
+                "never_started": "never-started"}
+
+
+def state_file(state_dir):
+    return statefile.StateFile(Path(state_dir) / STATE_FILE, SCHEMA_VERSION, lambda: {"containers": {}})
+
+
+def read_state(state_dir):
+    """lifecycle.json without the lock (for views); an unreadable file reads as empty."""
+    try:
+        return state_file(state_dir).read()
+    except Ds01Error:
+        return state_file(state_dir).empty()
+
+
+@dataclass
+class Action:
+    """One thing the pass does (or, with --dry-run, would do) to one container."""
+
+    kind: str          # "warn", "retire" or "exempt"
+    reason: str        # idle, max_runtime, gpu_hold, never_started
+    observation: activity.Observation
+    message: str
+    details: dict = field(default_factory=dict)
+
+    def as_dict(self):
+        return {"action": self.kind, "reason": self.reason, "container": self.observation.name,
+                "user": self.observation.user, "message": self.message, **self.details}
+
+
+# --- exemptions ---
+
+def _until_epoch(until):
+    """A date is good through the end of that day (UTC); a datetime until that moment."""
+    if until is None:
+        return None
+    if isinstance(until, str):
+        try:
+            until = datetime.date.fromisoformat(until)
+        except ValueError:
+            until = datetime.datetime.fromisoformat(until)
+    if isinstance(until, datetime.datetime):
+        if until.tzinfo is None:
+            until = until.replace(tzinfo=datetime.UTC)
+        return until.timestamp()
+    end_of_day = datetime.datetime.combine(until, datetime.time.max, tzinfo=datetime.UTC)
+    return end_of_day.timestamp()
+
+
+def exemption_for(config, owner, reason, now):
+    """The first exemption in config covering `owner` (a User) for `reason` at `now`, or None."""
+    for exemption in config.lifecycle.get("exemptions") or []:
+        if exemption.get("user") not in (owner.login, owner.name):
+            continue
+        if exemption.get("what", "all") not in (reason, "all"):
+            continue
+        until = _until_epoch(exemption.get("until"))
+        if until is not None and now > until:
+            continue
+        return exemption
+    return None
+
+
+# --- owners ---
+
+def owner_of(observation, lookup=identity.lookup_user):
+    """The container's owner as a User; from the labels alone when the account is gone."""
+    try:
+        user = lookup(observation.user)
+        if observation.uid is None or user.uid == observation.uid:
+            return user
+    except NotFound:
+        pass
+    uid = observation.uid if observation.uid is not None else -1
+    return identity.User(observation.user, observation.user, uid, uid, "")
+
+
+# --- the decision (pure) ---
+
+def is_active(observation, thresholds):
+    """(active, why) from this pass's measurements; (None, why) when they are missing."""
+    if observation.cpu_percent is None:
+        return None, "cpu not measured"
+    if observation.cpu_percent >= thresholds["cpu_idle_percent"]:
+        return True, f"cpu {observation.cpu_percent:.1f}%"
+    if observation.gpu_memory and observation.gpu_memory >= thresholds["gpu_idle_memory"]:
+        return True, f"gpu memory {observation.gpu_memory} bytes"
+    if observation.gpu_utilization is not None and observation.gpu_utilization >= thresholds["gpu_idle_percent"]:
+        return True, f"gpu {observation.gpu_utilization:.0f}%"
+    return False, "idle"
+
+
+def plan(observations, state, config, now, owners, limits):
+    """The actions for this pass and the new per-container state.
+
+    `owners` maps an observation to its User, `limits` a User to resolved limits; `state`
+    is lifecycle.json's content (left untouched; the new content is returned).
+    """
+    thresholds = config.lifecycle
+    previous = state.get("containers") or {}
+    new_entries = {}
+    actions = []
+    for observation in observations:
+        owner = owners(observation)
+        user_limits = limits(owner)
+        entry = dict(previous.get(observation.id) or {})
+        entry.update(name=observation.name, user=observation.user, status=observation.status,
+                     workspace=observation.workspace)
+        candidates = []  # (reason, kind, message, details)
+        if observation.running:
+            candidates += _running_checks(observation, entry, thresholds, user_limits, now)
+        elif observation.status in ("exited", "dead") and observation.gpu_slots:
+            candidates += _gpu_hold_check(observation, user_limits, now)
+        elif observation.status == "created" and observation.started is None:
+            candidates += _never_started_check(observation, thresholds, now)
+        actions += _resolve(observation, owner, entry, candidates, config, now)
+        new_entries[observation.id] = entry
+    return actions, {"containers": new_entries}
+
+
+def _running_checks(observation, entry, thresholds, user_limits, now):
+    started = observation.started or observation.created or now
+    if entry.get("started") != started:  # a new start: earlier warnings no longer apply
+        entry.update(started=started, runtime_warned=[], idle_warned_for=None, last_active=None)
+    active, why = is_active(observation, thresholds)
+    entry.update(cpu_percent=observation.cpu_percent, gpu_memory=observation.gpu_memory, measured_at=now)
+    last_active = max(value for value in (started, entry.get("last_active"), observation.keep_alive)
+                      if value is not None)
+    if active:
+        last_active = now
+    entry["last_active"] = last_active
+    entry["last_active_iso"] = activity.iso(last_active)
+    idle_seconds = max(0.0, now - last_active)
+    entry["idle_seconds"] = round(idle_seconds) if active is not None else None
+    numbers = {"cpu_percent": observation.cpu_percent, "gpu_memory": observation.gpu_memory,
+               "gpu_utilization": observation.gpu_utilization, "keep_alive": activity.iso(observation.keep_alive),
+               "last_active": activity.iso(last_active)}
+    candidates = []
+    runtime_limit = user_limits.get("max_runtime")
+    runtime = now - started
+    if runtime_limit:
+        details = dict(numbers, runtime_seconds=round(runtime), threshold_seconds=runtime_limit)
+        if runtime >= runtime_limit:
+            candidates.append(("max_runtime", "retire",
+                               f"{observation.name} has run {format_duration(runtime)}, the limit is "
+                               f"{format_duration(runtime_limit)}", details))
+        else:
+            due = [fraction for fraction in sorted(thresholds["runtime_warn_fractions"])
+                   if runtime >= fraction * runtime_limit and fraction not in (entry.get("runtime_warned") or [])]
+            if due:
+                left = runtime_limit - runtime
+                candidates.append(("max_runtime", "warn",
+                                   f"{observation.name} has run {format_duration(runtime)} of its "
+                                   f"{format_duration(runtime_limit)} limit; it will be retired in "
+                                   f"{format_duration(left)} (save your work; the workspace is kept)",
+                                   dict(details, fraction=due[-1], fractions=due)))
+    idle_limit = user_limits.get("idle_timeout")
+    if idle_limit and active is not None:
+        details = dict(numbers, idle_seconds=round(idle_seconds), threshold_seconds=idle_limit,
+                       cpu_threshold=thresholds["cpu_idle_percent"])
+        if idle_seconds >= idle_limit:
+            candidates.append(("idle", "retire",
+                               f"{observation.name} has been idle for {format_duration(idle_seconds)}, "
+                               f"the limit is {format_duration(idle_limit)}", details))
+        elif idle_seconds >= thresholds["idle_warn_fraction"] * idle_limit and \
+                entry.get("idle_warned_for") != last_active:
+            keep_alive = Path(observation.workspace or "~/workspace/<project>") / activity.KEEP_ALIVE_FILE
+            candidates.append(("idle", "warn",
+                               f"{observation.name} has been idle for {format_duration(idle_seconds)}; it will be "
+                               f"retired after {format_duration(idle_limit)} idle (in "
+                               f"{format_duration(idle_limit - idle_seconds)}). Use it, or `touch {keep_alive}` "
+                               "to keep it; the workspace is always kept", details))
+    return candidates
+
+
+def _gpu_hold_check(observation, user_limits, now):
+    hold = user_limits.get("gpu_hold_after_stop")
+    stopped_at = observation.finished or observation.created
+    if hold is None or stopped_at is None:
+        return []
+    stopped_for = now - stopped_at
+    if stopped_for < hold:
+        return []
+    slots = ",".join(observation.gpu_slots)
+    return [("gpu_hold", "retire",
+             f"{observation.name} has been stopped for {format_duration(stopped_for)} holding GPU slot(s) "
+             f"{slots}; the hold is {format_duration(hold)}",
+             {"stopped_seconds": round(stopped_for), "threshold_seconds": hold, "gpu_slots": observation.gpu_slots,
+              "finished_at": activity.iso(observation.finished)})]
+
+
+def _never_started_check(observation, thresholds, now):
+    timeout = thresholds.get("never_started_timeout")
+    if timeout is None or observation.created is None:
+        return []
+    age = now - observation.created
+    if age < timeout:
+        return []
+    return [("never_started", "retire",
+             f"{observation.name} was created {format_duration(age)} ago and never started; "
+             f"the limit is {format_duration(timeout)}",
+             {"age_seconds": round(age), "threshold_seconds": timeout, "gpu_slots": observation.gpu_slots})]
+
+
+def _resolve(observation, owner, entry, candidates, config, now):
+    """Exemptions applied: at most one retirement, else the warnings due; exemptions told once."""
+    actions = []
+    reported = set(entry.get("exempt_reported") or [])
+    retire_done = False
+    for reason in RETIRE_REASONS:
+        for candidate_reason, kind, message, details in candidates:
+            if candidate_reason != reason or (kind == "retire" and retire_done):
+                continue
+            exemption = exemption_for(config, owner, reason, now)
+            if exemption is not None:
+                if reason not in reported:
+                    reported.add(reason)
+                    until = exemption.get("until")
+                    actions.append(Action("exempt", reason, observation,
+                                          f"{observation.name} is kept: you are exempt from {REASON_WORDS[reason]} "
+                                          f"retirement{f' until {until}' if until else ''} "
+                                          f"({exemption.get('reason')}). Without it: {message.split('; ')[0]}",
+                                          dict(details, exemption_reason=exemption.get("reason"),
+                                               until=str(until) if until else None)))
+                continue
+            if kind == "retire":
+                retire_done = True
+                actions = [action for action in actions if action.kind != "warn"]
+                actions.append(Action("retire", reason, observation, message + "; retired (workspace kept)",
+                                      details))
+            elif not retire_done:
+                actions.append(Action("warn", reason, observation, message, details))
+                if reason == "idle":
+                    entry["idle_warned_for"] = entry.get("last_active")
+                else:
+                    entry["runtime_warned"] = sorted(set(entry.get("runtime_warned") or [])
+                                                     | set(details.get("fractions") or []))
+    entry["exempt_reported"] = sorted(reported)
+    return actions
+
+
+# --- the pass ---
+
+def _cached(function):
+    cache = {}
+
+    def lookup(key):
+        if key not in cache:
+            cache[key] = function(key)
+        return cache[key]
+    return lookup
+
+
+def run_pass(docker, config, *, state_dir, log_dir, dry_run=False, now=None, retire=None, notify=None,
+             gpu_processes=None, gpu_utilization=None, lookup=identity.lookup_user, proc_root="/proc",
+             workspace_under=None):
+    """Observe, decide, act. Returns {"checked", "actions": [...], "containers": [...], "dry_run"}.
+
+    `retire` defaults to containers.retire, `notify(owner, observation, message)` to terminal
+    messages plus the workspace's .ds01-alerts; tests pass fakes for both and for the GPU
+    process list. With `dry_run`, nothing is written, recorded, sent or retired.
+    `workspace_under` limits the pass to containers with a workspace under that dir; the
+    state of containers outside it is left as it was.
+    """
+    if config.simulated_gpus is not None and gpu_processes is None:
+        gpu_processes = list  # simulated GPUs have no processes; NVML is never called
+    observations = activity.observe(docker, sample_seconds=config.lifecycle["stats_sample_seconds"],
+                                    gpu_processes=gpu_processes, gpu_utilization=gpu_utilization,
+                                    proc_root=proc_root, workspace_under=workspace_under)
+    observed_ids = {observation.id for observation in observations}
+    owners = _cached_owners(lookup)
+    limits = _cached(lambda user: config.limits_for(user.login))
+
+    def decide(state):
+        return plan(observations, state, config, time.time() if now is None else now,
+                    owners, lambda user: limits(user))
+
+    if dry_run:
+        actions, new_state = decide(read_state(state_dir))
+    else:
+        with state_file(state_dir).transaction() as state:
+            actions, new_state = decide(state)
+            failed = _act(docker, config, actions, owners, state_dir=state_dir, log_dir=log_dir,
+                          retire=retire, notify=notify or notify_owner)
+            for action in actions:
+                if action.kind == "retire" and action.observation.id not in failed:
+                    new_state["containers"].pop(action.observation.id, None)
+            if workspace_under is not None:
+                outside = {key: value for key, value in (state.get("containers") or {}).items()
+                           if key not in observed_ids and not _entry_under(value, workspace_under)}
+                new_state["containers"].update(outside)
+            state.clear()
+            state.update(new_state)
+    return {"dry_run": dry_run, "checked": len(observations),
+            "actions": [action.as_dict() for action in actions],
+            "containers": [_summary(observation, new_state["containers"].get(observation.id))
+                           for observation in observations]}
+
+
+def _entry_under(entry, directory):
+    return activity.workspace_is_under(entry.get("workspace"), directory)
+
+
+def _cached_owners(lookup):
+    cache = {}
+
+    def owners(observation):
+        key = (observation.user, observation.uid)
+        if key not in cache:
+            cache[key] = owner_of(observation, lookup)
+        return cache[key]
+    return owners
+
+
+def _summary(observation, entry):
+    entry = entry or {}
+    return {"name": observation.name, "user": observation.user, "status": observation.status,
+            "cpu_percent": observation.cpu_percent, "gpu_memory": observation.gpu_memory,
+            "gpus": observation.gpu_slots, "idle_seconds": entry.get("idle_seconds")}
+
+
+def _act(docker, config, actions, owners, *, state_dir, log_dir, retire, notify):
+    """Carry out the actions; returns the ids whose retirement failed (their state is kept)."""
+    failed = set()
+    for action in actions:
+        observation = action.observation
+        owner = owners(observation)
+        details = dict(action.details, container=observation.name, reason=action.reason, actor=ACTOR)
+        if action.kind == "retire":
+            try:
+                (retire or _default_retire)(docker, config, owner, observation.name, state_dir=state_dir,
+                                            log_dir=log_dir, actor=ACTOR, reason=action.reason)
+            except NotFound:
+                log.info("%s/%s was already gone", observation.user, observation.name)
+                continue
+            except Ds01Error as error:
+                failed.add(observation.id)
+                log.warning("could not retire %s/%s: %s", observation.user, observation.name, error)
+                events.record("lifecycle_error", observation.user, log_dir=log_dir, error=str(error), **details)
+                continue
+            events.record("lifecycle_retire", observation.user, log_dir=log_dir, **details)
+        else:
+            events.record("idle_warning" if action.reason == "idle" and action.kind == "warn" else
+                          "runtime_warning" if action.kind == "warn" else "lifecycle_exempt",
+                          observation.user, log_dir=log_dir, **details)
+        notify(owner, observation, action.message)
+    return failed
+
+
+def _default_retire(docker, config, user, name, **options):
+    from . import containers
+    return containers.retire(docker, config, user, name, **options)
+
+
+# --- telling the owner ---
+
+def notify_owner(owner, observation, message, run=None):
+    """Best effort: a line in the project's .ds01-alerts and a message on the owner's terminals."""
+    text = f"DS01: {message}"
+    append_alert(observation.workspace, text, owner)
+    for tty in user_terminals(owner.login, run):
+        try:
+            (run or _process_run)(["write", owner.login, tty], check=False, input=text + "\n", timeout=5)
+        except Ds01Error as error:
+            log.debug("write to %s on %s failed: %s", owner.login, tty, error)
+
+
+def append_alert(workspace, text, owner=None):
+    if not workspace or not Path(workspace).is_dir():
+        return
+    path = Path(workspace) / ALERTS_FILE
+    try:
+        created = not path.exists()
+        with open(path, "a") as handle:
+            handle.write(f"{activity.iso(time.time())} {text}\n")
+        if created and os.getuid() == 0 and owner is not None and owner.uid >= 0:
+            os.chown(path, owner.uid, owner.gid)
+    except OSError as error:
+        log.debug("cannot write %s: %s", path, error)
+
+
+def user_terminals(login, run=None):
+    """The ttys `who` lists for `login`."""
+    try:
+        result = (run or _process_run)(["who"], check=False, timeout=5)
+    except Ds01Error:
+        return []
+    ttys = []
+    for line in (result.stdout or "").splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == login and fields[1] not in ttys:
+            ttys.append(fields[1])
+    return ttys
+
+
+def _process_run(command, **options):
+    from . import process
+    return process.run(command, **options)

@@ -1,0 +1,114 @@
+"""Projects: `project-init` (workspace, git, README, image, maybe a container) and `project-launch`.
+
+A project is a directory in the user's workspace with a Dockerfile; its image is built from
+that Dockerfile and its containers come and go. Every step reports itself through `on_step`
+as soon as it is done, so an interruption can say exactly what was made.
+"""
+
+from dataclasses import dataclass, field
+
+from . import dockerapi, events, images, names, onboarding
+from .errors import NotFound
+
+
+@dataclass
+class ProjectOptions:
+    """What project-init does; the flags and the guided questions fill the same fields."""
+    name: str = None
+    template: str = None
+    base: str = None
+    packages: list = field(default_factory=list)
+    git: bool = True
+    build: bool = True
+    deploy: bool = False
+    regenerate: bool = False
+
+
+def _say(on_step, step, text):
+    if on_step:
+        on_step(step, text)
+
+
+def init(options, *, config, user, docker=None, templates_dir=None, on_step=None, on_output=None,
+         state_dir=None, log_dir=None, gpus=None, cpu_only=False):
+    """dir-create -> git-init -> readme-create -> image-create -> (optionally) a container.
+
+    `docker` is a callable returning the client, called only when a step needs the engine
+    (so `--no-build` works without Docker). Returns {"workspace", "image", "container"}."""
+    name = names.validate_name(options.name, "project")
+    images.validate_packages(options.packages)
+    if options.template:
+        images.render(options.template, options.base or config.base_image, options.packages, name,
+                      templates_dir)  # a bad template fails here, before anything is made
+    workspace, made = onboarding.create_dirs(config, user, name)
+    _say(on_step, "dir-create", f"workspace {workspace}" + ("" if made else " (already there)"))
+    if options.git:
+        result = onboarding.git_init(workspace, user, templates_dir)
+        detail = "git repository" + (" made" if result["repository"] else " already there")
+        detail += ", .gitignore written" if result["gitignore"] else ", .gitignore kept"
+        if result["lfs"]:
+            detail += ", git-lfs tracks model files"
+        _say(on_step, "git-init", detail)
+    readme, written = onboarding.create_readme(config, user, name, templates_dir)
+    _say(on_step, "readme-create", f"{readme}" + ("" if written else " (kept)"))
+    dockerfile, written = images.write_dockerfile(config, user, name, template=options.template,
+                                                  base=options.base, packages=options.packages,
+                                                  regenerate=options.regenerate, templates_dir=templates_dir)
+    _say(on_step, "image-create", f"{dockerfile}" + (" written" if written else " (kept as it is)"))
+    image = None
+    if options.build:
+        built = images.build(docker(), config, user, name, on_output=on_output, log_dir=log_dir)
+        image = built["image"]
+        _say(on_step, "image-build", f"image {image}")
+    container = None
+    if options.deploy:
+        container = launch(docker(), config, user, name, templates_dir=templates_dir, on_output=on_output,
+                           state_dir=state_dir, log_dir=log_dir, gpus=gpus, cpu_only=cpu_only)
+        _say(on_step, "container", f"container {name} {container['action']}")
+    events.record("project_initialised", user.name, log_dir=log_dir, project=name, workspace=str(workspace))
+    return {"workspace": str(workspace), "dockerfile": str(dockerfile), "image": image, "container": container}
+
+
+def launch(docker, config, user, name, *, templates_dir=None, on_output=None, on_step=None,
+           state_dir=None, log_dir=None, gpus=None, cpu_only=False, full_gpu=False):
+    """Build the project's image if it is missing, then start its container (creating it if needed).
+
+    Returns {"name", "image", "built", "action", "notice", "gpus"}."""
+    from . import containers
+
+    names.validate_name(name, "project")
+    workspace = images.project_dir(config, user, name)
+    if not workspace.is_dir():
+        raise NotFound(f"no project {name} in {workspace.parent}: create it with `project-init {name}`")
+    built = False
+    if not images.image_exists(docker, user, name):
+        path, written = images.write_dockerfile(config, user, name, templates_dir=templates_dir)
+        if written:
+            _say(on_step, "image-create", f"{path} written")
+        images.build(docker, config, user, name, on_output=on_output, log_dir=log_dir)
+        built = True
+        _say(on_step, "image-build", f"image {names.image_name(user.name, name)}")
+    image = names.image_name(user.name, name)
+    notice = None
+    gpu_slots = []
+    try:
+        container = containers.find(docker, user, name)
+    except NotFound:
+        container = None
+    if container is None:
+        created = containers.deploy(docker, config, user, name, image=image, gpus=gpus, cpu_only=cpu_only,
+                                    full_gpu=full_gpu, state_dir=state_dir, log_dir=log_dir,
+                                    workspace=str(workspace))
+        notice, gpu_slots = created.get("notice"), created.get("gpus") or []
+        action = "created and started"
+    else:
+        action = "already running" if container.status == "running" else "started"
+        with dockerapi.errors(f"image {image}"):
+            current = docker.images.get(image).id
+        if container.attrs.get("Image") != current:
+            notice = (f"{name} still runs the image it was created with; to use the rebuilt {image}: "
+                      f"`container-retire {name}`, then `project-launch {name}`")
+        gpu_slots = [slot for slot in (container.labels.get("ds01.gpu.slots") or "").split(",") if slot]
+        containers.start(docker, user, name, log_dir=log_dir)
+    _say(on_step, "container", f"container {name} {action}")
+    return {"name": name, "image": image, "built": built, "action": action, "notice": notice, "gpus": gpu_slots}

@@ -1,0 +1,173 @@
+"""A fake pynvml module with named scenarios, for nvml.py's tests.
+
+`scenario(name)` returns a module-like object to pass as `module=` (or to put in
+sys.modules["pynvml"]). Scenarios: "no_library", "driver_not_loaded", "two_full_gpus",
+"mig_four_instances", "mig_no_instances", "one_gpu_raising".
+"""
+
+import types
+from dataclasses import dataclass, field
+
+NVML_DEVICE_MIG_ENABLE = 1
+NVML_DEVICE_MIG_DISABLE = 0
+GIB = 1024 ** 3
+
+
+class NVMLError(Exception):
+    def __init__(self, value, text):
+        super().__init__(text)
+        self.value = value
+
+
+class NVMLError_LibraryNotFound(NVMLError):  # noqa: N801 - pynvml's own naming
+    def __init__(self):
+        super().__init__(12, "NVML Shared Library Not Found")
+
+
+class NVMLError_DriverNotLoaded(NVMLError):  # noqa: N801
+    def __init__(self):
+        super().__init__(9, "Driver Not Loaded")
+
+
+class NVMLError_NotFound(NVMLError):  # noqa: N801
+    def __init__(self):
+        super().__init__(6, "Not Found")
+
+
+class NVMLError_NotSupported(NVMLError):  # noqa: N801
+    def __init__(self):
+        super().__init__(3, "Not Supported")
+
+
+class NVMLError_GpuIsLost(NVMLError):  # noqa: N801
+    def __init__(self):
+        super().__init__(15, "GPU is lost")
+
+
+@dataclass
+class FakeMig:
+    uuid: str
+    profile: str
+    slices: int
+    memory_mb: int
+    processes: list = field(default_factory=list)
+
+
+@dataclass
+class FakeGpu:
+    uuid: str
+    name: str = "NVIDIA A100-SXM4-80GB"
+    memory: int = 80 * GIB
+    mig: list = None                 # None: MIG mode off; a list (maybe empty): MIG mode on
+    broken: bool = False             # every query raises GPU-is-lost
+    processes: list = field(default_factory=list)
+    utilization: int = 0
+
+
+class _Memory:
+    def __init__(self, total):
+        self.total = total
+        self.used = 0
+        self.free = total
+
+
+def make_module(gpus, init_error=None):
+    """A pynvml-like module over `gpus` (list of FakeGpu); `init_error` is raised by nvmlInit."""
+    module = types.ModuleType("pynvml")
+    state = {"initialised": 0, "calls": []}
+    module.state = state
+    for name, value in globals().items():
+        if name.startswith(("NVMLError", "NVML_")):
+            setattr(module, name, value)
+
+    def record(name):
+        state["calls"].append(name)
+
+    def nvmlInit():  # noqa: N802
+        record("nvmlInit")
+        if init_error is not None:
+            raise init_error()
+        state["initialised"] += 1
+
+    def nvmlShutdown():  # noqa: N802
+        state["initialised"] -= 1
+
+    def _gpu(handle):
+        if isinstance(handle, FakeGpu) and handle.broken:
+            raise NVMLError_GpuIsLost()
+        return handle
+
+    def nvmlDeviceGetCount():  # noqa: N802
+        return len(gpus)
+
+    def nvmlDeviceGetHandleByIndex(index):  # noqa: N802
+        if index >= len(gpus):
+            raise NVMLError(2, "Invalid Argument")
+        return gpus[index]
+
+    def nvmlDeviceGetName(handle):  # noqa: N802
+        handle = _gpu(handle)
+        if isinstance(handle, FakeMig):
+            return f"NVIDIA A100-SXM4-80GB MIG {handle.profile}"
+        return handle.name
+
+    def nvmlDeviceGetUUID(handle):  # noqa: N802
+        return _gpu(handle).uuid
+
+    def nvmlDeviceGetMemoryInfo(handle):  # noqa: N802
+        handle = _gpu(handle)
+        return _Memory(handle.memory_mb * 1024 ** 2 if isinstance(handle, FakeMig) else handle.memory)
+
+    def nvmlDeviceGetMigMode(handle):  # noqa: N802
+        handle = _gpu(handle)
+        if handle.mig is None:
+            return [NVML_DEVICE_MIG_DISABLE, NVML_DEVICE_MIG_DISABLE]
+        return [NVML_DEVICE_MIG_ENABLE, NVML_DEVICE_MIG_ENABLE]
+
+    def nvmlDeviceGetMaxMigDeviceCount(handle):  # noqa: N802
+        return 7 if _gpu(handle).mig is not None else 0
+
+    def nvmlDeviceGetMigDeviceHandleByIndex(handle, index):  # noqa: N802
+        instances = _gpu(handle).mig or []
+        if index >= len(instances) or instances[index] is None:
+            raise NVMLError_NotFound()
+        return instances[index]
+
+    def nvmlDeviceGetAttributes(handle):  # noqa: N802
+        return types.SimpleNamespace(gpuInstanceSliceCount=handle.slices, computeInstanceSliceCount=handle.slices,
+                                     memorySizeMB=handle.memory_mb)
+
+    def nvmlDeviceGetComputeRunningProcesses(handle):  # noqa: N802
+        return [types.SimpleNamespace(pid=pid, usedGpuMemory=used) for pid, used in _gpu(handle).processes]
+
+    def nvmlDeviceGetUtilizationRates(handle):  # noqa: N802
+        return types.SimpleNamespace(gpu=_gpu(handle).utilization, memory=0)
+
+    for function in (nvmlInit, nvmlShutdown, nvmlDeviceGetCount, nvmlDeviceGetHandleByIndex, nvmlDeviceGetName,
+                     nvmlDeviceGetUUID, nvmlDeviceGetMemoryInfo, nvmlDeviceGetMigMode,
+                     nvmlDeviceGetMaxMigDeviceCount, nvmlDeviceGetMigDeviceHandleByIndex, nvmlDeviceGetAttributes,
+                     nvmlDeviceGetComputeRunningProcesses, nvmlDeviceGetUtilizationRates):
+        setattr(module, function.__name__, function)
+    return module
+
+
+def _four_instances():
+    return [FakeMig("MIG-aaaa-0", "3g.40gb", 3, 40192), FakeMig("MIG-aaaa-1", "2g.20gb", 2, 19968),
+            FakeMig("MIG-aaaa-2", "1g.10gb", 1, 9728), FakeMig("MIG-aaaa-3", "1g.10gb", 1, 9728)]
+
+
+def scenario(name):
+    """A fake pynvml for one named scenario (see the module docstring)."""
+    if name == "no_library":
+        return make_module([], init_error=NVMLError_LibraryNotFound)
+    if name == "driver_not_loaded":
+        return make_module([], init_error=NVMLError_DriverNotLoaded)
+    if name == "two_full_gpus":
+        return make_module([FakeGpu("GPU-0000-full"), FakeGpu("GPU-1111-full")])
+    if name == "mig_four_instances":
+        return make_module([FakeGpu("GPU-aaaa", mig=_four_instances())])
+    if name == "mig_no_instances":
+        return make_module([FakeGpu("GPU-bbbb", mig=[])])
+    if name == "one_gpu_raising":
+        return make_module([FakeGpu("GPU-0000"), FakeGpu("GPU-1111", broken=True), FakeGpu("GPU-2222")])
+    raise KeyError(name)

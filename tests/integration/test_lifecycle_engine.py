@@ -1,0 +1,158 @@
+"""The cleanup pass on the real engine with timeouts of a few seconds: idle, busy and
+keep-alive containers, --dry-run, warnings, max_runtime, GPU hold, never started, exemptions.
+
+Every pass is limited to this test's workspaces (--workspace-under) so containers of tests
+running beside it are never touched."""
+
+import json
+import time
+
+from ds01common import activity, allocator, containers, events, identity, lifecycle
+from ds01common import config as config_module
+from helpers import run_command, write_config
+
+IMAGE = "ds01-test/busybox:latest"
+
+
+def configure(env, defaults=None, lifecycle_section=None, simulate=False):
+    # No container or slot quota: tests beside this one create root's containers on the same engine.
+    base = {"max_mig_instances": None, "max_gpus_per_container": 1, "max_cpus": 1, "memory": "256m",
+            "shm_size": "16m", "pids_limit": 128, "max_containers_per_user": None,
+            "idle_timeout": None, "max_runtime": None, "gpu_hold_after_stop": None}
+    overrides = {"defaults": dict(base, **(defaults or {})), "groups": {"student": {"members": []}},
+                 "lifecycle": dict({"stats_sample_seconds": 0.5}, **(lifecycle_section or {}))}
+    if simulate:
+        overrides["gpus"] = {"simulate": [{"model": "NVIDIA A100-SXM4-80GB", "memory": "80g",
+                                           "mig": ["1g.10gb"] * 7}]}
+    write_config(env, overrides)
+    return config_module.load(env["config"])
+
+
+def launch(env, config, name, start=True, **options):
+    user = identity.current_user()
+    options.setdefault("cpu_only", True)
+    created = containers.create(env["docker"], config, user, name, image=IMAGE, state_dir=env["state"],
+                                log_dir=env["log"], **options)
+    if start:
+        containers.start(env["docker"], user, name, log_dir=env["log"])
+    return created
+
+
+def exists(env, created):
+    return bool(env["docker"].api.containers(all=True, filters={"id": created["id"]}))
+
+
+def cleanup_command(env, *args):
+    return run_command("cleanup-idle-containers", "--workspace-under", env["workspace_root"], *args, timeout=60)
+
+
+def lifecycle_events(env):
+    return [entry for entry in events.read(env["log"])
+            if entry["event"] in ("idle_warning", "runtime_warning", "lifecycle_retire", "lifecycle_exempt",
+                                  "lifecycle_error")]
+
+
+def holder_of(env, config, slot_id):
+    (slot,) = [slot for slot in allocator.status(env["docker"], config, state_dir=env["state"])["slots"]
+               if slot["id"] == slot_id]
+    return slot["container"]
+
+
+def passes(env, config, **options):
+    return lifecycle.run_pass(env["docker"], config, state_dir=env["state"], log_dir=env["log"],
+                              workspace_under=str(env["workspace_root"]), **options)
+
+
+def started_at(env, created):
+    state = env["docker"].api.inspect_container(created["id"])["State"]
+    return activity.parse_docker_time(state["StartedAt"])
+
+
+def test_idle_is_warned_then_retired_while_busy_and_keep_alive_stay(docker_env, unique):
+    env = docker_env
+    config = configure(env, {"idle_timeout": "10s"}, {"idle_warn_fraction": 0.3})
+    idle = launch(env, config, f"idle-{unique}")
+    busy = launch(env, config, f"busy-{unique}")
+    kept = launch(env, config, f"kept-{unique}")
+    env["docker"].containers.get(busy["id"]).exec_run(["sh", "-c", "while :; do :; done"], detach=True)
+    last_start = max(started_at(env, created) for created in (idle, busy, kept))
+
+    # The warning pass judges as at 4 s after the last start (each idle 4-10 s, whatever the load).
+    first = passes(env, config, now=last_start + 4)
+    warned = {action["container"] for action in first["actions"] if action["action"] == "warn"}
+    assert warned == {idle["name"], kept["name"]}, first
+    assert [entry["event"] for entry in lifecycle_events(env)] == ["idle_warning", "idle_warning"]
+    assert "retired after 10s idle" in (env["workspace_root"] / idle["name"] / ".ds01-alerts").read_text()
+
+    time.sleep(max(0.0, last_start + 10.5 - time.time()))
+    (env["workspace_root"] / kept["name"] / ".keep-alive").touch()
+    state_before = (env["state"] / "lifecycle.json").read_text()
+    events_before = events.read(env["log"])
+    dry = cleanup_command(env, "--dry-run")
+    assert dry.returncode == 0, dry.stderr
+    assert f"would retire root/{idle['name']} [idle]" in dry.stdout
+    assert busy["name"] not in dry.stdout and kept["name"] not in dry.stdout
+    assert exists(env, idle)
+    assert (env["state"] / "lifecycle.json").read_text() == state_before
+    assert events.read(env["log"]) == events_before
+
+    real = cleanup_command(env)
+    assert real.returncode == 0, real.stderr
+    assert f"retired root/{idle['name']} [idle]" in real.stdout
+    assert not exists(env, idle) and exists(env, busy) and exists(env, kept)
+    assert (env["workspace_root"] / idle["name"]).is_dir()
+    (retired,) = [entry for entry in lifecycle_events(env) if entry["event"] == "lifecycle_retire"]
+    assert retired["details"]["container"] == idle["name"] and retired["details"]["reason"] == "idle"
+    assert retired["details"]["idle_seconds"] >= 10 and retired["details"]["threshold_seconds"] == 10
+    assert retired["details"]["cpu_percent"] < 2
+    state = json.loads((env["state"] / "lifecycle.json").read_text())["containers"]
+    assert state[busy["id"]]["cpu_percent"] > 2 and idle["id"] not in state
+
+
+def test_max_runtime_warns_then_retires_even_a_busy_container(docker_env, unique):
+    env = docker_env
+    config = configure(env, {"max_runtime": "60s"}, {"runtime_warn_fractions": [0.5]})
+    long_run = launch(env, config, f"long-{unique}")
+    env["docker"].containers.get(long_run["id"]).exec_run(["sh", "-c", "while :; do :; done"], detach=True)
+    start = started_at(env, long_run)
+    first = passes(env, config, now=start + 35)
+    assert [(a["action"], a["reason"]) for a in first["actions"]] == [("warn", "max_runtime")]
+    assert passes(env, config, now=start + 40)["actions"] == []
+    second = passes(env, config, now=start + 61)
+    assert [(a["action"], a["reason"]) for a in second["actions"]] == [("retire", "max_runtime")]
+    assert not exists(env, long_run)
+    assert [entry["event"] for entry in lifecycle_events(env)] == ["runtime_warning", "lifecycle_retire"]
+    assert lifecycle_events(env)[1]["details"]["runtime_seconds"] == 61
+    assert lifecycle_events(env)[1]["details"]["cpu_percent"] > 2
+
+
+def test_a_stopped_gpu_holder_frees_its_slot_after_the_hold_and_a_never_started_one_goes(docker_env, unique):
+    env = docker_env
+    config = configure(env, {"gpu_hold_after_stop": "30s"}, {"never_started_timeout": "30s"}, simulate=True)
+    holder = launch(env, config, f"hold-{unique}", cpu_only=False, gpus=1)
+    (slot_id,) = holder["gpus"]
+    containers.stop(env["docker"], identity.current_user(), holder["name"], log_dir=env["log"])
+    never = launch(env, config, f"never-{unique}", start=False)
+    assert holder_of(env, config, slot_id) == holder["docker_name"]
+    early = passes(env, config)
+    assert early["actions"] == [] and exists(env, holder)
+    report = passes(env, config, now=time.time() + 31)
+    assert sorted((a["container"], a["reason"]) for a in report["actions"]) == [
+        (holder["name"], "gpu_hold"), (never["name"], "never_started")]
+    assert not exists(env, holder) and not exists(env, never)
+    assert holder_of(env, config, slot_id) != holder["docker_name"]
+    assert (env["workspace_root"] / holder["name"]).is_dir()
+
+
+def test_an_exempt_user_is_kept_and_told_once(docker_env, unique):
+    env = docker_env
+    config = configure(env, {"idle_timeout": "2s"}, {"exemptions": [
+        {"user": "root", "what": "idle", "until": "2099-12-31", "reason": "benchmark week"}]})
+    kept = launch(env, config, f"exempt-{unique}")
+    first = passes(env, config, now=time.time() + 5)
+    second = passes(env, config, now=time.time() + 10)
+    assert [(a["action"], a["reason"]) for a in first["actions"]] == [("exempt", "idle")]
+    assert second["actions"] == [] and exists(env, kept)
+    assert [entry["event"] for entry in lifecycle_events(env)] == ["lifecycle_exempt"]
+    alerts = (env["workspace_root"] / kept["name"] / ".ds01-alerts").read_text().splitlines()
+    assert len(alerts) == 1 and "benchmark week" in alerts[0]

@@ -1,0 +1,221 @@
+"""The allocation API the container commands use, against a fake Docker and simulated GPUs."""
+
+import json
+import threading
+import time
+
+import pytest
+from ds01common import allocator, gpuqueue, ledger
+from ds01common.errors import ResourcesUnavailable
+from ds01common.identity import User
+from fakes.fake_docker import FakeDocker, ds01_labels
+
+ALICE = User("alice", "alice", 1000, 1000, "/home/alice")
+BOB = User("bob", "bob", 1001, 1001, "/home/bob")
+MIXED = [{"model": "NVIDIA A100-SXM4-80GB", "memory": "80g"},
+         {"model": "NVIDIA A100-SXM4-80GB", "memory": "80g", "mig": ["3g.40gb", "2g.20gb", "1g.10gb", "1g.10gb"]}]
+STUDENT = {"max_mig_instances": 1, "max_gpus_per_container": 1, "max_gpu_equivalents": None,
+           "allow_full_gpu": False, "max_containers_per_user": 3, "priority": 10}
+UNLIMITED = {"max_mig_instances": None, "max_gpus_per_container": None, "max_gpu_equivalents": None,
+             "allow_full_gpu": True, "max_containers_per_user": None, "priority": 10}
+
+
+class SimConfig:
+    def __init__(self, simulate):
+        self.simulated_gpus = simulate
+
+
+@pytest.fixture
+def env(tmp_path):
+    return {"docker": FakeDocker(), "config": SimConfig(MIXED), "state_dir": tmp_path, "log_dir": tmp_path}
+
+
+def create(env, user, name, request=None, limits=STUDENT, confirm=True):
+    """What container-create does: reserve, create with the labels, confirm."""
+    docker_name = f"{name}._.{user.uid}"
+    with allocator.reserve(env["docker"], env["config"], user, limits, docker_name, request or allocator.GpuRequest(),
+                           state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
+        container = env["docker"].containers.create(
+            name=docker_name, labels={**ds01_labels(user.name), **allocation.labels},
+            environment=allocation.environment)
+        if confirm:
+            allocation.confirm(container.id)
+    return allocation, container
+
+
+def held(env):
+    return {slot_id: entry["container"] for slot_id, entry in
+            ledger.read_state(env["state_dir"])["assignments"].items()}
+
+
+def test_default_request_gets_one_slice_with_labels_and_environment(env):
+    allocation, container = create(env, ALICE, "a")
+    assert allocation.slot_ids == ["1:2"]
+    assert allocation.labels["ds01.gpu.slots"] == "1:2"
+    assert allocation.labels["ds01.gpu.uuids"].startswith("MIG-")
+    assert allocation.environment["CUDA_VISIBLE_DEVICES"] == allocation.labels["ds01.gpu.uuids"]
+    assert allocation.environment["NVIDIA_VISIBLE_DEVICES"] == allocation.labels["ds01.gpu.uuids"]
+    assert held(env) == {"1:2": "a._.1000"}
+    assert allocation.notice is None
+
+
+def test_device_requests_name_uuids_never_a_count(env):
+    allocation, _ = create(env, ALICE, "a")
+    assert allocation.device_requests(False) == []
+    request = allocation.device_requests(True)[0]
+    assert request["DeviceIDs"] == [allocation.slots[0].uuid] and request["Count"] in (None, 0)
+
+
+def test_second_container_of_a_student_is_refused_with_the_numbers(env):
+    create(env, ALICE, "a")
+    with pytest.raises(ResourcesUnavailable, match=r"you hold 1 of 1 GPU slots \(max_mig_instances\)"):
+        create(env, ALICE, "b")
+    assert held(env) == {"1:2": "a._.1000"}
+
+
+def test_an_error_inside_the_block_gives_the_reservation_back(env):
+    with pytest.raises(RuntimeError):
+        with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "a._.1000", allocator.GpuRequest(),
+                               state_dir=env["state_dir"], log_dir=env["log_dir"]):
+            raise RuntimeError("docker create failed")
+    data = ledger.read_state(env["state_dir"])
+    assert data["reservations"] == {} and data["assignments"] == {}
+
+
+def test_leaving_the_block_without_confirm_gives_the_reservation_back(env):
+    create(env, ALICE, "a", confirm=False)
+    assert ledger.read_state(env["state_dir"])["reservations"] == {}
+
+
+def test_cpu_only_request_takes_no_slot_and_sets_no_gpu(env):
+    allocation, _ = create(env, ALICE, "a", allocator.GpuRequest(count=0, explicit=True))
+    assert allocation.slots == [] and allocation.labels["ds01.gpu.slots"] == ""
+    assert allocation.environment["NVIDIA_VISIBLE_DEVICES"] == "void"
+    assert held(env) == {}
+
+
+def test_default_request_on_a_host_without_gpus_is_cpu_only_with_a_notice(env):
+    env["config"] = SimConfig([])
+    allocation, _ = create(env, ALICE, "a")
+    assert allocation.slots == [] and "no GPU slots" in allocation.notice and "CPU-only" in allocation.notice
+
+
+def test_explicit_gpu_request_on_a_host_without_gpus_is_exit_3_with_the_reason(env):
+    env["config"] = SimConfig([{"memory": "80g", "mig": []}])
+    with pytest.raises(ResourcesUnavailable, match="MIG mode with no instances") as caught:
+        create(env, ALICE, "a", allocator.GpuRequest(count=1, explicit=True))
+    assert caught.value.exit_code == 3
+
+
+def test_container_limit_counts_cpu_only_containers_too(env):
+    for name in ("a", "b", "c"):
+        create(env, ALICE, name, allocator.GpuRequest(count=0))
+    with pytest.raises(ResourcesUnavailable, match=r"you have 3 of 3 containers"):
+        create(env, ALICE, "d", allocator.GpuRequest(count=0))
+
+
+def test_full_server_is_exit_3_and_says_how_many_wait(env):
+    for index in range(5):
+        create(env, BOB, f"b{index}", limits=UNLIMITED)
+    gpuqueue.join(env["state_dir"], ALICE, "w._.1000", allocator.GpuRequest(), STUDENT)
+    with pytest.raises(ResourcesUnavailable, match="1 waiting in the GPU queue"):
+        create(env, ALICE, "a")
+
+
+def test_a_newcomer_does_not_jump_a_waiter_who_can_use_the_free_slot(env):
+    for index in range(4):
+        create(env, BOB, f"b{index}", limits=UNLIMITED)
+    gpuqueue.join(env["state_dir"], BOB, "w._.1001", allocator.GpuRequest(), dict(UNLIMITED, priority=10))
+    with pytest.raises(ResourcesUnavailable, match="1 waiting"):
+        create(env, ALICE, "a", limits=dict(UNLIMITED, priority=10))
+    # A higher-priority newcomer goes first.
+    allocation, _ = create(env, ALICE, "a", limits=dict(UNLIMITED, priority=50))
+    assert len(allocation.slots) == 1
+
+
+def test_a_waiter_gets_the_slot_as_soon_as_it_is_freed(env):
+    containers = [create(env, BOB, f"b{index}", limits=UNLIMITED)[1] for index in range(5)]
+
+    def free_one():
+        time.sleep(0.8)
+        containers[3].remove(force=True)
+
+    threading.Thread(target=free_one).start()
+    started = time.monotonic()
+    allocation, _ = create(env, ALICE, "a", allocator.GpuRequest(wait=10))
+    assert allocation.slot_ids == [containers[3].labels["ds01.gpu.slots"]]
+    assert time.monotonic() - started < 5
+    assert gpuqueue.waiters(env["state_dir"]) == []
+
+
+def test_waiting_runs_out_with_exit_3(env):
+    for index in range(5):
+        create(env, BOB, f"b{index}", limits=UNLIMITED)
+    with pytest.raises(ResourcesUnavailable, match="within 1s"):
+        create(env, ALICE, "a", allocator.GpuRequest(wait=1))
+    assert gpuqueue.waiters(env["state_dir"]) == []
+
+
+def test_quota_refusals_do_not_wait(env):
+    create(env, ALICE, "a")
+    started = time.monotonic()
+    with pytest.raises(ResourcesUnavailable, match="max_mig_instances"):
+        create(env, ALICE, "b", allocator.GpuRequest(wait=30))
+    assert time.monotonic() - started < 2
+
+
+def test_confirm_after_a_lost_reservation_removes_the_container_and_fails(env, monkeypatch):
+    monkeypatch.setenv("DS01_RESERVATION_TIMEOUT", "0.2")
+    with pytest.raises(ResourcesUnavailable, match="went to another container"):
+        with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "slow._.1000", allocator.GpuRequest(),
+                               state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
+            time.sleep(0.3)  # the reservation expires; bob is given the same slot
+            create(env, BOB, "fast", limits=STUDENT)
+            container = env["docker"].containers.create(name="slow._.1000",
+                                                        labels={**ds01_labels("alice"), **allocation.labels})
+            allocation.confirm(container.id)
+    assert held(env) == {"1:2": "fast._.1001"}
+    assert [item.name for item in env["docker"].containers.list(all=True)] == ["fast._.1001"]
+
+
+def test_confirm_after_an_expired_reservation_still_works_if_nobody_took_the_slot(env, monkeypatch):
+    monkeypatch.setenv("DS01_RESERVATION_TIMEOUT", "0.1")
+    with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "slow._.1000", allocator.GpuRequest(),
+                           state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
+        time.sleep(0.2)
+        container = env["docker"].containers.create(name="slow._.1000",
+                                                    labels={**ds01_labels("alice"), **allocation.labels})
+        allocation.confirm(container.id)
+    assert held(env) == {"1:2": "slow._.1000"}
+
+
+def test_release_container_frees_the_slots_of_a_removed_container(env):
+    _, container = create(env, ALICE, "a")
+    assert allocator.release_container(env["docker"], "a._.1000", state_dir=env["state_dir"],
+                                       log_dir=env["log_dir"]) == []  # still exists: keeps its slot
+    container.remove(force=True)
+    assert allocator.release_container(env["docker"], "a._.1000", state_dir=env["state_dir"],
+                                       log_dir=env["log_dir"]) == ["1:2"]
+    assert held(env) == {}
+
+
+def test_allocations_and_releases_are_events_with_numbers(env):
+    _, container = create(env, ALICE, "a")
+    container.remove(force=True)
+    allocator.release_container(env["docker"], "a._.1000", state_dir=env["state_dir"], log_dir=env["log_dir"])
+    lines = [json.loads(line) for line in (env["log_dir"] / "events.jsonl").read_text().splitlines()]
+    allocate = next(line for line in lines if line["event"] == "gpu.allocate")
+    assert allocate["details"]["slots"] == ["1:2"] and allocate["details"]["held_slots"] == 1
+    assert allocate["details"]["max_mig_instances"] == 1 and allocate["details"]["weight"] == round(1 / 7, 4)
+    assert any(line["event"] == "gpu.release" and line["details"]["slots"] == ["1:2"] for line in lines)
+
+
+def test_status_lists_every_slot_with_its_holder(env):
+    create(env, ALICE, "a")
+    document = allocator.status(env["docker"], env["config"], state_dir=env["state_dir"])
+    rows = {row["id"]: row for row in document["slots"]}
+    assert list(rows) == ["0", "1:0", "1:1", "1:2", "1:3"]
+    assert rows["1:2"]["user"] == "alice" and rows["1:2"]["container"] == "a._.1000" and rows["1:2"]["since"]
+    assert rows["0"]["user"] is None and rows["0"]["container"] is None
+    assert set(rows["0"]) >= {"id", "gpu", "uuid", "profile", "weight", "user", "container"}
+    assert document["queue"] == []

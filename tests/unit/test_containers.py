@@ -1,0 +1,211 @@
+"""containers.py without Docker: an in-memory engine and a stand-in allocator."""
+
+import os
+
+import ds01common
+import pytest
+from ds01common import config as config_module
+from ds01common import containers, identity
+from ds01common.errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
+from fakes.fake_allocator import FakeAllocator
+from fakes.fake_engine import FakeEngine
+from helpers import write_config
+
+IMAGE = "ds01-test/busybox:latest"
+
+
+@pytest.fixture
+def allocator(monkeypatch):
+    fake = FakeAllocator(free=("0", "1:0"))
+    monkeypatch.setattr(ds01common, "allocator", fake, raising=False)
+    monkeypatch.setitem(__import__("sys").modules, "ds01common.allocator", fake)
+    return fake
+
+
+@pytest.fixture
+def world(ds01_env, allocator):
+    write_config(ds01_env, {"defaults": {"max_cpus": 1.5, "memory": "2g", "shm_size": "64m", "pids_limit": 99}})
+    home = ds01_env["root"] / "home-alice"
+    home.mkdir()
+    alice = identity.User("alice", "alice", os.getuid(), os.getgid(), str(home))
+    bob = identity.User("bob", "bob", os.getuid() + 1, os.getgid(), str(home))
+    engine = FakeEngine()
+    return {"engine": engine, "config": config_module.load(ds01_env["config"]), "alice": alice, "bob": bob,
+            "env": ds01_env, "allocator": allocator}
+
+
+def create(world, name="demo", user="alice", **options):
+    options.setdefault("image", IMAGE)
+    return containers.create(world["engine"], world["config"], world[user], name,
+                             state_dir=world["env"]["state"], log_dir=world["env"]["log"], **options)
+
+
+def test_create_applies_limits_identity_workspace_and_labels(world):
+    result = create(world)
+    alice = world["alice"]
+    container = world["engine"].by_name[f"demo._.{alice.uid}"]
+    options = container.options
+    assert options["mem_limit"] == options["memswap_limit"] == 2 * 1024 ** 3
+    assert options["nano_cpus"] == 1_500_000_000 and options["shm_size"] == 64 * 1024 ** 2
+    assert options["pids_limit"] == 99
+    assert options["user"] == f"{alice.uid}:{alice.gid}" and options["working_dir"] == "/workspace"
+    assert options["environment"]["HOME"] == "/workspace"
+    assert options["environment"]["CUDA_VISIBLE_DEVICES"] == "GPU-fake-0"
+    assert options["privileged"] is False and options["network_mode"] == "bridge" and options["init"] is True
+    assert "device_requests" not in options  # no NVIDIA runtime on this engine
+    workspace = world["env"]["workspace_root"] / "demo"
+    assert workspace.is_dir() and options["volumes"] == {str(workspace): {"bind": "/workspace", "mode": "rw"}}
+    labels = container.labels
+    assert labels["ds01.managed"] == "true" and labels["ds01.user"] == "alice"
+    assert labels["ds01.uid"] == str(alice.uid) and labels["ds01.project"] == "demo"
+    assert labels["ds01.gpu.slots"] == "0" and labels["ds01.gpu.uuids"] == "GPU-fake-0"
+    assert labels["ds01.workspace"] == str(workspace) and labels["ds01.created_at"].endswith("Z")
+    assert result["gpus"] == ["0"] and result["status"] == "created"
+    assert world["allocator"].held == {f"demo._.{alice.uid}": [world["allocator"].held[f"demo._.{alice.uid}"][0]]}
+
+
+def test_gpus_reach_docker_as_device_requests_only_with_the_nvidia_runtime(world):
+    world["engine"].nvidia = True
+    create(world)
+    assert world["engine"].by_name[f"demo._.{world['alice'].uid}"].options["device_requests"] == ["device-request"]
+
+
+def test_cpu_only_asks_the_allocator_for_no_slot(world):
+    result = create(world, cpu_only=True)
+    assert result["gpus"] == []
+    assert world["allocator"].requests[0][1].count == 0
+
+
+def test_a_failed_create_gives_the_reservation_back(world):
+    create(world)
+    with pytest.raises(Ds01Error, match="already exists"):
+        create(world, gpus=1)
+    assert [slot.id for slot in world["allocator"].free] == ["1:0"]
+    assert world["allocator"].rolled_back == [f"demo._.{world['alice'].uid}"]
+
+
+def test_a_container_that_vanishes_after_create_is_not_reported_created(world, monkeypatch):
+    engine = world["engine"]
+    real_get = engine.containers.get
+    monkeypatch.setattr(engine.containers, "get", lambda key: (_ for _ in ()).throw(
+        __import__("docker").errors.NotFound("gone")) if len(key) == 64 else real_get(key))
+    with pytest.raises(NotFound):
+        create(world)
+    assert engine.by_name == {} and len(world["allocator"].free) == 2
+
+
+def test_the_default_image_is_the_project_image_and_its_absence_says_how_to_build_one(world):
+    with pytest.raises(NotFound, match="image-create demo"):
+        create(world, image=None)
+    world["engine"].image_store["ds01-alice/demo:latest"] = {}
+    assert create(world, image=None)["image"] == "ds01-alice/demo:latest"
+
+
+def test_an_explicit_image_that_is_nowhere_is_one_clear_error(world):
+    with pytest.raises(NotFound, match="ds01-test/absent:1 is not on this server"):
+        create(world, image="ds01-test/absent:1")
+
+
+def test_cpu_only_with_gpus_is_a_usage_error(world):
+    with pytest.raises(UsageError):
+        create(world, cpu_only=True, gpus=1)
+
+
+@pytest.mark.parametrize("bad", ["Demo", "a/b", "..", "x._.1", "a b", ""])
+def test_bad_names_are_refused_before_anything_happens(world, bad):
+    with pytest.raises(Ds01Error, match="lowercase"):
+        create(world, name=bad)
+    assert world["engine"].calls["create"] == 0
+
+
+def test_the_workspace_is_made_for_the_user_when_an_admin_creates_it(world, tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("chown needs root")
+    nobody = identity.lookup_user("nobody")
+    user = identity.User("nobody", "nobody", nobody.uid, nobody.gid, str(tmp_path / "nobody-home"))
+    path = containers.prepare_workspace(world["config"], user, "proj", workspace=str(tmp_path / "ws" / "proj"))
+    assert path.stat().st_uid == nobody.uid and path.parent.stat().st_uid == nobody.uid
+
+
+def test_others_containers_are_permission_denied_naming_the_owner(world):
+    create(world, user="bob")
+    with pytest.raises(PermissionDenied, match="permission denied: demo belongs to bob"):
+        containers.find(world["engine"], world["alice"], "demo")
+
+
+def test_a_non_ds01_container_with_the_name_is_not_yours(world):
+    world["engine"].add(f"demo._.{world['alice'].uid}", labels={})
+    with pytest.raises(PermissionDenied, match="not a DS01 container"):
+        containers.find(world["engine"], world["alice"], "demo")
+    world["engine"].by_name.clear()
+    world["engine"].add("demo", labels={"maintainer": "x"})
+    with pytest.raises(PermissionDenied):
+        containers.find(world["engine"], world["alice"], "demo")
+
+
+def test_a_missing_container_is_not_found(world):
+    with pytest.raises(NotFound, match="no container named ghost"):
+        containers.find(world["engine"], world["alice"], "ghost")
+
+
+def test_listing_is_one_engine_call_in_the_contract_shape(world):
+    for index in range(5):
+        create(world, name=f"c{index}", cpu_only=True)
+    create(world, name="theirs", user="bob", cpu_only=True)
+    world["engine"].calls.clear()
+    items = containers.list_containers(world["engine"], world["alice"])
+    assert world["engine"].calls["list"] == 1 and world["engine"].calls["inspect"] == 0
+    assert [item["name"] for item in items] == [f"c{index}" for index in range(5)]
+    assert set(items[0]) == {"name", "user", "status", "image", "gpus", "created"}
+    assert len(containers.list_containers(world["engine"])) == 6
+
+
+def test_start_failure_from_lack_of_memory_is_exit_3(world):
+    create(world)
+    world["engine"].fail_start = "cannot allocate memory"
+    with pytest.raises(ResourcesUnavailable):
+        containers.start(world["engine"], world["alice"], "demo")
+
+
+def test_a_deploy_that_cannot_start_leaves_nothing_behind(world):
+    world["engine"].fail_start = "OCI runtime create failed"
+    with pytest.raises(Ds01Error, match="OCI runtime"):
+        containers.deploy(world["engine"], world["config"], world["alice"], "demo", image=IMAGE,
+                          state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+    assert world["engine"].by_name == {}
+    assert world["allocator"].released == [f"demo._.{world['alice'].uid}"]
+
+
+def test_a_running_container_is_removed_only_with_force(world):
+    create(world)
+    containers.start(world["engine"], world["alice"], "demo")
+    arguments = dict(state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+    with pytest.raises(Ds01Error, match="--force"):
+        containers.remove(world["engine"], world["alice"], "demo", **arguments)
+    result = containers.remove(world["engine"], world["alice"], "demo", force=True, **arguments)
+    assert result["gpus"] == ["0"] and len(world["allocator"].free) == 2
+
+
+def test_retire_saves_changes_frees_the_gpu_and_keeps_the_workspace(world):
+    create(world)
+    containers.start(world["engine"], world["alice"], "demo")
+    workspace = world["env"]["workspace_root"] / "demo"
+    (workspace / "notes.txt").write_text("keep me")
+    result = containers.retire(world["engine"], world["config"], world["alice"], "demo", save_changes=True,
+                               state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+    assert result["image"].startswith("ds01-alice/demo:") and result["image"] in world["engine"].image_store
+    assert result["gpus"] == ["0"] and world["engine"].by_name == {}
+    assert (workspace / "notes.txt").read_text() == "keep me"
+    assert len(world["allocator"].free) == 2
+
+
+def test_cleanup_removes_only_stopped_containers(world):
+    create(world, name="old", cpu_only=True)
+    create(world, name="live", cpu_only=True)
+    containers.start(world["engine"], world["alice"], "live")
+    arguments = dict(state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+    assert [item["name"] for item in containers.cleanup(world["engine"], world["alice"], dry_run=True,
+                                                        **arguments)] == ["old"]
+    assert len(world["engine"].by_name) == 2
+    assert [item["name"] for item in containers.cleanup(world["engine"], world["alice"], **arguments)] == ["old"]
+    assert list(world["engine"].by_name) == [f"live._.{world['alice'].uid}"]

@@ -1,0 +1,84 @@
+"""The wait queue: priority then arrival, dead waiters dropped, cancel only your own."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+from ds01common import gpuqueue, inventory, policy
+from ds01common.errors import NotFound, PermissionDenied
+from ds01common.identity import User
+
+ALICE = User("alice", "alice", 1000, 1000, "/home/alice")
+BOB = User("bob", "bob", 1001, 1001, "/home/bob")
+
+
+def join(state_dir, user, priority, container="c._.1", pid=None):
+    limits = {"priority": priority, "max_mig_instances": None, "allow_full_gpu": True}
+    return gpuqueue.join(state_dir, user, container, policy.Request(1), limits, pid=pid)
+
+
+def test_waiters_are_served_by_priority_then_arrival(tmp_path):
+    low = join(tmp_path, ALICE, 10, "low._.1")
+    high = join(tmp_path, BOB, 60, "high._.2")
+    low_later = join(tmp_path, BOB, 10, "later._.2")
+    assert [entry["token"] for entry in gpuqueue.waiters(tmp_path)] == [high["token"], low["token"],
+                                                                       low_later["token"]]
+    everyone = gpuqueue.waiters(tmp_path)
+    assert [entry["token"] for entry in gpuqueue.ahead_of(everyone, 10, low["arrival"], low["token"])] == [
+        high["token"]]
+    # A newcomer of priority 30 goes behind priority 60 but ahead of everyone at 10.
+    assert len(gpuqueue.ahead_of(everyone, 30, time.time())) == 1
+
+
+def test_dead_waiters_are_dropped(tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    join(tmp_path, ALICE, 10, pid=child.pid)
+    alive = join(tmp_path, BOB, 10)
+    assert [entry["token"] for entry in gpuqueue.waiters(tmp_path)] == [alive["token"]]
+    stored = gpuqueue.queue_file(tmp_path).read()["waiters"]
+    assert list(stored) == [alive["token"]]  # joining pruned the dead one from the file too
+
+
+def test_prune_removes_dead_waiters_from_the_file(tmp_path):
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    join(tmp_path, ALICE, 10, pid=child.pid)
+    assert gpuqueue.prune(tmp_path) == 1
+    assert gpuqueue.queue_file(tmp_path).read()["waiters"] == {}
+
+
+def test_a_user_cancels_their_own_entry_but_not_someone_elses(tmp_path):
+    mine = join(tmp_path, ALICE, 10)
+    theirs = join(tmp_path, BOB, 10)
+    with pytest.raises(PermissionDenied):
+        gpuqueue.cancel(tmp_path, ALICE, theirs["token"])
+    removed = gpuqueue.cancel(tmp_path, ALICE)
+    assert [entry["token"] for entry in removed] == [mine["token"]]
+    assert [entry["token"] for entry in gpuqueue.waiters(tmp_path)] == [theirs["token"]]
+    with pytest.raises(NotFound):
+        gpuqueue.cancel(tmp_path, ALICE)
+
+
+def test_an_admin_may_cancel_anyones_entry_by_id(tmp_path):
+    theirs = join(tmp_path, BOB, 10)
+    assert gpuqueue.cancel(tmp_path, ALICE, theirs["token"], is_admin=True)[0]["user"] == "bob"
+
+
+def test_serving_the_waiters_ahead_takes_only_what_they_can_use():
+    slots = inventory.simulated([{"memory": "80g", "mig": ["1g.10gb", "1g.10gb"]}]).slots
+
+    class State:
+        def taken(self):
+            return set()
+
+    def holdings_for(user, taken):
+        holdings = policy.Holdings()
+        holdings.taken = set(taken)
+        return holdings
+
+    ahead = [{"user": "a", "request": {"count": 1}, "limits": {"allow_full_gpu": False}},
+             {"user": "b", "request": {"count": 1, "full_gpu": True}, "limits": {"allow_full_gpu": True}}]
+    taken, served = gpuqueue.serve_ahead(ahead, State(), slots, policy.decide, policy.Request, holdings_for)
+    assert served == 1 and len(taken) == 1  # the full-GPU waiter cannot be served here

@@ -1,0 +1,197 @@
+"""The ledger protocol against a fake Docker: labels are the truth, dead reservations go,
+a missing or corrupt ledger is rebuilt with a warning, a contested slot keeps one holder."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import time
+
+from ds01common import ledger
+from fakes.fake_docker import FakeDocker, ds01_labels
+
+
+def reserve(state_dir, docker, slots, container="new._.1000", pid=None, start=None, at=None, user="alice"):
+    with ledger.transaction(docker, state_dir) as state:
+        pid = os.getpid() if pid is None else pid
+        state.reservations["t-" + container] = {
+            "user": user, "container": container, "slots": slots, "weights": {}, "pid": pid,
+            "pid_start": ledger.process_start_time(pid) if start is None else start,
+            "time": time.time() if at is None else at}
+
+
+def ledger_json(state_dir):
+    return json.loads((state_dir / ledger.LEDGER_FILE).read_text())
+
+
+def dead_pid():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_labelled_container_missing_from_the_ledger_is_adopted(tmp_path):
+    docker = FakeDocker()
+    docker.containers.add("a._.1000", ds01_labels("alice", "1:0", "MIG-x"))
+    with ledger.transaction(docker, tmp_path) as state:
+        assert state.assignments["1:0"]["container"] == "a._.1000"
+        assert state.assignments["1:0"]["user"] == "alice"
+    assert "1:0" in ledger_json(tmp_path)["assignments"]
+
+
+def test_entry_whose_container_was_removed_behind_ds01s_back_is_dropped(tmp_path):
+    docker = FakeDocker()
+    container = docker.containers.add("a._.1000", ds01_labels("alice", "0,1", "GPU-a,GPU-b"))
+    with ledger.transaction(docker, tmp_path):
+        pass
+    container.remove(force=True)
+    with ledger.transaction(docker, tmp_path) as state:
+        assert state.assignments == {}
+        assert sorted(change[1] for change in state.changes if change[0] == "dropped") == ["0", "1"]
+
+
+def test_stopped_containers_keep_their_slots(tmp_path):
+    docker = FakeDocker()
+    docker.containers.add("a._.1000", ds01_labels("alice", "2"), status="exited")
+    with ledger.transaction(docker, tmp_path) as state:
+        assert "2" in state.taken()
+
+
+def test_reservation_of_a_dead_process_is_dropped(tmp_path):
+    docker = FakeDocker()
+    reserve(tmp_path, docker, ["3"], pid=dead_pid(), start="1")
+    with ledger.transaction(docker, tmp_path) as state:
+        assert state.reservations == {} and "3" not in state.taken()
+
+
+def test_reservation_of_a_live_process_is_kept(tmp_path):
+    docker = FakeDocker()
+    reserve(tmp_path, docker, ["3"])
+    with ledger.transaction(docker, tmp_path) as state:
+        assert "3" in state.taken()
+
+
+def test_reused_pid_is_not_mistaken_for_the_reserving_process(tmp_path):
+    docker = FakeDocker()
+    reserve(tmp_path, docker, ["3"], pid=os.getpid(), start="12345")  # our pid, another start time
+    with ledger.transaction(docker, tmp_path) as state:
+        assert state.reservations == {}
+
+
+def test_another_users_process_counts_as_alive(monkeypatch):
+    def refuse(pid, signal):
+        raise PermissionError(1, "Operation not permitted")
+    monkeypatch.setattr(os, "kill", refuse)
+    assert ledger.process_alive(424242, None)
+
+
+def test_reservation_older_than_the_timeout_is_dropped(tmp_path, monkeypatch):
+    monkeypatch.setenv("DS01_RESERVATION_TIMEOUT", "30")
+    docker = FakeDocker()
+    reserve(tmp_path, docker, ["3"], at=time.time() - 31)
+    with ledger.transaction(docker, tmp_path) as state:
+        assert state.reservations == {}
+
+
+def test_container_labelled_with_a_slot_someone_holds_does_not_get_it(tmp_path, caplog):
+    docker = FakeDocker()
+    docker.containers.add("first._.1000", ds01_labels("alice", "0"))
+    with ledger.transaction(docker, tmp_path):
+        pass
+    docker.containers.add("second._.1001", ds01_labels("bob", "0"))
+    with caplog.at_level(logging.WARNING, logger="ds01"), ledger.transaction(docker, tmp_path) as state:
+        assert state.assignments["0"]["container"] == "first._.1000"
+        assert state.conflicts == [("0", "second._.1001", "first._.1000")]
+    assert "second._.1001" in caplog.text
+
+
+def test_container_labelled_with_a_slot_another_live_create_reserved_does_not_get_it(tmp_path):
+    docker = FakeDocker()
+    reserve(tmp_path, docker, ["0"], container="reserver._.1000")
+    docker.containers.add("intruder._.1001", ds01_labels("bob", "0"))
+    with ledger.transaction(docker, tmp_path) as state:
+        assert "0" not in state.assignments
+        assert state.conflicts[0][1] == "intruder._.1001"
+
+
+def test_corrupt_ledger_is_rebuilt_from_labels_with_a_warning(tmp_path, caplog):
+    docker = FakeDocker()
+    docker.containers.add("a._.1000", ds01_labels("alice", "1"))
+    (tmp_path / ledger.LEDGER_FILE).write_text("{ not json")
+    with caplog.at_level(logging.WARNING, logger="ds01"), ledger.transaction(docker, tmp_path) as state:
+        assert state.assignments["1"]["container"] == "a._.1000"
+    assert "corrupt" in caplog.text or "not valid JSON" in caplog.text
+    assert "rebuilt" in caplog.text
+
+
+def test_missing_ledger_is_rebuilt_from_labels_with_a_warning(tmp_path, caplog):
+    docker = FakeDocker()
+    docker.containers.add("a._.1000", ds01_labels("alice", "1,2"))
+    with caplog.at_level(logging.WARNING, logger="ds01"), ledger.transaction(docker, tmp_path) as state:
+        assert sorted(state.assignments) == ["1", "2"]
+    assert "rebuilt it from Docker labels (2 slot(s) adopted)" in caplog.text
+
+
+def test_ledger_of_the_wrong_shape_is_repaired(tmp_path):
+    docker = FakeDocker()
+    (tmp_path / ledger.LEDGER_FILE).write_text(json.dumps({"schema_version": 1, "assignments": []}))
+    with ledger.transaction(docker, tmp_path) as state:
+        assert state.assignments == {}
+
+
+def test_user_containers_count_pending_creates_once(tmp_path):
+    docker = FakeDocker()
+    docker.containers.add("a._.1000", ds01_labels("alice", ""))
+    reserve(tmp_path, docker, [], container="b._.1000")
+    reserve(tmp_path, docker, [], container="a._.1000")
+    with ledger.transaction(docker, tmp_path) as state:
+        assert state.user_containers("alice") == {"a._.1000", "b._.1000"}
+        assert state.user_containers("alice", excluding="b._.1000") == {"a._.1000"}
+
+
+def test_reconcile_changes_are_recorded_as_events(tmp_path):
+    docker = FakeDocker()
+    container = docker.containers.add("a._.1000", ds01_labels("alice", "0"))
+    with ledger.transaction(docker, tmp_path, log_dir=tmp_path):
+        pass
+    container.remove(force=True)
+    with ledger.transaction(docker, tmp_path, log_dir=tmp_path):
+        pass
+    lines = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    assert [(line["event"], line["details"]["slots"]) for line in lines] == [("gpu.adopt", ["0"]),
+                                                                            ("gpu.release", ["0"])]
+
+
+def test_an_assignment_confirmed_after_the_listing_started_survives_that_listing():
+    data = {"assignments": {"0": {"container": "new._.1", "confirmed": 150.0},
+                            "1": {"container": "old._.1", "confirmed": 50.0}},
+            "reservations": {}, "revoked": {}, "recent": {}}
+    ledger.reconcile(data, [], listed_at=100.0, now=151.0)
+    assert list(data["assignments"]) == ["0"]
+
+
+def test_a_dead_creators_container_is_adopted_from_a_listing_retaken_under_the_lock(tmp_path):
+    docker = FakeDocker()
+    reserve(tmp_path, docker, ["0"], container="orphan._.1000", pid=dead_pid(), start="1")
+    docker.containers.add("orphan._.1000", ds01_labels("alice", "0"))
+    real_list = docker.containers.list
+    calls = []
+
+    def listing_that_predates_the_container(**kwargs):
+        calls.append(kwargs)
+        return [] if len(calls) == 1 else real_list(**kwargs)
+
+    docker.containers.list = listing_that_predates_the_container
+    with ledger.transaction(docker, tmp_path) as state:
+        assert state.assignments["0"]["container"] == "orphan._.1000"
+    assert len(calls) == 2
+
+
+def test_confirmed_creates_count_for_their_user_against_an_older_listing(tmp_path):
+    docker = FakeDocker()
+    with ledger.transaction(docker, tmp_path) as state:
+        state.remember_confirmed("fresh._.1000", "alice")
+    with ledger.transaction(docker, tmp_path) as state:
+        state.listed_at -= 5  # as if our listing had started before that confirm
+        assert state.user_containers("alice") == {"fresh._.1000"}
