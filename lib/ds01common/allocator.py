@@ -164,14 +164,12 @@ def _decide(state, slots, user, limits, container, request, queue_position):
     wanted = policy.Request(request.count, request.full_gpu)
     quota = policy.check_quotas(holdings, limits, wanted)
     if quota:
-        return quota, 0
+        return quota
     ahead = queue_position() if request.count > 0 else []
-    served = 0
     if ahead:
-        taken, served = gpuqueue.serve_ahead(ahead, state, slots, policy.decide, policy.Request, holdings_for)
-        holdings.taken = taken
-    decision = policy.decide(slots, holdings, limits, wanted)
-    return decision, len(ahead)
+        holdings.taken, _served = gpuqueue.serve_ahead(ahead, state, slots, policy.decide, policy.Request,
+                                                       holdings_for)
+    return policy.decide(slots, holdings, limits, wanted)
 
 
 def _attempt(context, slots, request, arrival, my_token=None):
@@ -185,7 +183,7 @@ def _attempt(context, slots, request, arrival, my_token=None):
 
     with _transaction(context) as state:
         context["waiting_total"] = 0
-        decision, ahead = _decide(state, slots, user, limits, container, request, queue_position)
+        decision = _decide(state, slots, user, limits, container, request, queue_position)
         if not decision.ok:
             return None, decision, context["waiting_total"]
         token = uuid.uuid4().hex

@@ -175,7 +175,7 @@ def host_config_options(limits):
 
 
 def create_options(user, name, image, workspace, limits, labels, environment=None,
-                   device_requests=None, data_dir=None):
+                   device_requests=None, data_dir=None, cgroup_parent=None):
     """Everything `docker.containers.create` gets; pure, so tests can check it without Docker."""
     volumes = {str(workspace): {"bind": CONTAINER_WORKSPACE, "mode": "rw"}}
     if data_dir:
@@ -204,7 +204,41 @@ def create_options(user, name, image, workspace, limits, labels, environment=Non
     options.update(host_config_options(limits))
     if device_requests:
         options["device_requests"] = device_requests
+    if cgroup_parent:
+        options["cgroup_parent"] = cgroup_parent
     return options
+
+
+class _EngineFacts:
+    """`docker info`, asked at most once per create and only when a GPU or a slice needs it."""
+
+    def __init__(self, docker):
+        self._docker = docker
+        self._info = None
+
+    @property
+    def info(self):
+        if self._info is None:
+            with dockerapi.errors("the Docker engine"):
+                self._info = self._docker.info()
+        return self._info
+
+    @property
+    def has_nvidia_runtime(self):
+        return "nvidia" in (self.info.get("Runtimes") or {})
+
+    @property
+    def cgroup_driver(self):
+        return self.info.get("CgroupDriver") or "cgroupfs"
+
+
+def _cgroup_parent(config, user, engine):
+    """The user's systemd slice as cgroup parent when slices are enabled in the config."""
+    if not config.slices.get("enabled"):
+        return None
+    from . import slices
+
+    return slices.cgroup_parent(config, user, driver=engine.cgroup_driver)
 
 
 def gpu_request(gpus=None, cpu_only=False, full_gpu=False, wait=None):
@@ -235,14 +269,15 @@ def create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False,
     if data_dir is not None and not Path(data_dir).is_dir():
         raise NotFound(f"data directory {data_dir} does not exist")
     workspace_path = prepare_workspace(config, user, name, workspace)
-    nvidia = dockerapi.has_nvidia_runtime(docker)
     with allocator.reserve(docker, config, user, limits, docker_container_name, request,
                            state_dir=state_dir, log_dir=log_dir) as allocation:
         labels = labels_for(user, name, workspace_path, allocation.labels)
         labels.update(extra_labels or {})
+        engine = _EngineFacts(docker)
+        nvidia = bool(allocation.slots) and engine.has_nvidia_runtime
         options = create_options(user, name, chosen_image, workspace_path, limits, labels,
                                  allocation.environment, allocation.device_requests(nvidia),
-                                 data_dir=data_dir)
+                                 data_dir=data_dir, cgroup_parent=_cgroup_parent(config, user, engine))
         with dockerapi.errors(_what(name)):
             container = docker.containers.create(**options)
         try:

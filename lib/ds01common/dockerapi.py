@@ -95,13 +95,6 @@ def errors(what=None):
         raise
 
 
-def has_nvidia_runtime(client):
-    """Whether the engine can pass GPUs (the NVIDIA runtime or CDI is configured)."""
-    with errors():
-        info = client.info()
-    return "nvidia" in (info.get("Runtimes") or {})
-
-
 def list_containers(filters, client=None):
     """Docker's container list (every state) as dicts, in one engine call.
 

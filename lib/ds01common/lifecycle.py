@@ -302,7 +302,7 @@ def run_pass(docker, config, *, state_dir, log_dir, dry_run=False, now=None, ret
 
     def decide(state):
         return plan(observations, state, config, time.time() if now is None else now,
-                    owners, lambda user: limits(user))
+                    owners, limits)
 
     if dry_run:
         actions, new_state = decide(read_state(state_dir))

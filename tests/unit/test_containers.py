@@ -70,6 +70,20 @@ def test_gpus_reach_docker_as_device_requests_only_with_the_nvidia_runtime(world
     assert world["engine"].by_name[f"demo._.{world['alice'].uid}"].options["device_requests"] == ["device-request"]
 
 
+def test_with_slices_enabled_the_container_runs_under_the_users_slice(world, ds01_env):
+    write_config(ds01_env, {"slices": {"enabled": True}})
+    world["config"] = config_module.load(ds01_env["config"])
+    create(world)
+    parent = world["engine"].by_name[f"demo._.{world['alice'].uid}"].options["cgroup_parent"]
+    assert parent.endswith("-alice.slice") and parent.startswith("/ds01.slice/")
+
+
+def test_without_slices_and_without_gpus_the_engine_is_not_asked_for_its_info(world):
+    world["engine"].info = lambda: pytest.fail("docker info asked for nothing")
+    create(world, cpu_only=True)
+    assert "cgroup_parent" not in world["engine"].by_name[f"demo._.{world['alice'].uid}"].options
+
+
 def test_cpu_only_asks_the_allocator_for_no_slot(world):
     result = create(world, cpu_only=True)
     assert result["gpus"] == []
