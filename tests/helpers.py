@@ -43,3 +43,24 @@ def run_command(name, *args, env=None, user=None, bin_dir=None, input=None, time
     full_env = dict(os.environ)
     full_env.update({key: str(value) for key, value in (env or {}).items()})
     return subprocess.run(command, capture_output=True, text=True, input=input, env=full_env, timeout=timeout)
+
+
+def server_site(root, config, **extra_env):
+    """A DS01 site laid out as on a server for real users: state and log dirs root:docker 2770,
+    a world-readable config; returns the DS01_* environment for run_command."""
+    import grp
+    import shutil
+
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(mode=0o755)
+    docker_gid = grp.getgrnam("docker").gr_gid
+    for name in ("state", "log"):
+        (root / name).mkdir()
+        os.chown(root / name, 0, docker_gid)
+        (root / name).chmod(0o2770)
+    (root / "resource-limits.yaml").write_text(yaml.safe_dump(config))
+    (root / "resource-limits.yaml").chmod(0o644)
+    env = {"DS01_CONFIG": root / "resource-limits.yaml", "DS01_STATE_DIR": root / "state",
+           "DS01_LOG_DIR": root / "log", "DS01_LOCK_TIMEOUT": "30"}
+    env.update(extra_env)
+    return env

@@ -138,7 +138,7 @@ def event_time(entry):
 
 
 def filter_events(entries, user=None, since=None, event=None):
-    """Entries matching every filter given; `event` matches a name or its prefix (e.g. 'container_')."""
+    """Entries matching every filter given; `event` matches a name or its prefix (e.g. 'container.')."""
     chosen = []
     for entry in entries:
         if user is not None and entry.get("user") != user:
@@ -191,5 +191,5 @@ def add_user_to_docker(name, *, actor, log_dir=None, run=None, group_name=DOCKER
         return {"user": user.login, "added": False}
     from . import process
     (run or process.run)(["usermod", "-aG", group_name, user.login])
-    events.record("user_added_to_docker", user.name, log_dir=log_dir, actor=actor, group=group_name)
+    events.record("user.added_to_docker", user.name, log_dir=log_dir, actor=actor, group=group_name)
     return {"user": user.login, "added": True}

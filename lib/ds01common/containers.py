@@ -289,7 +289,7 @@ def create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False,
             raise
         slots = [slot.id for slot in allocation.slots]
         notice = allocation.notice
-    events.record("container_created", user.name, log_dir=log_dir, container=name, image=chosen_image,
+    events.record("container.created", user.name, log_dir=log_dir, container=name, image=chosen_image,
                   gpus=slots, workspace=str(workspace_path))
     return {"name": name, "docker_name": docker_container_name, "id": container.id, "user": user.name,
             "image": chosen_image, "gpus": slots, "workspace": str(workspace_path),
@@ -333,7 +333,7 @@ def start(docker, user, name, log_dir=None):
             raise ResourcesUnavailable(f"{name} ran out of memory on start")
         raise Ds01Error(f"{name} stopped right after starting (exit {state.get('ExitCode')}): "
                         f"{state.get('Error') or 'see docker logs'}")
-    events.record("container_started", user.name, log_dir=log_dir, container=name)
+    events.record("container.started", user.name, log_dir=log_dir, container=name)
     return container
 
 
@@ -344,7 +344,7 @@ def stop(docker, user, name, timeout=10, log_dir=None):
     with dockerapi.errors(_what(name)):
         container.stop(timeout=timeout)
         container.reload()
-    events.record("container_stopped", user.name, log_dir=log_dir, container=name)
+    events.record("container.stopped", user.name, log_dir=log_dir, container=name)
     return container
 
 
@@ -361,7 +361,7 @@ def remove(docker, user, name, *, force=False, state_dir, log_dir, container=Non
     with dockerapi.errors(_what(name)):
         container.remove(force=force)
     allocator.release_container(docker, container.name, state_dir=state_dir, log_dir=log_dir)
-    events.record("container_removed", user.name, log_dir=log_dir, container=name,
+    events.record("container.removed", user.name, log_dir=log_dir, container=name,
                   actor=actor or user.name, reason=reason, gpus=split_slots(labels.get(LABEL_SLOTS)))
     return {"name": name, "gpus": split_slots(labels.get(LABEL_SLOTS)),
             "workspace": labels.get(LABEL_WORKSPACE)}
@@ -388,7 +388,7 @@ def retire(docker, config, user, name, *, state_dir, log_dir, save_changes=False
             container.stop(timeout=timeout)
     result = remove(docker, user, name, force=True, state_dir=state_dir, log_dir=log_dir,
                     container=container, actor=actor, reason=reason)
-    events.record("container_retired", user.name, log_dir=log_dir, container=name,
+    events.record("container.retired", user.name, log_dir=log_dir, container=name,
                   actor=actor or user.name, reason=reason, image=image)
     result["image"] = image
     return result

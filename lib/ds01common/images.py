@@ -293,7 +293,7 @@ def build(docker, config, user, project, *, no_cache=False, on_output=None, log_
         image = docker.images.get(reference)
     if previous and previous != image.id:
         _drop_if_orphaned(docker, previous)
-    events.record("image_built", user.name, log_dir=log_dir, image=reference, project=project,
+    events.record("image.built", user.name, log_dir=log_dir, image=reference, project=project,
                   id=image.id, no_cache=no_cache)
     return {"image": reference, "id": image.id or image_id, "size": image.attrs.get("Size")}
 
@@ -422,5 +422,5 @@ def delete(docker, user, project_or_image, *, tag="latest", log_dir=None):
                         f"(`container-retire {first}`); the image was kept")
     with dockerapi.errors(f"image {reference}"):
         docker.images.remove(reference)
-    events.record("image_deleted", user.name, log_dir=log_dir, image=reference, id=image.id)
+    events.record("image.deleted", user.name, log_dir=log_dir, image=reference, id=image.id)
     return {"image": reference, "id": image.id}

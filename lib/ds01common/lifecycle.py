@@ -365,12 +365,12 @@ def _act(docker, config, actions, owners, *, state_dir, log_dir, retire, notify)
             except Ds01Error as error:
                 failed.add(observation.id)
                 log.warning("could not retire %s/%s: %s", observation.user, observation.name, error)
-                events.record("lifecycle_error", observation.user, log_dir=log_dir, error=str(error), **details)
+                events.record("lifecycle.error", observation.user, log_dir=log_dir, error=str(error), **details)
                 continue
-            events.record("lifecycle_retire", observation.user, log_dir=log_dir, **details)
+            events.record("lifecycle.retire", observation.user, log_dir=log_dir, **details)
         else:
-            events.record("idle_warning" if action.reason == "idle" and action.kind == "warn" else
-                          "runtime_warning" if action.kind == "warn" else "lifecycle_exempt",
+            events.record("lifecycle.idle_warning" if action.reason == "idle" and action.kind == "warn" else
+                          "lifecycle.runtime_warning" if action.kind == "warn" else "lifecycle.exempt",
                           observation.user, log_dir=log_dir, **details)
         notify(owner, observation, action.message)
     return failed

@@ -65,7 +65,7 @@ def init(options, *, config, user, docker=None, templates_dir=None, on_step=None
         container = launch(docker(), config, user, name, templates_dir=templates_dir, on_output=on_output,
                            state_dir=state_dir, log_dir=log_dir, gpus=gpus, cpu_only=cpu_only)
         _say(on_step, "container", f"container {name} {container['action']}")
-    events.record("project_initialised", user.name, log_dir=log_dir, project=name, workspace=str(workspace))
+    events.record("project.initialised", user.name, log_dir=log_dir, project=name, workspace=str(workspace))
     return {"workspace": str(workspace), "dockerfile": str(dockerfile), "image": image, "container": container}
 
 

@@ -1,18 +1,15 @@
 """Container lifecycle on the real engine, run by real Linux users through the installed commands."""
 
-import grp
 import json
 import os
 import pty
 import select
-import shutil
 import subprocess
 import time
 from pathlib import Path
 
 import pytest
-import yaml
-from helpers import run_command
+from helpers import run_command, server_site
 
 IMAGE = "ds01-test/busybox:latest"
 
@@ -22,13 +19,6 @@ def site(shared_root, installed, linux_users, docker_client):
     """An installed DS01 with its own config/state/log (as on a server: state group docker, setgid),
     two real users, and one simulated GPU so slot handling is visible."""
     root = shared_root / "containers-site"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(mode=0o755)
-    docker_gid = grp.getgrnam("docker").gr_gid
-    for name in ("state", "log"):
-        (root / name).mkdir()
-        os.chown(root / name, 0, docker_gid)
-        (root / name).chmod(0o2770)
     alice, bob = linux_users("ctr-alice"), linux_users("ctr-bob")
     config = {
         "default_group": "student", "admin_group": "ds01-admin", "workspace_root": "~/workspace",
@@ -38,10 +28,7 @@ def site(shared_root, installed, linux_users, docker_client):
         "images": {"base": IMAGE, "frameworks": {"busybox-1.36": IMAGE}},
         "gpus": {"simulate": [{"model": "NVIDIA A100-SXM4-80GB", "memory": "80g", "mig": ["1g.10gb"]}]},
     }
-    (root / "resource-limits.yaml").write_text(yaml.safe_dump(config))
-    (root / "resource-limits.yaml").chmod(0o644)
-    env = {"DS01_CONFIG": root / "resource-limits.yaml", "DS01_STATE_DIR": root / "state",
-           "DS01_LOG_DIR": root / "log", "DS01_LOCK_TIMEOUT": "30"}
+    env = server_site(root, config)
     yield {"env": env, "bin": installed["bin"], "alice": alice, "bob": bob, "docker": docker_client}
     for entry in docker_client.api.containers(all=True, filters={"label": "ds01.managed=true"}):
         if (entry.get("Labels") or {}).get("ds01.user") in (alice.pw_name, bob.pw_name):

@@ -93,7 +93,7 @@ def test_someone_elses_image_is_exit_4(engine, unique):
     theirs = f"ds01-other{unique}/proj:latest"
     mislabelled = f"ds01-{me.name}/stolen{unique}:latest"
     dockerfile = io.BytesIO(f"FROM {BASE}\n".encode())
-    image, _ = client.images.build(fileobj=dockerfile, tag=theirs, labels={
+    image, _ = client.images.build(fileobj=dockerfile, tag=theirs, rm=True, labels={
         "ds01.managed": "true", "ds01.user": f"other{unique}", "ds01.project": "proj"})
     image.tag(mislabelled)
     engine["made_images"] += [theirs, mislabelled]

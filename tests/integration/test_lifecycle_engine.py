@@ -48,8 +48,7 @@ def cleanup_command(env, *args):
 
 def lifecycle_events(env):
     return [entry for entry in events.read(env["log"])
-            if entry["event"] in ("idle_warning", "runtime_warning", "lifecycle_retire", "lifecycle_exempt",
-                                  "lifecycle_error")]
+            if entry["event"].startswith("lifecycle.")]
 
 
 def holder_of(env, config, slot_id):
@@ -81,7 +80,7 @@ def test_idle_is_warned_then_retired_while_busy_and_keep_alive_stay(docker_env, 
     first = passes(env, config, now=last_start + 4)
     warned = {action["container"] for action in first["actions"] if action["action"] == "warn"}
     assert warned == {idle["name"], kept["name"]}, first
-    assert [entry["event"] for entry in lifecycle_events(env)] == ["idle_warning", "idle_warning"]
+    assert [entry["event"] for entry in lifecycle_events(env)] == ["lifecycle.idle_warning", "lifecycle.idle_warning"]
     assert "retired after 10s idle" in (env["workspace_root"] / idle["name"] / ".ds01-alerts").read_text()
 
     time.sleep(max(0.0, last_start + 10.5 - time.time()))
@@ -101,7 +100,7 @@ def test_idle_is_warned_then_retired_while_busy_and_keep_alive_stay(docker_env, 
     assert f"retired root/{idle['name']} [idle]" in real.stdout
     assert not exists(env, idle) and exists(env, busy) and exists(env, kept)
     assert (env["workspace_root"] / idle["name"]).is_dir()
-    (retired,) = [entry for entry in lifecycle_events(env) if entry["event"] == "lifecycle_retire"]
+    (retired,) = [entry for entry in lifecycle_events(env) if entry["event"] == "lifecycle.retire"]
     assert retired["details"]["container"] == idle["name"] and retired["details"]["reason"] == "idle"
     assert retired["details"]["idle_seconds"] >= 10 and retired["details"]["threshold_seconds"] == 10
     assert retired["details"]["cpu_percent"] < 2
@@ -121,7 +120,7 @@ def test_max_runtime_warns_then_retires_even_a_busy_container(docker_env, unique
     second = passes(env, config, now=start + 61)
     assert [(a["action"], a["reason"]) for a in second["actions"]] == [("retire", "max_runtime")]
     assert not exists(env, long_run)
-    assert [entry["event"] for entry in lifecycle_events(env)] == ["runtime_warning", "lifecycle_retire"]
+    assert [entry["event"] for entry in lifecycle_events(env)] == ["lifecycle.runtime_warning", "lifecycle.retire"]
     assert lifecycle_events(env)[1]["details"]["runtime_seconds"] == 61
     assert lifecycle_events(env)[1]["details"]["cpu_percent"] > 2
 
@@ -153,6 +152,6 @@ def test_an_exempt_user_is_kept_and_told_once(docker_env, unique):
     second = passes(env, config, now=time.time() + 10)
     assert [(a["action"], a["reason"]) for a in first["actions"]] == [("exempt", "idle")]
     assert second["actions"] == [] and exists(env, kept)
-    assert [entry["event"] for entry in lifecycle_events(env)] == ["lifecycle_exempt"]
+    assert [entry["event"] for entry in lifecycle_events(env)] == ["lifecycle.exempt"]
     alerts = (env["workspace_root"] / kept["name"] / ".ds01-alerts").read_text().splitlines()
     assert len(alerts) == 1 and "benchmark week" in alerts[0]

@@ -1,19 +1,15 @@
 """Projects end to end on the real engine: a real Linux user's first day through the installed
 commands, and the guided wizard typed into a pseudo-terminal."""
 
-import grp
 import json
-import os
 import shlex
-import shutil
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from ds01common.identity import current_user
 from fakes.terminal import DOWN, ENTER, Terminal
-from helpers import BIN, run_command
+from helpers import BIN, run_command, server_site
 
 BASE = "ds01-test/busybox:latest"
 
@@ -22,13 +18,6 @@ BASE = "ds01-test/busybox:latest"
 def site(shared_root, installed, linux_users, docker_client):
     """The installed DS01 with its own config/state/log and one real user, pia."""
     root = shared_root / "projects-site"
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(mode=0o755)
-    docker_gid = grp.getgrnam("docker").gr_gid
-    for name in ("state", "log"):
-        (root / name).mkdir()
-        os.chown(root / name, 0, docker_gid)
-        (root / name).chmod(0o2770)
     pia, quinn, rosa = linux_users("pia"), linux_users("quinn"), linux_users("rosa")
     config = {
         "default_group": "student", "admin_group": "ds01-admin", "workspace_root": "~/workspace",
@@ -37,11 +26,7 @@ def site(shared_root, installed, linux_users, docker_client):
         "groups": {"student": {"members": []}},
         "images": {"base": BASE},
     }
-    (root / "resource-limits.yaml").write_text(yaml.safe_dump(config))
-    (root / "resource-limits.yaml").chmod(0o644)
-    env = {"DS01_CONFIG": root / "resource-limits.yaml", "DS01_STATE_DIR": root / "state",
-           "DS01_LOG_DIR": root / "log", "DS01_LOCK_TIMEOUT": "30",
-           "DS01_TEMPLATES_DIR": installed["CONFDIR"] / "templates"}
+    env = server_site(root, config, DS01_TEMPLATES_DIR=installed["CONFDIR"] / "templates")
     yield {"env": env, "bin": installed["bin"], "pia": pia, "quinn": quinn, "rosa": rosa, "docker": docker_client}
     logins = {pia.pw_name, quinn.pw_name, rosa.pw_name}
     for container in docker_client.containers.list(all=True, filters={"label": "ds01.managed=true"},

@@ -11,10 +11,10 @@ from helpers import ROOT, run_command
 
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC).timestamp()
 ENTRIES = [
-    {"time": "2026-11-20T12:00:00Z", "user": "alice", "event": "container_created", "details": {"container": "a"}},
-    {"time": "2026-11-22T10:30:00Z", "user": "bob", "event": "lifecycle_retire",
+    {"time": "2026-11-20T12:00:00Z", "user": "alice", "event": "container.created", "details": {"container": "a"}},
+    {"time": "2026-11-22T10:30:00Z", "user": "bob", "event": "lifecycle.retire",
      "details": {"container": "b", "idle_seconds": 7300, "reason": "idle", "gpus": ["0", "1:0"]}},
-    {"time": "2026-11-22T11:50:00Z", "user": "alice", "event": "idle_warning", "details": {"container": "a"}},
+    {"time": "2026-11-22T11:50:00Z", "user": "alice", "event": "lifecycle.idle_warning", "details": {"container": "a"}},
 ]
 
 
@@ -32,23 +32,25 @@ def test_a_bad_since_is_a_usage_error():
 
 def test_filters_combine_user_since_and_event_prefix():
     since = adminviews.parse_since("2h", now=NOW)
-    assert [e["event"] for e in adminviews.filter_events(ENTRIES, since=since)] == ["lifecycle_retire", "idle_warning"]
-    assert [e["event"] for e in adminviews.filter_events(ENTRIES, user="alice")] == ["container_created",
-                                                                                     "idle_warning"]
-    assert [e["user"] for e in adminviews.filter_events(ENTRIES, event="lifecycle")] == ["bob"]
-    assert adminviews.filter_events(ENTRIES, user="alice", event="lifecycle") == []
+    assert [e["event"] for e in adminviews.filter_events(ENTRIES, since=since)] == ["lifecycle.retire",
+                                                                                    "lifecycle.idle_warning"]
+    assert [e["event"] for e in adminviews.filter_events(ENTRIES, user="alice")] == ["container.created",
+                                                                                     "lifecycle.idle_warning"]
+    assert [e["user"] for e in adminviews.filter_events(ENTRIES, event="lifecycle.retire")] == ["bob"]
+    assert [e["event"] for e in adminviews.filter_events(ENTRIES, user="alice", event="lifecycle.")] == [
+        "lifecycle.idle_warning"]
 
 
 def test_event_rows_show_the_numbers():
     (row,) = adminviews.event_rows([ENTRIES[1]])
-    assert row[:3] == ("2026-11-22T10:30:00Z", "bob", "lifecycle_retire")
+    assert row[:3] == ("2026-11-22T10:30:00Z", "bob", "lifecycle.retire")
     assert "idle_seconds=7300" in row[3] and "gpus=0,1:0" in row[3]
 
 
 def test_read_events_reads_the_log(tmp_path):
-    events.record("idle_warning", "alice", log_dir=tmp_path, container="a")
-    events.record("lifecycle_retire", "bob", log_dir=tmp_path, container="b")
-    assert [e["user"] for e in adminviews.read_events(tmp_path, event="idle")] == ["alice"]
+    events.record("lifecycle.idle_warning", "alice", log_dir=tmp_path, container="a")
+    events.record("lifecycle.retire", "bob", log_dir=tmp_path, container="b")
+    assert [e["user"] for e in adminviews.read_events(tmp_path, event="lifecycle.idle")] == ["alice"]
 
 
 def test_status_rows_show_quotas_and_idle_against_the_limit():
@@ -75,7 +77,7 @@ def test_adding_a_user_to_docker_runs_usermod_and_records_it(tmp_path, monkeypat
     assert result == {"user": "ds01t-zed", "added": True}
     assert calls == [["usermod", "-aG", "ds01-no-such-group", "ds01t-zed"]]
     (entry,) = events.read(tmp_path)
-    assert entry["event"] == "user_added_to_docker" and entry["details"]["actor"] == "root"
+    assert entry["event"] == "user.added_to_docker" and entry["details"]["actor"] == "root"
 
 
 def test_a_user_already_in_the_group_is_left_alone(tmp_path, monkeypatch):
@@ -90,14 +92,14 @@ def test_a_user_already_in_the_group_is_left_alone(tmp_path, monkeypatch):
 
 
 def test_ds01_events_prints_filtered_json(ds01_env):
-    events.record("idle_warning", "alice", log_dir=ds01_env["log"], container="a", idle_seconds=3000)
-    events.record("container_created", "bob", log_dir=ds01_env["log"], container="b")
+    events.record("lifecycle.idle_warning", "alice", log_dir=ds01_env["log"], container="a", idle_seconds=3000)
+    events.record("container.created", "bob", log_dir=ds01_env["log"], container="b")
     result = run_command("ds01-events", "--user", "alice", "--since", "1h", "--json")
     assert result.returncode == 0, result.stderr
     (entry,) = json.loads(result.stdout)
-    assert entry["event"] == "idle_warning" and entry["details"]["idle_seconds"] == 3000
-    table = run_command("ds01-events", "--event", "container_")
-    assert "container_created" in table.stdout and "idle_warning" not in table.stdout
+    assert entry["event"] == "lifecycle.idle_warning" and entry["details"]["idle_seconds"] == 3000
+    table = run_command("ds01-events", "--event", "container.")
+    assert "container.created" in table.stdout and "lifecycle.idle_warning" not in table.stdout
 
 
 def test_ds01_events_refuses_a_bad_since_with_exit_2(ds01_env):
