@@ -10,7 +10,7 @@ TIER_TITLES = {
     "orchestrator": "Orchestrators: several steps in one command",
     "atomic": "Atomic commands: one thing each",
     "admin": "Admin, status and cron tools",
-    "dispatcher": "Dispatchers: `container SUB` = `container-SUB`",
+    "dispatcher": "Dispatchers: `container SUB` = `container-SUB` (likewise image, project, user)",
 }
 
 

@@ -109,3 +109,15 @@ def test_installed_state_dir_lets_every_docker_user_write_shared_state(server, i
         assert result.returncode == 0, result.stderr
     data = json.loads(open(path).read())
     assert data["writers"] == [server["student"].pw_name, server["researcher"].pw_name]
+
+
+def test_uninstall_removes_commands_and_library_but_keeps_config_and_state(destdir_install):
+    (destdir_install / "var/lib/ds01/gpu-state.json").write_text("{}")
+    result = subprocess.run(["make", "-s", "uninstall", f"DESTDIR={destdir_install}", "PREFIX=/usr/local"],
+                            cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert not list((destdir_install / "usr/local/bin").iterdir())
+    assert not (destdir_install / "usr/local/lib/ds01").exists()
+    assert not (destdir_install / "etc/cron.d/ds01").exists()
+    assert (destdir_install / "etc/ds01/resource-limits.yaml").is_file()
+    assert (destdir_install / "var/lib/ds01/gpu-state.json").is_file()
