@@ -47,7 +47,7 @@ install: deps
 	chown root:$(DOCKER_GROUP) $(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR)
 	chmod 2770 $(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR)
 	install -d $(DESTDIR)$(CRONDIR)
-	sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@LOGDIR@|$(LOGDIR)|g' config/ds01.cron > $(DESTDIR)$(CRONDIR)/ds01
+	sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@LOGDIR@|$(LOGDIR)|g; s|@CONFDIR@|$(CONFDIR)|g; s|@STATEDIR@|$(STATEDIR)|g' config/ds01.cron > $(DESTDIR)$(CRONDIR)/ds01
 	chmod 644 $(DESTDIR)$(CRONDIR)/ds01
 	@echo "DS01 installed: commands in $(PREFIX)/bin, config in $(CONFDIR), state in $(STATEDIR)"
 

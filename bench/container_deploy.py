@@ -7,6 +7,7 @@ and again with 50 DS01 containers present (the GPU ledger reconciles against all
 """
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,6 +60,7 @@ def main():
                                capture_output=True, text=True).stdout.split()
         if plain:
             subprocess.run(["docker", "rm", "-f", *plain], capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ median of several rounds. Run as root on a host with the test image:
 """
 
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -105,6 +106,7 @@ def main():
         report(f"container-list --json vs docker ps -a ({count} containers)", ours, docker, target=3.0)
     finally:
         remove_containers(root / "workspaces")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

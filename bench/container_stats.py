@@ -4,6 +4,7 @@
     .venv/bin/python bench/container_stats.py [COUNT]
 """
 
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,7 @@ def main():
         report(f"container-stats --json vs docker stats --no-stream ({count} containers)", ours, docker)
     finally:
         remove_containers(root / "workspaces")
+        shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -14,6 +14,8 @@ if [ "${1:-}" != "--venv-only" ]; then
   command -v git >/dev/null 2>&1 || need_packages+=(git)
   command -v runuser >/dev/null 2>&1 || need_packages+=(util-linux)
   command -v ssh-keygen >/dev/null 2>&1 || need_packages+=(openssh-client)
+  command -v pkill >/dev/null 2>&1 || need_packages+=(procps)
+  command -v useradd >/dev/null 2>&1 || need_packages+=(passwd)
 fi
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "prepare: installing ${need_packages[*]}"

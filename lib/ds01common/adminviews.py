@@ -20,84 +20,105 @@ DOCKER_GROUP = "docker"
 
 # --- ds01-status ---
 
-def _slots_from_allocator(docker, config, state_dir):
-    """allocator.status() when it can answer, else None (the view then uses labels alone)."""
-    try:
-        from . import allocator
-        return allocator.status(docker, config, state_dir=state_dir)
-    except (ImportError, AttributeError) as error:
-        log.debug("allocator status unavailable: %s", error)
-        return None
-
-
 def status(docker, config, *, state_dir, allocator_status=None, lookup=identity.lookup_user):
-    """{"slots", "queue", "containers", "users"}: GPUs and holders, the queue, every DS01
-    container with its idle time, and each user's usage against their quota."""
-    summaries = activity.list_managed(docker)
-    gpu = allocator_status if allocator_status is not None else _slots_from_allocator(docker, config, state_dir)
-    gpu = gpu or {"slots": [], "queue": []}
-    weights = {slot.get("id"): slot.get("weight") for slot in gpu.get("slots") or []}
-    idle_state = (lifecycle.read_state(state_dir).get("containers") or {})
+    """Everything gpu-status shows (same keys: gpus, slots, users, queue, reason) and more:
+    `containers` (every DS01 container with its idle time from the last cleanup pass),
+    `unknown_slots`, `problems`, `simulated`, and each user's group."""
+    if allocator_status is None:
+        from . import allocator
+        allocator_status = allocator.status(docker, config, state_dir=state_dir)
+    gpu = allocator_status
+    slots = gpu.get("slots") or []
+    idle_state = lifecycle.read_state(state_dir).get("containers") or {}
     containers = []
-    users = {}
-    for summary in summaries:
+    counts = {}
+    for summary in activity.list_managed(docker):
         labels = summary.get("Labels") or {}
         if labels.get("ds01.managed") != "true":
             continue
         owner = labels.get("ds01.user", "?")
-        slots = [slot for slot in (labels.get("ds01.gpu.slots") or "").split(",") if slot]
-        login = _login_of(owner, lookup)
-        limits = config.limits_for(login)
+        counts[owner] = counts.get(owner, 0) + 1
         entry = idle_state.get(summary.get("Id")) or {}
-        running = summary.get("State") in ("running", "paused")
+        running = summary.get("State") in activity.RUNNING_STATES
         containers.append({
             "name": labels.get("ds01.project") or (summary.get("Names") or ["/?"])[0].lstrip("/"),
-            "user": owner, "status": summary.get("State"), "gpus": slots,
-            # As of the last cleanup pass, which measured it (`last_checked`).
+            "user": owner, "status": summary.get("State"),
+            "gpus": [slot for slot in (labels.get("ds01.gpu.slots") or "").split(",") if slot],
+            # As of the last cleanup pass, which measured it at `last_checked`.
             "idle_seconds": entry.get("idle_seconds") if running else None,
-            "idle_timeout": limits.get("idle_timeout"),
+            "idle_timeout": _limits(config, owner, lookup).get("idle_timeout"),
             "cpu_percent": entry.get("cpu_percent") if running else None,
             "last_checked": activity.iso(entry.get("measured_at")) if running else None,
         })
-        usage = users.setdefault(owner, {
-            "user": owner, "group": limits.get("group"), "containers": 0,
-            "max_containers": limits.get("max_containers_per_user"), "gpu_slots": 0,
-            "max_gpu_slots": limits.get("max_mig_instances"), "gpu_equivalents": 0.0,
-            "max_gpu_equivalents": limits.get("max_gpu_equivalents")})
-        usage["containers"] += 1
-        usage["gpu_slots"] += len(slots)
-        usage["gpu_equivalents"] = round(usage["gpu_equivalents"] + sum(weights.get(slot) or 0 for slot in slots), 3)
     containers.sort(key=lambda item: (item["user"], item["name"]))
-    return {"slots": gpu.get("slots") or [], "queue": gpu.get("queue") or [], "gpus": gpu.get("gpus") or [],
-            "gpu_note": gpu.get("reason"), "containers": containers,
-            "users": [users[name] for name in sorted(users)]}
+    return {"gpus": gpu.get("gpus") or [], "slots": slots, "unknown_slots": gpu.get("unknown_slots") or [],
+            "users": _usage(slots + (gpu.get("unknown_slots") or []), counts, config, lookup),
+            "queue": gpu.get("queue") or [], "reason": gpu.get("reason"), "problems": gpu.get("problems") or [],
+            "simulated": bool(gpu.get("simulated")), "containers": containers}
 
 
-def _login_of(sanitised, lookup):
+def _usage(slot_rows_, container_counts, config, lookup):
+    """Per user, like gpu-status: slots and GPU-equivalents held, containers, each against the quota."""
+    held = {}
+    for row in slot_rows_:
+        if row.get("user"):
+            entry = held.setdefault(row["user"], [0, 0.0])
+            entry[0] += 1
+            entry[1] += float(row.get("weight") or 0)
+    users = []
+    for user in sorted(set(held) | set(container_counts)):
+        limits = _limits(config, user, lookup)
+        count, weight = held.get(user, (0, 0.0))
+        users.append({"user": user, "group": limits.get("group"), "slots": count,
+                      "max_slots": limits.get("max_mig_instances"), "weight": round(weight, 4),
+                      "max_weight": limits.get("max_gpu_equivalents"),
+                      "containers": container_counts.get(user, 0),
+                      "max_containers": limits.get("max_containers_per_user")})
+    return users
+
+
+def _limits(config, sanitised, lookup):
     try:
-        return lookup(sanitised).login
+        login = lookup(sanitised).login
     except Ds01Error:
-        return sanitised
+        login = sanitised
+    return config.limits_for(login)
 
 
 def _quota(used, maximum):
     return f"{used}/{'∞' if maximum is None else maximum}"
 
 
+def gpu_lines(document):
+    """One line per GPU, the totals, and any inventory problems (what gpu-status prints)."""
+    from .units import format_size
+    simulated = " (simulated)" if document["simulated"] else ""
+    if not document["gpus"]:
+        return [f"no GPUs{simulated}: {document['reason'] or 'none found'}; containers run CPU-only"]
+    lines = [f"GPU {gpu['index']}  {gpu['model']}  {format_size(gpu['memory'])}  "
+             f"{'MIG' if gpu['mig_enabled'] else 'full GPU'}{simulated}" for gpu in document["gpus"]]
+    slots = document["slots"]
+    lines.append(f"{sum(1 for row in slots if row.get('user'))} of {len(slots)} slots in use "
+                 f"({sum(row['weight'] for row in slots if row.get('user')):.2f} of "
+                 f"{sum(row['weight'] for row in slots):.2f} GPU-equivalents)")
+    return lines + [f"warning: {problem}" for problem in document["problems"]]
+
+
 def slot_rows(document):
-    return [(slot.get("id"), slot.get("profile") or "full", slot.get("weight"), slot.get("state") or
-             ("assigned" if slot.get("user") else "free"), slot.get("user") or "-", slot.get("container") or "-")
-            for slot in document["slots"]]
+    rows = []
+    for slot in document["slots"] + [dict(row, state="not on this host") for row in document["unknown_slots"]]:
+        container = slot.get("container")
+        if container and slot.get("container_status"):
+            container = f"{container} ({slot['container_status']})"
+        rows.append((slot.get("id"), slot.get("profile") or "full", slot.get("weight"),
+                     slot.get("state") or ("assigned" if slot.get("user") else "free"),
+                     slot.get("user") or "-", container or "-"))
+    return rows
 
 
 def queue_rows(document):
-    rows = []
-    for position, entry in enumerate(document["queue"], 1):
-        request = entry.get("request")
-        count = entry.get("count", request.get("count") if isinstance(request, dict) else request)
-        rows.append((position, entry.get("user"), entry.get("container"), entry.get("priority"), count,
-                     entry.get("arrival") or entry.get("since")))
-    return rows
+    return [(position, entry.get("user"), entry.get("container"), entry.get("priority"), entry.get("count"),
+             entry.get("since")) for position, entry in enumerate(document["queue"], 1)]
 
 
 def container_rows(document):
@@ -112,8 +133,8 @@ def container_rows(document):
 
 def user_rows(document):
     return [(item["user"], item["group"], _quota(item["containers"], item["max_containers"]),
-             _quota(item["gpu_slots"], item["max_gpu_slots"]),
-             _quota(item["gpu_equivalents"], item["max_gpu_equivalents"])) for item in document["users"]]
+             _quota(item["slots"], item["max_slots"]), _quota(item["weight"], item["max_weight"]))
+            for item in document["users"]]
 
 
 # --- ds01-events ---

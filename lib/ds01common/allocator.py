@@ -32,7 +32,9 @@ removing a container (reconcile would notice on the next transaction anyway).
 Protocol (ledger.py): reserve = one locked transaction (reconcile with Docker, decide, record
 a reservation with pid, process start time and time); the lock is not held while Docker
 creates the container; confirm = one locked transaction turning the reservation into an
-assignment. A crashed creator's reservation is dropped once its process is gone.
+assignment (no listing needed); giving a reservation back after a failed create lists
+containers first, since the engine may have made the container anyway. A crashed creator's
+reservation is dropped once its process is gone. ledger.py's docstring has the argument.
 """
 
 import contextlib
@@ -43,7 +45,7 @@ import uuid
 from dataclasses import dataclass
 
 from . import dockerapi, events, gpuqueue, inventory, ledger, paths, policy
-from .errors import ResourcesUnavailable
+from .errors import ResourcesUnavailable, UsageError
 
 log = logging.getLogger("ds01")
 POLL_SECONDS = 0.5
@@ -95,16 +97,9 @@ class Allocation:
     def confirm(self, container_id):
         """Turn the reservation into an assignment held by `container_id`."""
         context = self._context
-        lost = []
         with _transaction(context, reconciled=False) as state:
             reservation = state.reservations.pop(self.token, None)
-            for slot in self.slots:
-                holder = state.assignments.get(slot.id)
-                mine = holder is not None and (holder.get("container") == context["container"]
-                                               or holder.get("container_id") == container_id)
-                reserved_elsewhere = any(slot.id in entry.get("slots", []) for entry in state.reservations.values())
-                if holder is not None and not mine or holder is None and reserved_elsewhere:
-                    lost.append(slot.id)
+            lost = _held_elsewhere(state, self.slots, context["container"], container_id)
             if not lost:
                 for slot in self.slots:
                     state.assignments[slot.id] = {
@@ -127,13 +122,51 @@ class Allocation:
                           max_mig_instances=context["limits"].get("max_mig_instances"))
 
     def release(self):
-        """Drop the reservation (the create failed or was abandoned)."""
+        """Drop the reservation (the create failed or was abandoned).
+
+        A create that raised may still have made the container (a client timeout or Ctrl-C while
+        the engine works), so with slots at stake this transaction lists containers, after the
+        failure: a container of ours labelled with the slots keeps them (ledger.py explains why).
+        If Docker or the lock cannot be had, the reservation stays until this process ends."""
         if self.confirmed or self.token is None:
             return
         context = self._context
-        with _transaction(context, reconciled=False) as state:
-            state.reservations.pop(self.token, None)
+        made = None
+        try:
+            with _transaction(context, reconciled=bool(self.slots)) as state:
+                state.reservations.pop(self.token, None)
+                made = next((item for item in state.containers if item.name == context["container"]
+                             and set(item.slots) & set(self.slot_ids)), None)  # made by this create
+                if made is not None and not _held_elsewhere(state, self.slots, made.name, made.id):
+                    for slot in self.slots:
+                        if slot.id in made.slots:
+                            state.assignments[slot.id] = {
+                                "user": context["user"].name, "container": made.name, "container_id": made.id,
+                                "weight": slot.weight, "since": made.created or events.utc_now_iso(),
+                                "confirmed": state.listed_at}
+                    made = None
+        except Exception as error:  # noqa: BLE001 - runs while another exception is on its way out
+            log.warning("could not give back the GPU reservation of %s (%s); it lapses when this process ends",
+                        context["container"], error)
+            return
         self.confirmed = True
+        if made is not None:
+            # Its reservation lapsed and another container holds a slot it is labelled with: it
+            # must not run with that GPU. The create failed anyway, so it goes.
+            _remove_container(context["docker"], made.id)
+
+
+def _held_elsewhere(state, slots, container_name, container_id):
+    """Ids of `slots` assigned to another container or reserved by another create."""
+    lost = []
+    for slot in slots:
+        holder = state.assignments.get(slot.id)
+        mine = holder is not None and (holder.get("container") == container_name
+                                       or holder.get("container_id") == container_id)
+        reserved_elsewhere = any(slot.id in entry.get("slots", []) for entry in state.reservations.values())
+        if holder is not None and not mine or holder is None and reserved_elsewhere:
+            lost.append(slot.id)
+    return lost
 
 
 def _transaction(context, reconciled=True):
@@ -157,19 +190,20 @@ def _holdings_for(state):
 
 
 def _decide(state, slots, user, limits, container, request, queue_position):
-    """Policy decision after every waiter ahead (by priority, then arrival) is virtually served."""
-    holdings_for = _holdings_for(state)
-    holdings = holdings_for(user.name)
+    """(decision, slots the user holds): the policy's answer after every waiter ahead (by
+    priority, then arrival) is virtually served."""
+    holdings = policy.user_holdings(state.holders(), user.name)
     holdings.user_containers = len(state.user_containers(user.name, excluding=container))
     wanted = policy.Request(request.count, request.full_gpu)
+    held = len(holdings.user_slots)
     quota = policy.check_quotas(holdings, limits, wanted)
     if quota:
-        return quota
+        return quota, held
     ahead = queue_position() if request.count > 0 else []
     if ahead:
         holdings.taken, _served = gpuqueue.serve_ahead(ahead, state, slots, policy.decide, policy.Request,
-                                                       holdings_for)
-    return policy.decide(slots, holdings, limits, wanted)
+                                                       _holdings_for(state))
+    return policy.decide(slots, holdings, limits, wanted), held
 
 
 def _attempt(context, slots, request, arrival, my_token=None):
@@ -183,7 +217,7 @@ def _attempt(context, slots, request, arrival, my_token=None):
 
     with _transaction(context) as state:
         context["waiting_total"] = 0
-        decision = _decide(state, slots, user, limits, container, request, queue_position)
+        decision, held = _decide(state, slots, user, limits, container, request, queue_position)
         if not decision.ok:
             return None, decision, context["waiting_total"]
         token = uuid.uuid4().hex
@@ -193,7 +227,7 @@ def _attempt(context, slots, request, arrival, my_token=None):
             "user": user.name, "container": container, "slots": [slot.id for slot in chosen],
             "weights": {slot.id: slot.weight for slot in chosen}, "pid": pid,
             "pid_start": ledger.process_start_time(pid), "time": time.time(), "since": events.utc_now_iso()}
-        context["held"] = sum(1 for _slot, owner, _weight in state.holders() if owner == user.name) - len(chosen)
+        context["held"] = held
     return Allocation(chosen, None, token, context), None, context["waiting_total"]
 
 
@@ -250,6 +284,8 @@ def reserve(docker, config, user, limits, docker_container_name, request=None, *
     inv = inventory_ or inventory.discover(config)
     slots = inv.slots
     notice = None
+    if request.wait is not None and not request.wait >= 0:  # negative, or NaN: never a deadline
+        raise UsageError(f"--wait takes a number of seconds, 0 or more (got {request.wait})")
     if request.count < 0:
         request = GpuRequest(0, False, request.explicit, request.wait)
     if request.count > 0 and not slots:

@@ -8,12 +8,14 @@ so reconciling does not hand it back to that container because of its labels.
 """
 
 import logging
+import re
 import time
 
 from . import dockerapi, events, gpuqueue, inventory, ledger
 from .errors import Ds01Error, NotFound
 
 log = logging.getLogger("ds01")
+_SLOT_ID_RE = re.compile(r"^\d+(:\d+)?$")
 
 
 def status(docker, config, *, state_dir, inventory_=None, log_dir=None):
@@ -98,9 +100,23 @@ def reconcile(docker, config, *, state_dir, log_dir=None):
         return list(state.changes), list(state.conflicts)
 
 
+def validate_slot_id(slot_id):
+    """Ds01Error (exit 1) unless `slot_id` has a slot id's form: "0" or "1:0"."""
+    if not _SLOT_ID_RE.match(slot_id or ""):
+        raise Ds01Error(f"{slot_id!r} is not a GPU slot id: use a GPU index (\"0\") or GPU:MIG (\"1:0\")")
+
+
 def release_slot(docker, config, slot_id, *, force=False, actor=None, state_dir, log_dir=None):
     """Free one slot (admin); see the module docstring. Returns a dict describing what was done."""
-    holder = _find_holder(docker, slot_id, state_dir, log_dir)
+    validate_slot_id(slot_id)
+    try:
+        holder = _find_holder(docker, slot_id, state_dir, log_dir)
+    except NotFound:
+        inv = inventory.discover(config)
+        if inv.slot(slot_id) is None:
+            known = ", ".join(slot.id for slot in inv.slots) or "none"
+            raise NotFound(f"there is no GPU slot {slot_id} on this host (its slots: {known})") from None
+        raise
     if holder["kind"] == "container" and holder["status"] == "running":
         if not force:
             raise Ds01Error(f"GPU slot {slot_id} belongs to running container {holder['container']} of "

@@ -56,14 +56,17 @@ def run(docker, user, name, command, log_dir=None):
 
 
 def shell(docker, user, name, start=True, log_dir=None):
-    """An interactive shell (needs a terminal); returns the shell's exit status."""
+    """An interactive shell (needs a terminal); returns the shell's exit status.
+
+    Existence and ownership are checked before the terminal, so someone else's container is
+    exit 4 (and a missing one exit 1) whether or not the caller sits at a terminal; nothing is
+    started for a caller who has no terminal."""
+    container = containers.find(docker, user, name)
+    if not start and container.status != "running":
+        raise Ds01Error(f"{name} is not running: use `container-run {name}` to start it and enter")
     if not terminal_attached():
         raise UsageError(f"a shell needs a terminal; to run one command use `container-run {name} -- CMD`")
     if start:
-        container = containers.start(docker, user, name, log_dir=log_dir)
-    else:
-        container = containers.find(docker, user, name)
-        if container.status != "running":
-            raise Ds01Error(f"{name} is not running: use `container-run {name}` to start it and enter")
+        container = containers.start(docker, user, name, log_dir=log_dir, container=container)
     result = process.run(exec_command(user, container, SHELL, terminal=True), check=False, capture=False)
     return result.returncode

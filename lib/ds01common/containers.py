@@ -254,11 +254,17 @@ def gpu_request(gpus=None, cpu_only=False, full_gpu=False, wait=None):
                                 explicit=gpus is not None or full_gpu, wait=wait)
 
 
-def create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False, full_gpu=False,
-           wait=None, state_dir, log_dir, workspace=None, data_dir=None, extra_labels=None):
+def create(docker, config, user, name, *, state_dir, log_dir, **options):
     """Create (not start) the user's container `name`; returns its summary dict.
 
+    Options: image, gpus, cpu_only, full_gpu, wait, workspace, data_dir, extra_labels.
     The GPU reservation wraps the create: any failure inside it gives the slots back."""
+    return _create(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, **options)[0]
+
+
+def _create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False, full_gpu=False,
+            wait=None, state_dir, log_dir, workspace=None, data_dir=None, extra_labels=None):
+    """create()'s work; also returns the docker Container, so deploy need not look it up again."""
     from . import allocator
 
     names.validate_name(name)
@@ -293,7 +299,7 @@ def create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False,
                   gpus=slots, workspace=str(workspace_path))
     return {"name": name, "docker_name": docker_container_name, "id": container.id, "user": user.name,
             "image": chosen_image, "gpus": slots, "workspace": str(workspace_path),
-            "status": container.status, "notice": notice}
+            "status": container.status, "notice": notice}, container
 
 
 def _remove_quietly(container):
@@ -305,9 +311,10 @@ def _remove_quietly(container):
 
 def deploy(docker, config, user, name, *, state_dir, log_dir, **create_options):
     """Create and start; a container that cannot start is removed again, so its slot is not held."""
-    result = create(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, **create_options)
+    result, container = _create(docker, config, user, name, state_dir=state_dir, log_dir=log_dir,
+                                **create_options)
     try:
-        container = start(docker, user, name, log_dir=log_dir)
+        container = start(docker, user, name, log_dir=log_dir, container=container)
     except BaseException:
         try:
             remove(docker, user, name, force=True, state_dir=state_dir, log_dir=log_dir, reason="start failed")
@@ -320,8 +327,10 @@ def deploy(docker, config, user, name, *, state_dir, log_dir, **create_options):
 
 # --- start / stop / remove / retire ----------------------------------------------------
 
-def start(docker, user, name, log_dir=None):
-    container = find(docker, user, name)
+def start(docker, user, name, log_dir=None, container=None):
+    """Start the user's container (a no-op when it runs); `container`: already found by the caller."""
+    if container is None:
+        container = find(docker, user, name)
     if container.status == "running":
         return container
     with dockerapi.errors(_what(name)):

@@ -64,7 +64,10 @@ def translate(error, what=None):
         lowered = explanation.lower()
         if status == 409 and "already in use" in lowered:
             return Ds01Error(f"{what or 'the name'} already exists")
-        if "out of memory" in lowered or "cannot allocate memory" in lowered or "oom" in lowered.split():
+        # runc says "container init was OOM-killed (memory limit too low?)" when the limit is
+        # below what the container needs to start; the kernel says "cannot allocate memory".
+        if any(sign in lowered for sign in ("out of memory", "cannot allocate memory", "oom-kill")) \
+                or "oom" in lowered.split():
             return ResourcesUnavailable(f"out of memory: {explanation}")
         return Ds01Error(f"docker: {explanation}")
     if isinstance(error, docker_errors.BuildError):

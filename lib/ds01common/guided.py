@@ -22,7 +22,7 @@ def _validate_name(text):
 
 def _validate_packages(text):
     try:
-        images.validate_packages(text.split())
+        images.validate_packages([text])
     except Exception as error:  # noqa: BLE001
         return str(error)
     return True
@@ -46,9 +46,9 @@ def ask_project(options, config, *, given=(), templates_dir=None, flags=PROJECT_
     if "packages" not in given:
         prompts.explain("Extra pip packages go into the image too (e.g. wandb einops==0.8.0). "
                         "Leave empty for none; `image-update` adds more later.")
-        answer = prompts.text("Extra packages (space separated):", "--packages PKG...",
+        answer = prompts.text("Extra packages (separated by spaces or commas):", "--packages PKG...",
                               validate=_validate_packages)
-        options.packages = answer.split()
+        options.packages = images.validate_packages([answer])
     if "git" not in given:
         prompts.explain("Git keeps the history of your code; data, checkpoints and secrets are kept out of it.")
         options.git = prompts.confirm("Make it a git repository?", "--no-git", default=True)

@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 from . import dockerapi, events, names, paths
-from .errors import Ds01Error, NotFound, PermissionDenied
+from .errors import Ds01Error, NotFound, PermissionDenied, UsageError
 
 log = logging.getLogger("ds01")
 
@@ -73,18 +73,45 @@ def available_templates(templates_dir=None):
     return list(TEMPLATES) + [name for name in found if name not in TEMPLATES]
 
 
+def split_specs(text):
+    """Words of `text` split at spaces and at commas that start a new package: `wandb,einops`
+    is two packages, but `torch>=2,<3` and `pkg[a,b]` stay one (their comma is part of the spec)."""
+    specs = []
+    for word in str(text).split():
+        depth, start = 0, 0
+        for index, char in enumerate(word):
+            depth += {"[": 1, "]": -1}.get(char, 0)
+            following = word[index + 1:index + 2]
+            if char == "," and depth == 0 and (following.isalnum() or following in ","):  # "" too: a trailing comma
+                specs.append(word[start:index])
+                start = index + 1
+        specs.append(word[start:])
+    return [spec for spec in specs if spec]
+
+
 def validate_packages(packages):
     """The package specs as given, or an error naming the first that pip could not take safely."""
     checked = []
     for spec in packages or ():
         if any(char in str(spec) for char in "\r\n\\"):
             raise Ds01Error(f"invalid package {spec!r}: one pip requirement per word, no line breaks")
-        for item in str(spec).split():
+        for item in split_specs(spec):
             if not PACKAGE_RE.match(item):
                 raise Ds01Error(f"invalid package {item!r}: use pip requirement specs such as "
                                 "numpy, torch==2.3.1 or 'transformers>=4.40' (no spaces or quotes)")
             checked.append(item)
     return checked
+
+
+def require_project(project, packages=(), missing="PROJECT is required"):
+    """A usage error when PROJECT is missing, saying so when `--packages a b PROJECT` swallowed it."""
+    if project:
+        return project
+    hint = ""
+    if packages:
+        hint = (f"; --packages took every word after it ({' '.join(packages)}): put the name first, "
+                "or write --packages a,b")
+    raise UsageError(missing + hint)
 
 
 def packages_line(packages):

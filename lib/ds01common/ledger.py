@@ -18,6 +18,28 @@ The Docker listing is taken just before the lock, so users are not serialised be
 Docker calls; entries confirmed after the listing started are kept. When a reservation must
 be dropped (its creator died or timed out) the listing is retaken under the lock, so a
 container its creator made before dying is adopted rather than its slot handed out again.
+
+Why confirm (and a release with no slots) skips the listing, against contract section 10's
+"every transaction first reconciles". The invariant: each DS01 container whose create has
+finished has its labelled slots in the ledger as its assignment (a creator labels only slots
+it reserved; a container that lost its claim is removed by its own creator). Deciding is the
+only step that hands slots out, and it always reconciles first. Confirm only moves its own
+reservation's slots to its own container:
+- never twice: while the reservation stands, nobody else can be given its slots (they are
+  taken for every other decision). If it lapsed (its creator took longer than the timeout),
+  confirm keeps a slot only when no assignment of another container and no other
+  reservation holds it; otherwise it removes its container and fails. A reconcile that saw
+  the container meanwhile and adopted its slot made it ours, which confirm accepts.
+- never for nobody: the assignment carries `confirmed`; a later transaction whose listing
+  started after it and lacks the container drops it (a `docker rm` between create and
+  confirm frees the slot at the next command, as for any other container).
+Release of a reservation with slots does list, after the failure: a create that raised may
+still have made the container (client timeout, Ctrl-C), and freeing its slots then would
+hand them out twice. Such a container (ours by name and by a label naming one of our slots)
+keeps them, or is removed when its lapsed slots went to another create meanwhile. If Docker
+cannot be asked, the reservation is left to lapse with its process; the reconcile that drops
+it retakes the listing under the lock, as above. tests/unit/test_allocator_protocol.py
+drives random interleavings of all this.
 """
 
 import contextlib
@@ -59,7 +81,7 @@ def state_file(state_dir):
     return StateFile(Path(state_dir) / LEDGER_FILE, SCHEMA_VERSION, _empty)
 
 
-@dataclass
+@dataclass(slots=True)
 class ContainerInfo:
     name: str
     id: str
@@ -70,7 +92,9 @@ class ContainerInfo:
 
 
 def parse_slot_label(value):
-    return [part.strip() for part in (value or "").split(",") if part.strip()]
+    if not value:
+        return []  # CPU-only: most containers
+    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 def list_containers(docker):
@@ -165,6 +189,9 @@ def _revoked_slots(revoked, container_id):
     return entry.get("slots", []) if isinstance(entry, dict) else []
 
 
+_NOBODY = {}
+
+
 def reconcile(data, containers, weights=None, now=None, listed_at=None):
     """Bring `data` in line with `containers` (listed at `listed_at`); returns (changes, conflicts).
 
@@ -192,7 +219,7 @@ def reconcile(data, containers, weights=None, now=None, listed_at=None):
                 continue  # confirmed after the listing started
             del assignments[slot_id]
             changes.append(("dropped", slot_id, entry.get("container"), "its container is gone", entry.get("user")))
-        elif slot_id not in container.slots or slot_id in _revoked_slots(revoked, container.id):
+        elif slot_id not in container.slots or revoked and slot_id in _revoked_slots(revoked, container.id):
             del assignments[slot_id]
             changes.append(("dropped", slot_id, container.name, "the container's labels do not list it",
                             entry.get("user")))
@@ -206,10 +233,14 @@ def reconcile(data, containers, weights=None, now=None, listed_at=None):
                         f"reservation dropped: {why}", entry.get("user")))
 
     reserved_by = {slot_id: entry for entry in reservations.values() for slot_id in entry.get("slots", [])}
-    # Oldest first, so when two containers claim one slot the earlier one keeps it.
-    for container in sorted(containers, key=lambda item: (item.created, item.name)):
+    # Only containers with a slot not already assigned to themselves need a look (nearly always
+    # none: skipping the rest keeps a 1,000-container reconcile cheap). Oldest first, so when two
+    # containers claim one slot the earlier one keeps it.
+    unsettled = [container for container in containers if container.slots and any(
+        assignments.get(slot_id, _NOBODY).get("container") != container.name for slot_id in container.slots)]
+    for container in sorted(unsettled, key=lambda item: (item.created, item.name)):
         for slot_id in container.slots:
-            if slot_id in _revoked_slots(revoked, container.id):
+            if revoked and slot_id in _revoked_slots(revoked, container.id):
                 continue
             holder = assignments.get(slot_id)
             if holder is not None:
@@ -283,8 +314,9 @@ class State:
 def transaction(docker, state_dir, weights=None, log_dir=None, timeout=None, reconciled=True):
     """Lock the ledger, reconcile it with Docker, yield a State; written back when the block ends.
 
-    `reconciled=False` skips Docker entirely (confirming or dropping one's own reservation needs
-    no listing). What reconciling changed is logged as events (gpu.release/adopt/unreserve)."""
+    `reconciled=False` skips Docker entirely: for confirming one's own reservation, or dropping
+    one that holds no slots (the module docstring says why that is safe). What reconciling
+    changed is logged as events (gpu.release/adopt/unreserve)."""
     ledger = state_file(state_dir)
     listed_at = time.time()
     containers = list_containers(docker) if reconciled else []

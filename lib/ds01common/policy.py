@@ -59,6 +59,8 @@ class Refusal:
 
 
 def _plural(count, word):
+    if count == 0:
+        return f"no {word}s"
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
@@ -66,26 +68,53 @@ def _weight_text(value):
     return f"{value:.2f}".rstrip("0").rstrip(".") if value else "0"
 
 
+def _at_limit(have, limit, what, key, verb="have"):
+    """'you have 3 containers, the most allowed (max_containers_per_user = 3)' and its variants."""
+    setting = f"({key} = {limit})"
+    if limit == 0 and have == 0:
+        return f"your limits allow no {what}s {setting}"
+    if have > limit:
+        return f"you {verb} {_plural(have, what)}, more than the {limit} allowed {setting}"
+    return f"you {verb} {_plural(have, what)}, the most allowed {setting}"
+
+
 def check_quotas(holdings, limits, request):
     """The first quota this request would break, as a Refusal, or None."""
     max_containers = limits.get("max_containers_per_user")
     if max_containers is not None and holdings.user_containers + 1 > max_containers:
-        return Refusal(f"you have {holdings.user_containers} of {_plural(max_containers, 'container')} "
-                       "(max_containers_per_user); remove one first", QUOTA)
+        text = _at_limit(holdings.user_containers, max_containers, "container", "max_containers_per_user")
+        extra = holdings.user_containers + 1 - max_containers
+        remove = "; remove one first" if extra == 1 else f"; remove {extra} first"
+        remove = remove if holdings.user_containers else ""
+        return Refusal(text + remove, QUOTA)
     if request.count <= 0:
         return None
     per_container = limits.get("max_gpus_per_container")
     if per_container is not None and request.count > per_container:
+        if per_container == 0:
+            return Refusal("your limits allow no GPU slot in a container (max_gpus_per_container = 0); "
+                           "use --cpu-only", QUOTA)
         return Refusal(f"you asked for {_plural(request.count, 'GPU slot')}; one container may have at most "
-                       f"{per_container} (max_gpus_per_container)", QUOTA)
+                       f"{per_container} (max_gpus_per_container = {per_container})", QUOTA)
     if request.full_gpu and not limits.get("allow_full_gpu"):
-        return Refusal("your limits do not allow a full GPU (allow_full_gpu: false); "
+        return Refusal("your limits do not allow a full GPU (allow_full_gpu = false); "
                        "leave out --full-gpu to get a MIG slice", QUOTA)
     max_slots = limits.get("max_mig_instances")
     held = len(holdings.user_slots)
     if max_slots is not None and held + request.count > max_slots:
-        more = "" if request.count == 1 else f"; {request.count} more would exceed it"
-        return Refusal(f"you hold {held} of {max_slots} GPU slots (max_mig_instances){more}", QUOTA)
+        setting = f"(max_mig_instances = {max_slots})"
+        if max_slots == 0 and held == 0:
+            return Refusal(f"your limits allow no GPU slots {setting}; use --cpu-only", QUOTA)
+        if held == 0:
+            return Refusal(f"you asked for {_plural(request.count, 'GPU slot')}; you may hold at most "
+                           f"{max_slots} in total {setting}", QUOTA)
+        if held < max_slots:  # room for some, not for all of this request
+            return Refusal(f"you hold {held} of {max_slots} GPU slots allowed {setting}; "
+                           f"{request.count} more would make {held + request.count}", QUOTA)
+        if held == max_slots:
+            return Refusal(f"you hold {held} of {max_slots} GPU slots allowed {setting}; "
+                           "remove a container holding one first", QUOTA)
+        return Refusal(_at_limit(held, max_slots, "GPU slot", "max_mig_instances", verb="hold"), QUOTA)
     return None
 
 
@@ -128,33 +157,44 @@ def decide(slots, holdings, limits, request):
         usable = [slot for slot in usable if not slot.is_mig]
     if len(usable) < request.count:
         return Refusal(_not_allowed_reason(slots, usable, request, allow_full), NOT_ALLOWED)
+    max_weight = limits.get("max_gpu_equivalents")
+    remaining = None if max_weight is None else max_weight - holdings.user_weight
+    if remaining is not None:
+        # Checked against the lightest slots on the host, taken or not: if even those do not fit,
+        # waiting can never help, so this is a quota refusal and not "busy". (Slots the user holds
+        # count as ones that may come free: their containers can be retired meanwhile.)
+        lightest_anywhere = sum(sorted(slot.weight for slot in usable)[:request.count])
+        if lightest_anywhere > remaining + _EPSILON:
+            return Refusal(_weight_reason(holdings, max_weight, lightest_anywhere, "the smallest choice"), QUOTA)
     free = [slot for slot in usable if slot.id not in holdings.taken]
     if len(free) < request.count:
-        kind = "full GPUs" if request.full_gpu else "GPU slots you may use"
-        return Refusal(f"no GPU free: {len(usable) - len(free)} of {len(usable)} {kind} are in use; "
-                       f"you asked for {request.count}", BUSY)
+        return Refusal(_busy_reason(usable, free, request), BUSY)
     ordered = _preferred_order(free, _gpu_loads(slots, holdings.taken), request)
     chosen = ordered[:request.count]
-    max_weight = limits.get("max_gpu_equivalents")
-    if max_weight is not None:
-        remaining = max_weight - holdings.user_weight
-        if sum(slot.weight for slot in chosen) > remaining + _EPSILON:
-            lightest = sorted(free, key=lambda slot: (slot.weight, slot_sort_key(slot.id)))[:request.count]
-            needed = sum(slot.weight for slot in lightest)
-            if needed > remaining + _EPSILON:
-                return _weight_refusal(holdings, max_weight, needed, slots, usable, lightest)
-            chosen = lightest
+    if remaining is not None and sum(slot.weight for slot in chosen) > remaining + _EPSILON:
+        chosen = sorted(free, key=lambda slot: (slot.weight, slot_sort_key(slot.id)))[:request.count]
+        needed = sum(slot.weight for slot in chosen)
+        if needed > remaining + _EPSILON:
+            # Smaller slices exist (checked above) but are taken: waiting helps.
+            return Refusal(_weight_reason(holdings, max_weight, needed, "the smallest free choice"), BUSY)
     return Choice(tuple(sorted(chosen, key=lambda slot: slot_sort_key(slot.id))))
 
 
-def _weight_refusal(holdings, max_weight, needed, slots, usable, lightest):
-    text = (f"you hold {_weight_text(holdings.user_weight)} of {_weight_text(max_weight)} GPU-equivalents "
-            f"(max_gpu_equivalents); the smallest free choice needs {_weight_text(needed)} more")
-    # Smaller slices may exist but be taken: then waiting helps; otherwise it never will.
-    smallest_possible = sorted(slot.weight for slot in usable)[:len(lightest)]
-    if sum(smallest_possible) <= max_weight - holdings.user_weight + _EPSILON:
-        return Refusal(text, BUSY)
-    return Refusal(text, QUOTA)
+def _weight_reason(holdings, max_weight, needed, which):
+    held, limit = _weight_text(holdings.user_weight), _weight_text(max_weight)
+    setting = f"(max_gpu_equivalents = {limit})"
+    if holdings.user_weight > max_weight + _EPSILON:
+        return f"you hold {held} GPU-equivalents, more than the {limit} allowed {setting}"
+    return (f"you hold {held} of {limit} GPU-equivalents allowed {setting}; "
+            f"{which} would add {_weight_text(needed)}, making {_weight_text(holdings.user_weight + needed)}")
+
+
+def _busy_reason(usable, free, request):
+    kind = "full GPUs" if request.full_gpu else "GPU slots you may use"
+    if not free:
+        return f"no GPU free: all {len(usable)} {kind} are in use"
+    return (f"not enough GPUs free: you asked for {request.count} and only {len(free)} of the "
+            f"{len(usable)} {kind} {'is' if len(free) == 1 else 'are'} free")
 
 
 def _not_allowed_reason(slots, usable, request, allow_full):
@@ -163,7 +203,7 @@ def _not_allowed_reason(slots, usable, request, allow_full):
         return (f"this host has {_plural(whole, 'unpartitioned GPU')}; you asked for "
                 f"{_plural(request.count, 'full GPU')}")
     if not allow_full and not any(slot.is_mig for slot in slots):
-        return "this host has only full GPUs and your limits do not allow one (allow_full_gpu: false)"
+        return "this host has only full GPUs and your limits do not allow one (allow_full_gpu = false)"
     return (f"this host has {_plural(len(usable), 'GPU slot')} you may use; you asked for "
             f"{request.count}")
 

@@ -41,6 +41,7 @@ class FakeContainer:
 
     def stop(self, timeout=10):
         self._engine.calls["stop"] += 1
+        self._engine.stop_timeouts.append(timeout)
         self._set("exited")
 
     def remove(self, force=False):
@@ -143,6 +144,7 @@ class FakeEngine:
         self.fail_create = None
         self.fail_start = None
         self.samples = {}
+        self.stop_timeouts = []
         self.containers = FakeContainers(self)
         self.api = FakeApi(self)
 

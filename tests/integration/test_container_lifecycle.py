@@ -105,14 +105,21 @@ def test_list_and_stats_print_json_for_the_callers_containers_only(site):
 def test_other_users_are_refused_on_every_command_naming_the_container(site):
     for command, args in (("container-stop", ()), ("container-run", ("--", "true")), ("container-start", ()),
                           ("container-retire", ("--yes",)), ("container-remove", ("--yes", "--force")),
-                          ("container-stats", ())):
+                          ("container-stats", ()), ("container-attach", ()), ("container-run", ()),
+                          ("mlc-open", ()), ("mlc-start", ()), ("mlc-stop", ()), ("mlc-stats", ()),
+                          ("mlc-remove", ("--yes",))):
         result = ds01(site, "bob", command, "demo", *args)
         assert result.returncode == 4, (command, result.stderr)
         assert f"permission denied: demo belongs to {site['alice'].pw_name}" in one_line_error(result)
     assert ds01(site, "bob", "container-list", "--user", site["alice"].pw_name).returncode == 4
+    assert ds01(site, "bob", "container-stop", "demo", "--user", site["alice"].pw_name).returncode == 4
     assert ds01(site, "bob", "container-list", "--all").returncode == 4
     admin = ds01(site, "root", "container-list", "--user", site["alice"].pw_name, "--json")
     assert [item["name"] for item in json.loads(admin.stdout)] == ["demo"]
+    # An admin acts on a user's container only when saying so with --user.
+    assert ds01(site, "root", "container-stats", "demo").returncode == 4
+    for_her = ds01(site, "root", "container-stats", "demo", "--user", site["alice"].pw_name, "--json")
+    assert for_her.returncode == 0 and json.loads(for_her.stdout)[0]["user"] == site["alice"].pw_name
 
 
 def test_an_admin_creates_for_a_user_who_then_owns_container_and_workspace(site):
@@ -124,14 +131,14 @@ def test_an_admin_creates_for_a_user_who_then_owns_container_and_workspace(site)
     assert ds01(site, "alice", "container-remove", "forher", "--yes").returncode == 0
 
 
-def test_a_shell_opens_at_a_terminal_and_passes_its_exit_code_back(site):
-    alice = site["alice"]
+def at_terminal(site, who, command, *args, keys):
+    """Run a command as `who` on a pseudo-terminal, type `keys`; returns (exit code, everything shown)."""
     primary, secondary = pty.openpty()
-    command = ["runuser", "-u", alice.pw_name, "--", str(site["bin"] / "container-run"), "demo"]
-    process = subprocess.Popen(command, stdin=secondary, stdout=secondary, stderr=secondary, close_fds=True,
+    line = ["runuser", "-u", site[who].pw_name, "--", str(site["bin"] / command), *args]
+    process = subprocess.Popen(line, stdin=secondary, stdout=secondary, stderr=secondary, close_fds=True,
                                env={**os.environ, **{key: str(value) for key, value in site["env"].items()}})
     os.close(secondary)
-    os.write(primary, b"echo answer-$((6*7)); id -u; exit 3\n")
+    os.write(primary, keys)
     output = b""
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -147,8 +154,19 @@ def test_a_shell_opens_at_a_terminal_and_passes_its_exit_code_back(site):
         elif process.poll() is not None:
             break
     os.close(primary)
-    assert process.wait(timeout=10) == 3
-    assert b"answer-42" in output and str(alice.pw_uid).encode() in output
+    return process.wait(timeout=10), output
+
+
+def test_a_shell_opens_at_a_terminal_and_passes_its_exit_code_back(site):
+    code, output = at_terminal(site, "alice", "container-run", "demo", keys=b"echo answer-$((6*7)); id -u; exit 3\n")
+    assert code == 3
+    assert b"answer-42" in output and str(site["alice"].pw_uid).encode() in output
+
+
+def test_attach_opens_a_shell_in_a_running_container_at_a_terminal(site):
+    code, output = at_terminal(site, "alice", "container-attach", "demo", keys=b"echo attached-$((6*7)); pwd; exit 5\n")
+    assert code == 5
+    assert b"attached-42" in output and b"/workspace" in output
 
 
 def test_retire_with_saved_changes_leaves_a_tagged_image_and_the_workspace(site):
@@ -213,8 +231,17 @@ def test_mlc_commands_resolve_frameworks_through_the_config(site):
 def test_a_shell_without_a_terminal_is_a_usage_error(site):
     assert ds01(site, "alice", "container-create", "sh1", "--cpu-only", "--image", IMAGE).returncode == 0
     result = ds01(site, "alice", "container-run", "sh1")
-    assert result.returncode == 2 and "terminal" in result.stderr
-    assert ds01(site, "alice", "container-remove", "sh1", "--yes").returncode == 0
+    assert result.returncode == 2 and "terminal" in one_line_error(result)
+    # attach never starts a container: a stopped one is refused, terminal or not.
+    stopped = ds01(site, "alice", "container-attach", "sh1")
+    assert stopped.returncode == 1 and "sh1 is not running" in one_line_error(stopped)
+    assert ds01(site, "alice", "container-start", "sh1").returncode == 0
+    attach = ds01(site, "alice", "container-attach", "sh1")
+    assert attach.returncode == 2 and "terminal" in one_line_error(attach)
+    assert ds01(site, "alice", "container-remove", "sh1", "--yes", "--force").returncode == 0
+    opened = ds01(site, "alice", "container-deploy", "sh2", "--open", "--cpu-only", "--image", IMAGE)
+    assert opened.returncode == 2 and "--background" in opened.stderr
+    assert "sh2" not in ds01(site, "alice", "container-list").stdout
 
 
 @pytest.mark.parametrize("bad", ["Demo", "a/b", "..", "x._.1", "has space"])

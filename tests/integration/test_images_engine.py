@@ -56,6 +56,7 @@ def test_create_list_update_delete_through_the_commands(engine, unique):
     created = run_command("image-create", project, "--template", "custom")
     assert created.returncode == 0, created.stderr
     assert f"built {reference}" in created.stdout
+    assert "Step 1/" not in created.stdout  # no terminal: the build output is not streamed
     dockerfile = engine["workspace_root"] / project / "Dockerfile"
     assert f"FROM {BASE}" in dockerfile.read_text()
 

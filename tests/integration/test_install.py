@@ -121,3 +121,24 @@ def test_uninstall_removes_commands_and_library_but_keeps_config_and_state(destd
     assert not (destdir_install / "etc/cron.d/ds01").exists()
     assert (destdir_install / "etc/ds01/resource-limits.yaml").is_file()
     assert (destdir_install / "var/lib/ds01/gpu-state.json").is_file()
+
+
+def test_the_cron_job_runs_as_root_on_the_installed_dirs_and_logs_plain_timestamped_lines(installed, tmp_path):
+    import re
+    lines = (installed["CRONDIR"] / "ds01").read_text().splitlines()
+    # What cron gives a job: HOME, LOGNAME and the file's own VAR=value lines, nothing else.
+    env = {"HOME": "/root", "LOGNAME": "root"}
+    env.update(line.split("=", 1) for line in lines if re.match(r"^[A-Z][A-Z0-9_]*=", line))
+    assert env["DS01_STATE_DIR"] == str(installed["STATEDIR"]) and env["DS01_LOG_DIR"] == str(installed["LOGDIR"])
+    (job,) = [line for line in lines if line.startswith("*/5 ")]
+    minute, hour, day, month, weekday, user, command = job.split(None, 6)
+    assert user == "root"
+    # Limited to an empty dir so that this pass leaves the containers of tests running beside it alone.
+    command = command.replace("/cleanup-idle-containers", f"/cleanup-idle-containers --workspace-under {tmp_path}", 1)
+    result = subprocess.run(["sh", "-c", command], env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout == "", result.stdout + result.stderr
+    log = (installed["LOGDIR"] / "cleanup.log").read_text()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ checked 0 DS01 container\(s\): 0 retired, 0 warned, "
+                        r"0 exempt", log.splitlines()[-1]), log
+    assert "\x1b" not in log
+    assert (installed["STATEDIR"] / "lifecycle.json").is_file()

@@ -7,6 +7,7 @@ running beside it are never touched."""
 import json
 import time
 
+import pytest
 from ds01common import activity, allocator, containers, events, identity, lifecycle
 from ds01common import config as config_module
 from helpers import run_command, write_config
@@ -67,7 +68,20 @@ def started_at(env, created):
     return activity.parse_docker_time(state["StartedAt"])
 
 
-def test_idle_is_warned_then_retired_while_busy_and_keep_alive_stay(docker_env, unique):
+@pytest.fixture
+def lookalike(docker_env, unique):
+    """An idle running container with DS01's labels except ds01.managed=true (a hand-made one)."""
+    workspace = docker_env["workspace_root"] / f"hand-{unique}"
+    workspace.mkdir(parents=True)
+    container = docker_env["docker"].containers.run(
+        IMAGE, ["sleep", "300"], name=f"hand-{unique}._.0", detach=True,
+        labels={"ds01.user": "root", "ds01.uid": "0", "ds01.project": f"hand-{unique}",
+                "ds01.workspace": str(workspace), "ds01.gpu.slots": ""})
+    yield container
+    container.remove(force=True)
+
+
+def test_idle_is_warned_then_retired_while_busy_and_keep_alive_stay(docker_env, unique, lookalike):
     env = docker_env
     config = configure(env, {"idle_timeout": "10s"}, {"idle_warn_fraction": 0.3})
     idle = launch(env, config, f"idle-{unique}")
@@ -87,18 +101,26 @@ def test_idle_is_warned_then_retired_while_busy_and_keep_alive_stay(docker_env, 
     (env["workspace_root"] / kept["name"] / ".keep-alive").touch()
     state_before = (env["state"] / "lifecycle.json").read_text()
     events_before = events.read(env["log"])
+    alerts = env["workspace_root"] / idle["name"] / ".ds01-alerts"
+    alerts_before = alerts.read_text()
     dry = cleanup_command(env, "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert f"would retire root/{idle['name']} [idle]" in dry.stdout
-    assert busy["name"] not in dry.stdout and kept["name"] not in dry.stdout
+    # kept may be warned again (idle a few seconds since the touch on a loaded machine), never retired.
+    assert f"root/{busy['name']}" not in dry.stdout and f"retire root/{kept['name']}" not in dry.stdout, dry.stdout
     assert exists(env, idle)
     assert (env["state"] / "lifecycle.json").read_text() == state_before
-    assert events.read(env["log"]) == events_before
+    assert events.read(env["log"]) == events_before and alerts.read_text() == alerts_before
 
+    (env["workspace_root"] / kept["name"] / ".keep-alive").touch()  # fresh again: the dry run took seconds
     real = cleanup_command(env)
     assert real.returncode == 0, real.stderr
     assert f"retired root/{idle['name']} [idle]" in real.stdout
     assert not exists(env, idle) and exists(env, busy) and exists(env, kept)
+    # Never a container DS01 did not create, however idle.
+    lookalike.reload()
+    assert lookalike.status == "running" and lookalike.name not in dry.stdout + real.stdout
+    assert all(line[:4].isdigit() and "\x1b" not in line for line in real.stdout.splitlines()), real.stdout
     assert (env["workspace_root"] / idle["name"]).is_dir()
     (retired,) = [entry for entry in lifecycle_events(env) if entry["event"] == "lifecycle.retire"]
     assert retired["details"]["container"] == idle["name"] and retired["details"]["reason"] == "idle"
@@ -133,6 +155,7 @@ def test_a_stopped_gpu_holder_frees_its_slot_after_the_hold_and_a_never_started_
     containers.stop(env["docker"], identity.current_user(), holder["name"], log_dir=env["log"])
     never = launch(env, config, f"never-{unique}", start=False)
     assert holder_of(env, config, slot_id) == holder["docker_name"]
+    assert_ds01_status_is_a_superset_of_gpu_status(holder, slot_id)
     early = passes(env, config)
     assert early["actions"] == [] and exists(env, holder)
     report = passes(env, config, now=time.time() + 31)
@@ -141,6 +164,26 @@ def test_a_stopped_gpu_holder_frees_its_slot_after_the_hold_and_a_never_started_
     assert not exists(env, holder) and not exists(env, never)
     assert holder_of(env, config, slot_id) != holder["docker_name"]
     assert (env["workspace_root"] / holder["name"]).is_dir()
+    assert sorted(entry["details"]["reason"] for entry in lifecycle_events(env)) == ["gpu_hold", "never_started"]
+    released = [entry["details"]["slots"] for entry in events.read(env["log"])
+                if entry["event"] == "gpu.release" and entry["details"]["container"] == holder["docker_name"]]
+    assert released == [[slot_id]]
+
+
+def assert_ds01_status_is_a_superset_of_gpu_status(holder, slot_id):
+    status, gpu = (run_command(command, "--json") for command in ("ds01-status", "gpu-status"))
+    assert status.returncode == 0 and gpu.returncode == 0, status.stderr + gpu.stderr
+    status, gpu = json.loads(status.stdout), json.loads(gpu.stdout)
+    assert set(gpu) <= set(status) and status["gpus"] == gpu["gpus"] and status["reason"] == gpu["reason"]
+    assert [row["id"] for row in status["slots"]] == [row["id"] for row in gpu["slots"]]
+    (row,) = [row for row in status["slots"] if row["id"] == slot_id]
+    assert row in gpu["slots"] and row["container"] == holder["docker_name"] and row["container_status"] == "exited"
+    (mine,) = [user for user in status["users"] if user["user"] == "root"]
+    assert mine["slots"] >= 1 and set(gpu["users"][0]) < set(mine)
+    (container,) = [item for item in status["containers"] if item["name"] == holder["name"]]
+    assert container["gpus"] == [slot_id] and container["status"] == "exited"
+    text = run_command("ds01-status").stdout
+    assert "NVIDIA A100-SXM4-80GB" in text and f"{holder['docker_name']} (exited)" in text
 
 
 def test_an_exempt_user_is_kept_and_told_once(docker_env, unique):

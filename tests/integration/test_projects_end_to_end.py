@@ -3,12 +3,13 @@ commands, and the guided wizard typed into a pseudo-terminal."""
 
 import json
 import shlex
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 from ds01common.identity import current_user
-from fakes.terminal import DOWN, ENTER, Terminal
+from fakes.terminal import CTRL_C, DOWN, ENTER, Terminal
 from helpers import BIN, run_command, server_site
 
 BASE = "ds01-test/busybox:latest"
@@ -125,6 +126,23 @@ def test_guided_wizard_on_a_terminal_builds_the_image_it_describes(docker_env, u
                 pass
 
 
+def test_ctrl_c_during_the_build_lists_exactly_what_was_made_and_exits_130(docker_env, unique):
+    project = f"slow{unique}"
+    workspace = docker_env["workspace_root"] / project
+    workspace.mkdir(parents=True)
+    (workspace / "Dockerfile").write_text(f"FROM {BASE}\nRUN echo build-started; sleep 60\n")
+    terminal = Terminal([sys.executable, str(BIN / "project-init"), project, "--no-git"])
+    terminal.expect("build-started", timeout=60)
+    terminal.send(CTRL_C)
+    assert terminal.wait(timeout=30) == 130, terminal.text
+    made = terminal.text.split("made so far (kept):\n")[1].split("\n\n")[0]
+    assert [line.split(":")[0].strip() for line in made.splitlines()] == ["dir-create", "readme-create",
+                                                                          "image-create"]
+    assert (workspace / "README.md").is_file() and (workspace / "src").is_dir()
+    tags = [tag for entry in docker_env["docker"].api.images() for tag in entry["RepoTags"] or []]
+    assert f"ds01-{current_user().name}/{project}:latest" not in tags
+
+
 def first_day_lines():
     text = (Path(__file__).resolve().parents[2] / "docs" / "projects.md").read_text()
     block = text.split("<!-- first-day:start -->")[1].split("<!-- first-day:end -->")[0]
@@ -132,18 +150,30 @@ def first_day_lines():
             if line.strip() and not line.startswith("```")]
 
 
+def offline_templates(site):
+    """The installed templates with the offline `custom` text standing in for `general` (whose
+    apt and PyPI steps need the network), so the walkthrough's lines run exactly as written."""
+    installed = Path(site["env"]["DS01_TEMPLATES_DIR"])
+    offline = Path(site["env"]["DS01_CONFIG"]).parent / "offline-templates"
+    shutil.rmtree(offline, ignore_errors=True)
+    shutil.copytree(installed, offline)
+    shutil.copy(installed / "Dockerfile.custom", offline / "Dockerfile.general")
+    for path in [offline, *offline.iterdir()]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return offline
+
+
 def test_the_documented_first_day_works_as_written(site):
-    """Every line of the walkthrough typed by a new user at a terminal: they answer `y` to a
-    confirmation and `exit` the shell that project-launch opens. The guided `user-setup` line
-    is driven in the next test. The one offline change: the `general` template needs the
-    network (apt, PyPI), so `custom` stands in for it here."""
+    """Every line of the walkthrough, verbatim, typed by a new user at a terminal: they answer
+    `y` to a confirmation and `exit` the shell that project-launch opens. The guided
+    `user-setup` line is driven in the next test."""
     lines = first_day_lines()
     assert lines[0] == "user-setup" and "project-launch thesis" in lines and lines[-1] == "container-retire thesis"
     rosa = site["rosa"]
+    env = dict(site["env"], DS01_TEMPLATES_DIR=offline_templates(site))
     for line in lines[1:]:
-        command, *args = shlex.split(line.replace("--template general", "--template custom"))
-        terminal = Terminal(["runuser", "-u", rosa.pw_name, "--", str(site["bin"] / command), *args],
-                            env=site["env"])
+        command, *args = shlex.split(line)
+        terminal = Terminal(["runuser", "-u", rosa.pw_name, "--", str(site["bin"] / command), *args], env=env)
         if command == "project-launch":
             terminal.expect("Opening a shell", timeout=60)
             terminal.send("id -u > /workspace/results/from-shell.txt; exit" + ENTER, pause=1.5)
@@ -184,3 +214,28 @@ def test_user_setup_on_a_terminal_as_a_real_user(site):
     image = client.images.get(f"ds01-{quinn.pw_name}/first:latest")
     output = client.containers.run(image.id, ["id", "-u"], remove=True).decode().strip()
     assert output == str(quinn.pw_uid)
+
+
+USER_COMMANDS = [("project-init", "x", "--no-build"), ("project-launch", "x", "--background"),
+                 ("image-create", "x", "--no-build"), ("image-update", "x", "--no-build"), ("image-list",),
+                 ("image-delete", "x", "--yes"), ("dir-create", "x"), ("git-init", "x"), ("readme-create", "x")]
+
+
+def test_user_option_is_exit_4_for_a_non_admin_and_an_admins_project_belongs_to_the_user(site):
+    pia, quinn, client = site["pia"], site["quinn"], site["docker"]
+    for command, *args in USER_COMMANDS:
+        refused = as_user(site, "quinn", command, *args, "--user", pia.pw_name)
+        assert refused.returncode == 4, f"{command}: {refused.stdout}{refused.stderr}"
+        assert "--user is for members of ds01-admin" in refused.stderr and refused.stdout == "", command
+    assert not (Path(pia.pw_dir) / "workspace" / "x").exists()
+    assert not (Path(quinn.pw_dir) / "workspace" / "x").exists()
+
+    made = run_command("project-init", "forpia", "--template", "custom", "--user", pia.pw_name,
+                       bin_dir=site["bin"], env=site["env"], timeout=90)
+    assert made.returncode == 0, made.stdout + made.stderr
+    workspace = Path(pia.pw_dir) / "workspace" / "forpia"
+    for path in [workspace, workspace / "Dockerfile", workspace / ".git" / "config", workspace / "src"]:
+        assert path.stat().st_uid == pia.pw_uid, path
+    image = f"ds01-{pia.pw_name}/forpia:latest"
+    assert client.images.get(image).labels["ds01.user"] == pia.pw_name
+    assert "kept" in ok(as_pia(site, "image-delete", "forpia", "--yes"))  # hers to delete

@@ -6,7 +6,7 @@ import time
 
 import pytest
 from ds01common import allocator, gpuqueue, ledger
-from ds01common.errors import ResourcesUnavailable
+from ds01common.errors import DockerUnavailable, ResourcesUnavailable, UsageError
 from ds01common.identity import User
 from fakes.fake_docker import FakeDocker, ds01_labels
 
@@ -68,7 +68,7 @@ def test_device_requests_name_uuids_never_a_count(env):
 
 def test_second_container_of_a_student_is_refused_with_the_numbers(env):
     create(env, ALICE, "a")
-    with pytest.raises(ResourcesUnavailable, match=r"you hold 1 of 1 GPU slots \(max_mig_instances\)"):
+    with pytest.raises(ResourcesUnavailable, match=r"you hold 1 of 1 GPU slots allowed \(max_mig_instances = 1\)"):
         create(env, ALICE, "b")
     assert held(env) == {"1:2": "a._.1000"}
 
@@ -110,7 +110,7 @@ def test_explicit_gpu_request_on_a_host_without_gpus_is_exit_3_with_the_reason(e
 def test_container_limit_counts_cpu_only_containers_too(env):
     for name in ("a", "b", "c"):
         create(env, ALICE, name, allocator.GpuRequest(count=0))
-    with pytest.raises(ResourcesUnavailable, match=r"you have 3 of 3 containers"):
+    with pytest.raises(ResourcesUnavailable, match=r"you have 3 containers, the most allowed"):
         create(env, ALICE, "d", allocator.GpuRequest(count=0))
 
 
@@ -219,3 +219,108 @@ def test_status_lists_every_slot_with_its_holder(env):
     assert rows["0"]["user"] is None and rows["0"]["container"] is None
     assert set(rows["0"]) >= {"id", "gpu", "uuid", "profile", "weight", "user", "container"}
     assert document["queue"] == []
+
+
+def test_a_create_that_raised_after_docker_made_the_container_keeps_its_slot_even_against_an_older_listing(env):
+    """Bob lists containers before Alice's container exists and takes the lock after her failed
+    create let go of its reservation: her container still keeps its slot, Bob gets another."""
+    real_list = env["docker"].containers.list
+    bob_listed, alice_done = threading.Event(), threading.Event()
+    result = {}
+
+    def listing(**kwargs):
+        found = real_list(**kwargs)
+        if threading.current_thread().name == "bob" and not bob_listed.is_set():
+            bob_listed.set()
+            alice_done.wait(10)  # Bob's listing is now older than Alice's container
+        return found
+
+    def bob():
+        result["bob"] = create(env, BOB, "b")[0].slot_ids
+
+    env["docker"].containers.list = listing
+    with pytest.raises(TimeoutError):
+        with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "a._.1000", allocator.GpuRequest(),
+                               state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
+            thread = threading.Thread(target=bob, name="bob")
+            thread.start()
+            assert bob_listed.wait(10)
+            env["docker"].containers.create(name="a._.1000", labels={**ds01_labels("alice"), **allocation.labels})
+            raise TimeoutError("the engine answered too late")  # a client timeout after the engine acted
+    alice_done.set()
+    thread.join(10)
+    assert result["bob"] == ["1:3"]  # never the slot Alice's surviving container is labelled with
+    assert held(env) == {"1:2": "a._.1000", "1:3": "b._.1001"}
+
+
+def test_a_failed_create_whose_release_cannot_ask_docker_keeps_the_slot_reserved_until_the_process_ends(env):
+    def unreachable(**_kwargs):
+        raise DockerUnavailable("cannot reach the Docker engine")
+
+    with pytest.raises(RuntimeError):
+        with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "a._.1000", allocator.GpuRequest(),
+                               state_dir=env["state_dir"], log_dir=env["log_dir"]):
+            env["docker"].containers.list = unreachable
+            raise RuntimeError("docker create failed")
+    reservations = ledger.read_state(env["state_dir"])["reservations"]
+    assert [entry["slots"] for entry in reservations.values()] == [["1:2"]]
+
+
+def test_a_container_removed_before_its_confirm_holds_its_slot_only_until_the_next_command(env):
+    with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "a._.1000", allocator.GpuRequest(),
+                           state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
+        container = env["docker"].containers.create(name="a._.1000",
+                                                    labels={**ds01_labels("alice"), **allocation.labels})
+        container.remove(force=True)  # someone's `docker rm -f` between create and confirm
+        allocation.confirm(container.id)
+    assert held(env) == {"1:2": "a._.1000"}
+    time.sleep(0.01)
+    allocation, _ = create(env, BOB, "b")
+    assert allocation.slot_ids == ["1:2"] and held(env) == {"1:2": "b._.1001"}
+
+
+def test_confirm_takes_no_listing_and_release_of_a_cpu_only_reservation_takes_none_either(env):
+    create(env, ALICE, "a")
+    before = env["docker"].containers.list_calls
+    with allocator.reserve(env["docker"], env["config"], BOB, STUDENT, "b._.1001", allocator.GpuRequest(),
+                           state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
+        container = env["docker"].containers.create(name="b._.1001", labels={**ds01_labels("bob"),
+                                                                            **allocation.labels})
+        allocation.confirm(container.id)
+    assert env["docker"].containers.list_calls - before == 1  # the reserve's reconcile only
+    before = env["docker"].containers.list_calls
+    create(env, BOB, "c", allocator.GpuRequest(count=0), confirm=False)
+    assert env["docker"].containers.list_calls - before == 1
+
+
+@pytest.mark.parametrize("wait", [-1.0, float("nan")])
+def test_a_wait_that_is_not_a_number_of_seconds_is_a_usage_error(env, wait):
+    with pytest.raises(UsageError, match="--wait takes a number of seconds") as caught:
+        create(env, ALICE, "a", allocator.GpuRequest(wait=wait))
+    assert caught.value.exit_code == 2
+    assert ledger.read_state(env["state_dir"])["reservations"] == {}
+
+
+def test_a_failed_create_whose_lapsed_slot_went_to_another_removes_its_container(env, monkeypatch):
+    monkeypatch.setenv("DS01_RESERVATION_TIMEOUT", "0.2")
+    with pytest.raises(TimeoutError):
+        with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "slow._.1000", allocator.GpuRequest(),
+                               state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
+            time.sleep(0.3)  # the reservation lapses; bob reserves the same slot and is still creating
+            bob = allocator.reserve(env["docker"], env["config"], BOB, STUDENT, "fast._.1001",
+                                    allocator.GpuRequest(), state_dir=env["state_dir"], log_dir=env["log_dir"])
+            assert bob.__enter__().slot_ids == allocation.slot_ids
+            env["docker"].containers.create(name="slow._.1000", labels={**ds01_labels("alice"), **allocation.labels})
+            raise TimeoutError("the engine answered too late, having made the container")
+    assert env["docker"].containers.list(all=True) == []  # never two containers labelled with one slot
+    reservations = ledger.read_state(env["state_dir"])["reservations"]
+    assert [(entry["container"], entry["slots"]) for entry in reservations.values()] == [("fast._.1001", ["1:2"])]
+    assert held(env) == {}
+    bob.__exit__(None, None, None)
+
+
+def test_max_mig_instances_counts_the_slots_of_stopped_containers_too(env):
+    env["docker"].containers.add("old._.1000", ds01_labels("alice", "1:0"), status="exited")
+    with pytest.raises(ResourcesUnavailable, match=r"you hold 1 of 1 GPU slots allowed \(max_mig_instances = 1\)"):
+        create(env, ALICE, "a")
+    assert held(env) == {"1:0": "old._.1000"}

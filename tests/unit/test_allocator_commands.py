@@ -44,3 +44,10 @@ def test_cancelling_without_a_queue_entry_is_exit_1_with_a_clear_line(open_env):
 def test_status_without_docker_is_one_clear_line(open_env):
     result = run_command("gpu-allocator", "status", env=open_env)
     assert result.returncode == 1 and "cannot reach the Docker engine" in result.stderr
+
+
+def test_releasing_something_that_is_not_a_slot_id_is_exit_1_naming_the_forms_allowed(open_env):
+    result = run_command("gpu-allocator", "release", "../0", env=open_env)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == ("gpu-allocator: '../0' is not a GPU slot id: use a GPU index (\"0\") "
+                                     "or GPU:MIG (\"1:0\")")

@@ -181,6 +181,42 @@ def test_start_failure_from_lack_of_memory_is_exit_3(world):
         containers.start(world["engine"], world["alice"], "demo")
 
 
+def test_a_start_refused_because_the_limit_is_below_what_the_container_needs_is_exit_3(world):
+    create(world)
+    world["engine"].fail_start = ("OCI runtime create failed: runc create failed: unable to start container "
+                                  "process: container init was OOM-killed (memory limit too low?): unknown")
+    with pytest.raises(ResourcesUnavailable, match="OOM-killed"):
+        containers.start(world["engine"], world["alice"], "demo")
+
+
+def test_a_container_that_dies_of_memory_right_after_starting_is_exit_3(world, monkeypatch):
+    create(world)
+    container = world["engine"].by_name[f"demo._.{world['alice'].uid}"]
+
+    def start_then_die():
+        container._set("exited")
+        container.attrs["State"].update(OOMKilled=True, ExitCode=137)
+    monkeypatch.setattr(container, "start", start_then_die)
+    with pytest.raises(ResourcesUnavailable, match="demo ran out of memory on start"):
+        containers.start(world["engine"], world["alice"], "demo")
+
+
+def test_deploy_starts_the_container_it_created_without_looking_it_up_again(world):
+    result = containers.deploy(world["engine"], world["config"], world["alice"], "demo", image=IMAGE,
+                               cpu_only=True, state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+    assert result["status"] == "running" and "container" not in result
+    # Two inspections: create's check that the container exists and start's reload; no third by name.
+    assert world["engine"].calls["start"] == 1 and world["engine"].calls["inspect"] == 2
+
+
+def test_stop_waits_the_given_seconds_and_leaves_a_stopped_container_alone(world):
+    create(world)
+    containers.start(world["engine"], world["alice"], "demo")
+    containers.stop(world["engine"], world["alice"], "demo", timeout=3)
+    containers.stop(world["engine"], world["alice"], "demo", timeout=5)
+    assert world["engine"].stop_timeouts == [3]
+
+
 def test_a_deploy_that_cannot_start_leaves_nothing_behind(world):
     world["engine"].fail_start = "OCI runtime create failed"
     with pytest.raises(Ds01Error, match="OCI runtime"):
@@ -213,8 +249,8 @@ def test_retire_saves_changes_frees_the_gpu_and_keeps_the_workspace(world):
     assert len(world["allocator"].free) == 2
 
 
-def test_cleanup_removes_only_stopped_containers(world):
-    create(world, name="old", cpu_only=True)
+def test_cleanup_removes_only_stopped_containers_and_frees_their_slots(world):
+    create(world, name="old")
     create(world, name="live", cpu_only=True)
     containers.start(world["engine"], world["alice"], "live")
     arguments = dict(state_dir=world["env"]["state"], log_dir=world["env"]["log"])
@@ -223,3 +259,4 @@ def test_cleanup_removes_only_stopped_containers(world):
     assert len(world["engine"].by_name) == 2
     assert [item["name"] for item in containers.cleanup(world["engine"], world["alice"], **arguments)] == ["old"]
     assert list(world["engine"].by_name) == [f"live._.{world['alice'].uid}"]
+    assert world["allocator"].released == [f"old._.{world['alice'].uid}"] and len(world["allocator"].free) == 2

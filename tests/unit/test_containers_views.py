@@ -72,10 +72,32 @@ def test_commands_run_as_the_user_in_the_workspace(monkeypatch):
                     "-e", "HOME=/workspace", "demo._.1500", "python", "train.py"]
 
 
-def test_a_shell_without_a_terminal_is_a_usage_error(monkeypatch):
+def test_a_shell_without_a_terminal_is_a_usage_error_and_starts_nothing(monkeypatch):
     monkeypatch.setattr(container_exec, "terminal_attached", lambda: False)
+    engine = FakeEngine()
+    engine.add("demo._.1500", labels("alice", "demo", 1500), status="exited")
     with pytest.raises(UsageError, match="container-run demo -- CMD"):
-        container_exec.shell(FakeEngine(), ALICE, "demo")
+        container_exec.shell(engine, ALICE, "demo")
+    assert engine.calls["start"] == 0
+
+
+def test_a_shell_in_someone_elses_container_is_refused_before_the_terminal_is_asked_about(monkeypatch):
+    monkeypatch.setattr(container_exec, "terminal_attached", lambda: pytest.fail("terminal checked first"))
+    engine = FakeEngine()
+    engine.add("theirs._.1600", labels("bob", "theirs", 1600))
+    from ds01common.errors import PermissionDenied
+    with pytest.raises(PermissionDenied, match="theirs belongs to bob"):
+        container_exec.shell(engine, ALICE, "theirs", start=False)
+
+
+def test_attach_refuses_a_stopped_container_without_starting_it(monkeypatch):
+    monkeypatch.setattr(container_exec, "terminal_attached", lambda: True)
+    engine = FakeEngine()
+    engine.add("demo._.1500", labels("alice", "demo", 1500), status="exited")
+    from ds01common.errors import Ds01Error
+    with pytest.raises(Ds01Error, match="demo is not running: use `container-run demo`"):
+        container_exec.shell(engine, ALICE, "demo", start=False)
+    assert engine.calls["start"] == 0
 
 
 def test_the_shell_prefers_bash_and_falls_back_to_sh():
@@ -175,3 +197,17 @@ def test_no_engine_at_the_socket_is_unavailable(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/absent.sock")
     with pytest.raises(DockerUnavailable, match="cannot reach the Docker engine"):
         dockerapi.list_containers({"label": "x"})
+
+
+def test_container_exit_explains_leaving_with_the_callers_idle_timeout(ds01_env):
+    from helpers import run_command, write_config
+    write_config(ds01_env, {"defaults": {"idle_timeout": "3h"}})
+    result = run_command("container", "exit")
+    assert result.returncode == 0 and result.stderr == ""
+    assert "Ctrl-D" in result.stdout and "retired automatically after 3h" in result.stdout
+
+
+def test_the_dispatcher_refuses_an_unknown_subcommand_as_a_usage_error(ds01_env):
+    from helpers import run_command
+    result = run_command("container", "bogus")
+    assert result.returncode == 2 and "invalid choice: 'bogus'" in result.stderr

@@ -53,19 +53,33 @@ def test_read_events_reads_the_log(tmp_path):
     assert [e["user"] for e in adminviews.read_events(tmp_path, event="lifecycle.idle")] == ["alice"]
 
 
-def test_status_rows_show_quotas_and_idle_against_the_limit():
-    document = {"slots": [{"id": "1:0", "profile": "3g.40gb", "weight": 0.429, "user": "bob", "container": "b._.2",
-                           "state": "assigned"}],
+def test_status_rows_show_gpus_slots_queue_idle_against_the_limit_and_quotas():
+    document = {"gpus": [{"index": 1, "model": "A100", "memory": 80 << 30, "mig_enabled": True}],
+                "simulated": True, "reason": None, "problems": ["GPU 2 is gone"],
+                "slots": [{"id": "1:0", "profile": "3g.40gb", "weight": 0.429, "user": "bob", "container": "b._.2",
+                           "state": "assigned", "container_status": "running"},
+                          {"id": "1:1", "profile": "2g.20gb", "weight": 0.286, "user": None, "container": None,
+                           "state": "free"}],
+                "unknown_slots": [{"id": "3", "weight": 1.0, "user": "bob", "container": "old._.2"}],
                 "queue": [{"user": "carol", "container": "c._.3", "priority": 30, "count": 2, "since": "t"}],
                 "containers": [{"user": "bob", "name": "b", "status": "running", "gpus": ["1:0"],
                                 "cpu_percent": 0.3, "idle_seconds": 1800, "idle_timeout": 7200}],
                 "users": [{"user": "bob", "group": "researcher", "containers": 1, "max_containers": 3,
-                           "gpu_slots": 1, "max_gpu_slots": None, "gpu_equivalents": 0.429,
-                           "max_gpu_equivalents": 2}]}
-    assert adminviews.slot_rows(document) == [("1:0", "3g.40gb", 0.429, "assigned", "bob", "b._.2")]
+                           "slots": 2, "max_slots": None, "weight": 1.429, "max_weight": 2}]}
+    assert adminviews.gpu_lines(document) == ["GPU 1  A100  80g  MIG (simulated)",
+                                              "1 of 2 slots in use (0.43 of 0.71 GPU-equivalents)",
+                                              "warning: GPU 2 is gone"]
+    assert adminviews.slot_rows(document) == [("1:0", "3g.40gb", 0.429, "assigned", "bob", "b._.2 (running)"),
+                                              ("1:1", "2g.20gb", 0.286, "free", "-", "-"),
+                                              ("3", "full", 1.0, "not on this host", "bob", "old._.2")]
     assert adminviews.queue_rows(document) == [(1, "carol", "c._.3", 30, 2, "t")]
     assert adminviews.container_rows(document) == [("bob", "b", "running", "1:0", "0.3", "30m / 2h")]
-    assert adminviews.user_rows(document) == [("bob", "researcher", "1/3", "1/∞", "0.429/2")]
+    assert adminviews.user_rows(document) == [("bob", "researcher", "1/3", "2/∞", "1.429/2")]
+
+
+def test_a_host_without_gpus_says_why():
+    assert adminviews.gpu_lines({"gpus": [], "simulated": False, "reason": "no NVML", "slots": [],
+                                 "problems": []}) == ["no GPUs: no NVML; containers run CPU-only"]
 
 
 def test_adding_a_user_to_docker_runs_usermod_and_records_it(tmp_path, monkeypatch):
@@ -133,11 +147,16 @@ def test_status_joins_containers_idle_state_slots_and_quotas(tmp_path):
     docker.api.add("x", {"ds01.user": "alice"})
     with lifecycle.state_file(tmp_path).transaction() as state:
         state["containers"] = {running: {"idle_seconds": 1500, "cpu_percent": 0.2, "measured_at": NOW}}
-    slots = {"slots": [{"id": "1:0", "weight": 3 / 7, "user": "alice", "container": "a._.1"}], "queue": []}
+    slots = {"slots": [{"id": "1:0", "weight": 3 / 7, "user": "alice", "container": "a._.1"},
+                       {"id": "1:1", "weight": 2 / 7, "user": None, "container": None}],
+             "unknown_slots": [{"id": "5", "weight": 1.0, "user": "dave", "container": "gone._.9"}],
+             "gpus": [{"index": 1}], "queue": [], "reason": None, "problems": [], "simulated": True}
     document = adminviews.status(docker, config, state_dir=tmp_path, allocator_status=slots,
                                  lookup=lambda name: identity.User(name, name, 1, 1, "/"))
     assert [(c["name"], c["idle_seconds"], c["idle_timeout"]) for c in document["containers"]] == [
         ("a", 1500, 3600), ("b", None, 3600)]
-    (usage,) = document["users"]
-    assert (usage["containers"], usage["max_containers"], usage["gpu_slots"], usage["max_gpu_slots"]) == (2, 3, 1, 2)
-    assert usage["gpu_equivalents"] == 0.429
+    assert document["slots"] == slots["slots"] and document["gpus"] == slots["gpus"] and document["simulated"]
+    alice, dave = document["users"]
+    assert (alice["containers"], alice["max_containers"], alice["slots"], alice["max_slots"]) == (2, 3, 1, 2)
+    assert alice["weight"] == 0.4286 and alice["group"] == "student"
+    assert (dave["user"], dave["containers"], dave["slots"]) == ("dave", 0, 1)

@@ -193,3 +193,43 @@ def test_image_create_refuses_a_bad_project_name_saying_what_is_allowed(ds01_env
     result = run_command("image-create", "My/Proj", "--no-build")
     assert result.returncode == 1
     assert "lowercase letters" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_packages_split_at_commas_that_start_a_new_package_but_not_inside_a_spec():
+    given = ["wandb,einops", "scipy, tqdm,", "torch>=2,<3", "pkg[a,b],x==1,!=1.5"]
+    assert images.validate_packages(given) == ["wandb", "einops", "scipy", "tqdm", "torch>=2,<3",
+                                               "pkg[a,b]", "x==1,!=1.5"]
+
+
+def test_image_create_and_update_take_packages_anywhere_comma_separated_or_repeated(ds01_env):
+    dockerfile = ds01_env["workspace_root"] / "proj" / "Dockerfile"
+    created = run_command("image-create", "--packages", "wandb,einops", "--template", "custom", "proj",
+                          "--no-build")
+    assert created.returncode == 0, created.stderr
+    assert "RUN python3 -m pip install wandb einops" in dockerfile.read_text()
+    updated = run_command("image-update", "--packages", "scipy", "--no-build", "proj", "--packages", "tqdm",
+                          "--remove-packages", "wandb")
+    assert updated.returncode == 0, updated.stderr
+    assert "RUN python3 -m pip install einops scipy tqdm" in dockerfile.read_text()
+
+
+def test_a_project_swallowed_by_packages_is_a_usage_error_saying_how_to_fix_it(ds01_env):
+    for command in ("image-create", "image-update"):
+        result = run_command(command, "--packages", "wandb", "proj", "--no-build")
+        assert result.returncode == 2
+        assert "PROJECT is required" in result.stderr and "--packages a,b" in result.stderr
+        assert "(wandb proj)" in result.stderr and "Traceback" not in result.stderr
+    assert not (ds01_env["workspace_root"] / "proj").exists()
+
+
+def test_image_update_of_another_users_image_is_exit_4(ds01_env):
+    result = run_command("image-update", "ds01-bob/proj", "--packages", "x", "--no-build")
+    assert result.returncode == 4 and "belongs to bob" in result.stderr
+
+
+def test_image_dispatcher_without_a_subcommand_is_a_usage_error_listing_them():
+    result = run_command("image")
+    assert result.returncode == 2 and "SUB" in result.stderr and "ARGS" not in result.stderr.split("error:")[1]
+    listed = run_command("image", "--help").stdout
+    for sub in ("create", "list", "update", "delete"):
+        assert f"  {sub}" in listed

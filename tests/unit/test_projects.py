@@ -6,7 +6,7 @@ from ds01common import config as config_module
 from ds01common import projects
 from ds01common.identity import current_user
 from fakes.terminal import CTRL_C, DOWN, ENTER, Terminal
-from helpers import BIN, run_command
+from helpers import BIN, ROOT, run_command
 
 NO_DOCKER = {"DOCKER_HOST": "unix:///nonexistent.sock"}
 
@@ -121,3 +121,53 @@ def test_user_setup_asks_everything_first_and_ctrl_c_leaves_no_key(ds01_env, tmp
     assert terminal.wait() == 130
     assert "nothing was made" in terminal.text
     assert os.path.exists(home_key) == had_key
+
+
+def test_packages_may_come_before_the_name_as_a_comma_list_or_repeated(ds01_env):
+    result = run_command("project-init", "--packages", "wandb,einops", "--template", "custom", "--packages",
+                         "scipy", "--no-build", "proj", "--no-git", env=NO_DOCKER)
+    assert result.returncode == 0, result.stderr
+    dockerfile = (ds01_env["workspace_root"] / "proj" / "Dockerfile").read_text()
+    assert "RUN python3 -m pip install wandb einops scipy" in dockerfile
+
+
+def test_a_name_swallowed_by_packages_is_a_usage_error_saying_how_to_fix_it(ds01_env):
+    result = run_command("project-init", "--packages", "wandb", "thesis", "--no-build")
+    assert result.returncode == 2
+    assert "NAME is required" in result.stderr and "(wandb thesis)" in result.stderr
+    assert "--packages a,b" in result.stderr
+    assert not ds01_env["workspace_root"].exists()
+
+
+def test_a_bad_name_or_package_is_refused_before_anything_is_printed_or_made(ds01_env):
+    for args in (["Bad/Name"], ["proj", "--packages", "ok", "bad;rm"]):
+        result = run_command("project-init", *args, "--no-build", "--template", "custom")
+        assert result.returncode == 1 and result.stdout == "", result.stdout
+        assert "invalid" in result.stderr and "made so far" not in result.stderr
+    assert not ds01_env["workspace_root"].exists()
+
+
+def test_the_project_and_user_dispatchers_run_their_subcommands(ds01_env):
+    result = run_command("project", "init", "proj", "--template", "custom", "--no-build", env=NO_DOCKER)
+    assert result.returncode == 0, result.stderr
+    assert (ds01_env["workspace_root"] / "proj" / "Dockerfile").is_file()
+    setup = run_command("user", "setup")
+    assert setup.returncode == 2 and "ssh-setup" in setup.stderr and "vscode-setup" in setup.stderr
+    assert "launch" in run_command("project", "--help").stdout
+
+
+def first_day_block(path):
+    """The fenced block of `path` that starts with `user-setup`: the first-day walkthrough."""
+    blocks = path.read_text().split("```")[1::2]
+    found = [block for block in blocks if block.split("\n", 1)[-1].lstrip().startswith("user-setup ")]
+    assert len(found) == 1, f"{path} should have one first-day block starting with user-setup"
+    return [line.rstrip() for line in found[0].split("\n", 1)[-1].strip().splitlines()]
+
+
+def test_the_readme_and_docs_first_day_walkthroughs_say_the_same():
+    """The README's walkthrough is the one the integration suite runs line by line from docs/projects.md."""
+    readme = first_day_block(ROOT / "README.md")
+    docs = first_day_block(ROOT / "docs" / "projects.md")
+    assert readme == docs
+    assert [line.split()[0] for line in docs] == ["user-setup", "ssh-setup", "project-init", "vscode-setup",
+                                                  "project-launch", "container-list", "container-retire"]

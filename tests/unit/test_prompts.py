@@ -60,7 +60,7 @@ def test_guided_project_questions_fill_the_same_options_as_the_flags(keys, confi
     keys.send_text("Bad Name" + ENTER)
     keys.send_text("\x7f" * 8 + "thesis" + ENTER)
     keys.send_text(DOWN * 4 + ENTER)
-    keys.send_text("wandb einops==0.8.0" + ENTER)
+    keys.send_text("wandb, einops==0.8.0" + ENTER)  # spaces or commas
     keys.send_text("n")
     keys.send_text("y")
     keys.send_text("y")

@@ -1,5 +1,9 @@
 """systemd slices: names, caps from the limits, unit files, cgroup parents, --apply."""
 
+import re
+import shutil
+import subprocess
+
 import yaml
 from ds01common import config as config_module
 from ds01common import identity, slices
@@ -79,15 +83,29 @@ def test_without_systemd_nothing_is_reloaded(tmp_path):
     assert report["written"] and not report["reloaded"] and calls == []
 
 
-def test_setup_resource_slices_prints_then_applies_into_a_unit_dir(ds01_env, tmp_path):
+def test_setup_resource_slices_prints_valid_units_then_applies_the_same_into_a_unit_dir(ds01_env, tmp_path):
     printed = run_command("setup-resource-slices", "--dry-run")
     assert printed.returncode == 0, printed.stderr
-    assert "# --- ds01.slice ---" in printed.stdout and "[Slice]" in printed.stdout
+    # The printout is the unit files, each after a "# --- NAME ---" comment line.
+    chunks = re.split(r"^# --- (\S+) ---\n", printed.stdout, flags=re.M)
+    assert chunks[0] == ""
+    units = {name: text.rstrip("\n") + "\n" for name, text in zip(chunks[1::2], chunks[2::2])}
+    assert "ds01.slice" in units and all(name.endswith(".slice") for name in units)
+    allowed = {"[Unit]", "[Slice]", "Description", "Before", "CPUAccounting", "MemoryAccounting",
+               "TasksAccounting", "CPUQuota", "MemoryMax", "TasksMax"}
+    for text in units.values():
+        lines = [line for line in text.splitlines() if line and not line.startswith("#")]
+        assert lines[0] == "[Unit]" and "[Slice]" in lines
+        assert all(line in allowed or line.split("=", 1)[0] in allowed and "=" in line for line in lines), text
     unit_dir = tmp_path / "systemd"
     applied = run_command("setup-resource-slices", "--apply", "--unit-dir", unit_dir)
     assert applied.returncode == 0, applied.stderr
-    assert (unit_dir / "ds01.slice").read_text().startswith(slices.MARKER)
+    assert {path.name: path.read_text() for path in unit_dir.iterdir()} == units
     assert "slices.enabled is false" in applied.stdout
+    if shutil.which("systemd-analyze"):  # systemd's own parser, where the host has it
+        verified = subprocess.run(["systemd-analyze", "verify", *sorted(unit_dir.iterdir())],
+                                  capture_output=True, text=True, cwd=unit_dir)
+        assert verified.returncode == 0 and verified.stderr == "", verified.stderr
 
 
 def test_the_configured_parent_names_the_whole_tree(tmp_path):
