@@ -5,13 +5,9 @@ A command script is a docstring, a `build_parser()` and `main(argv) -> int`, end
 """
 
 import argparse
-import datetime
-import json
 import logging
 import os
 import sys
-import tempfile
-import traceback
 from pathlib import Path
 
 from . import paths
@@ -42,6 +38,9 @@ def setup_logging():
 
 def _write_crash_log(error_text):
     """Save a traceback where an admin can find it; return the file path."""
+    import datetime
+    import tempfile
+
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
     name = f"crash-{program_name()}-{stamp}-{os.getpid()}.log"
     for directory in (paths.log_dir(), Path(tempfile.gettempdir())):
@@ -78,6 +77,8 @@ def run(main, argv=None):
     except SystemExit:
         raise
     except Exception as error:
+        import traceback
+
         crash = _write_crash_log(traceback.format_exc())
         where = f" (traceback in {crash})" if crash else ""
         message = " ".join(str(error).split()) or type(error).__name__
@@ -159,6 +160,8 @@ class Context:
 
 
 def print_json(document):
+    import json
+
     json.dump(document, sys.stdout, indent=2, sort_keys=False, default=str)
     sys.stdout.write("\n")
 

@@ -124,21 +124,9 @@ def prepare_workspace(config, user, name, workspace=None):
     path = Path(os.path.expanduser(workspace)) if workspace else config.workspace_dir(user.home) / name
     if not path.is_absolute():
         path = Path.cwd() / path
-    made = []
-    probe = path
-    while not probe.exists():
-        made.append(probe)
-        probe = probe.parent
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() != user.uid:
-            # An admin (or root) creating for someone: the directories we made are theirs.
-            for directory in made:
-                os.chown(directory, user.uid, user.gid)
-    except OSError as error:
-        raise Ds01Error(f"cannot create workspace {path}: {error.strerror}") from None
-    if not path.is_dir():
-        raise Ds01Error(f"workspace {path} exists and is not a directory")
+    from .userfiles import make_directory
+
+    make_directory(path, user)
     return path
 
 

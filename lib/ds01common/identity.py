@@ -4,18 +4,14 @@ import grp
 import os
 import pwd
 import re
-from dataclasses import dataclass
+from collections import namedtuple
 
 from .errors import NotFound, PermissionDenied
 
-
-@dataclass(frozen=True)
-class User:
-    login: str      # name in the password database; config keys use this
-    name: str       # sanitised for Docker names, labels and image names
-    uid: int
-    gid: int
-    home: str
+# login: the password-database name (config keys use it); name: sanitised for Docker names,
+# labels and image names. A namedtuple rather than a dataclass: every command builds one,
+# and importing dataclasses costs more than the rest of this module.
+User = namedtuple("User", "login name uid gid home")
 
 
 def sanitise(login):

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from . import names, process
 from .errors import Ds01Error
-from .images import give_to, make_directory, templates_location, write_text
+from .images import templates_location
+from .userfiles import give_to, make_directory, write_text
 
 PROJECT_DIRS = ("data", "models", "notebooks", "src", "results")
 GITIGNORE_TEMPLATE = "gitignore.ml"
