@@ -60,31 +60,31 @@ def check_owner(user, name, labels):
         raise PermissionDenied(f"permission denied: {name} belongs to {owner}")
 
 
+def _get_or_none(docker, docker_container_name, what):
+    import docker.errors as docker_errors
+
+    with dockerapi.errors(what):
+        try:
+            return docker.containers.get(docker_container_name)
+        except docker_errors.NotFound:
+            return None
+
+
 def find(docker, user, name):
     """The user's container `name` (a docker Container); NotFound or PermissionDenied (exit 4)."""
     names.validate_name(name)
-    import docker.errors as docker_errors
-
-    docker_container_name = names.docker_name(name, user.uid)
-    with dockerapi.errors(_what(name)):
-        try:
-            container = docker.containers.get(docker_container_name)
-        except docker_errors.NotFound:
-            container = None
+    container = _get_or_none(docker, names.docker_name(name, user.uid), _what(name))
     if container is not None:
         check_owner(user, name, container.labels)
         return container
     # Not under the user's name: say whose it is when someone else has one by that name.
     with dockerapi.errors(_what(name)):
         others = docker.api.containers(all=True, filters={"label": f"{LABEL_PROJECT}={name}"})
-        for entry in others:
-            entry_name = (entry.get("Names") or ["/"])[0].lstrip("/")
-            if names.split_docker_name(entry_name)[0] == name and owner_of(entry.get("Labels")):
-                raise PermissionDenied(f"permission denied: {name} belongs to {owner_of(entry.get('Labels'))}")
-        try:
-            foreign = docker.containers.get(name)
-        except docker_errors.NotFound:
-            foreign = None
+    for entry in others:
+        entry_name = (entry.get("Names") or ["/"])[0].lstrip("/")
+        if names.split_docker_name(entry_name)[0] == name and owner_of(entry.get("Labels")):
+            raise PermissionDenied(f"permission denied: {name} belongs to {owner_of(entry.get('Labels'))}")
+    foreign = _get_or_none(docker, name, _what(name))
     if foreign is not None:
         check_owner(user, name, foreign.labels)
     raise NotFound(f"no container named {name}: see `container-list`")
