@@ -90,9 +90,7 @@ class Allocation:
         """Device requests naming the slot UUIDs (never a count); none without the NVIDIA runtime."""
         if not nvidia_runtime or not self.slots:
             return []
-        import docker.types  # a value type only; no engine call happens here
-        return [docker.types.DeviceRequest(driver="nvidia", device_ids=[slot.uuid for slot in self.slots],
-                                           capabilities=[["gpu"]])]
+        return dockerapi.gpu_device_requests(slot.uuid for slot in self.slots)
 
     def confirm(self, container_id):
         """Turn the reservation into an assignment held by `container_id`."""

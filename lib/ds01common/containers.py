@@ -60,20 +60,10 @@ def check_owner(user, name, labels):
         raise PermissionDenied(f"permission denied: {name} belongs to {owner}")
 
 
-def _get_or_none(docker, docker_container_name, what):
-    import docker.errors as docker_errors
-
-    with dockerapi.errors(what):
-        try:
-            return docker.containers.get(docker_container_name)
-        except docker_errors.NotFound:
-            return None
-
-
 def find(docker, user, name):
     """The user's container `name` (a docker Container); NotFound or PermissionDenied (exit 4)."""
     names.validate_name(name)
-    container = _get_or_none(docker, names.docker_name(name, user.uid), _what(name))
+    container = dockerapi.get_or_none(docker.containers, names.docker_name(name, user.uid), _what(name))
     if container is not None:
         check_owner(user, name, container.labels)
         return container
@@ -84,7 +74,7 @@ def find(docker, user, name):
         entry_name = (entry.get("Names") or ["/"])[0].lstrip("/")
         if names.split_docker_name(entry_name)[0] == name and owner_of(entry.get("Labels")):
             raise PermissionDenied(f"permission denied: {name} belongs to {owner_of(entry.get('Labels'))}")
-    foreign = _get_or_none(docker, name, _what(name))
+    foreign = dockerapi.get_or_none(docker.containers, name, _what(name))
     if foreign is not None:
         check_owner(user, name, foreign.labels)
     raise NotFound(f"no container named {name}: see `container-list`")
@@ -94,29 +84,19 @@ def find(docker, user, name):
 
 def resolve_image(docker, user, name, image=None):
     """The image to run: `image`, else ds01-<user>/<name>:latest, else an error saying how to build one."""
-    import docker.errors as docker_errors
-
     if image:
-        with dockerapi.errors(f"image {image}"):
+        if dockerapi.get_or_none(docker.images, image, f"image {image}") is None:
             try:
-                docker.images.get(image)
-                return image
-            except docker_errors.ImageNotFound:
-                pass
-            try:
-                docker.images.pull(image)
-            except docker_errors.DockerException as error:
+                with dockerapi.errors(f"image {image}"):
+                    docker.images.pull(image)
+            except Ds01Error as error:
                 raise NotFound(f"image {image} is not on this server and could not be pulled "
-                               f"({dockerapi.translate(error)}); see `image-list`") from None
+                               f"({error}); see `image-list`") from None
         return image
     own = names.image_name(user.name, name)
-    with dockerapi.errors(f"image {own}"):
-        try:
-            docker.images.get(own)
-            return own
-        except docker_errors.ImageNotFound:
-            raise NotFound(f"no image for {name}: build one with `image-create {name}`, "
-                           "or pass --image IMAGE") from None
+    if dockerapi.get_or_none(docker.images, own, f"image {own}") is None:
+        raise NotFound(f"no image for {name}: build one with `image-create {name}`, or pass --image IMAGE")
+    return own
 
 
 def prepare_workspace(config, user, name, workspace=None):

@@ -98,6 +98,24 @@ def errors(what=None):
         raise
 
 
+def get_or_none(collection, key, what=None):
+    """`collection.get(key)` for `client.containers` or `client.images`; None when there is no such object."""
+    import docker.errors as docker_errors
+
+    with errors(what):
+        try:
+            return collection.get(key)
+        except docker_errors.NotFound:  # ImageNotFound is a NotFound too
+            return None
+
+
+def gpu_device_requests(uuids):
+    """Device requests naming GPUs by UUID (never a count), for the NVIDIA runtime."""
+    import docker.types  # a value type only; no engine call happens here
+
+    return [docker.types.DeviceRequest(driver="nvidia", device_ids=list(uuids), capabilities=[["gpu"]])]
+
+
 def list_containers(filters, client=None):
     """Docker's container list (every state) as dicts, in one engine call.
 

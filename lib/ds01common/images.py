@@ -282,13 +282,8 @@ def build(docker, config, user, project, *, no_cache=False, on_output=None, log_
 
 
 def _current_id(docker, reference):
-    import docker.errors as docker_errors
-
-    with dockerapi.errors(f"image {reference}"):
-        try:
-            return docker.images.get(reference).id
-        except docker_errors.ImageNotFound:
-            return None
+    image = dockerapi.get_or_none(docker.images, reference, f"image {reference}")
+    return image.id if image is not None else None
 
 
 def _drop_if_orphaned(docker, image_id):
@@ -372,14 +367,10 @@ def resolve_reference(user, project_or_image, tag="latest"):
 
 def find_image(docker, user, project_or_image, tag="latest"):
     """(docker Image, reference) of the user's image; NotFound, or exit 4 for another's."""
-    import docker.errors as docker_errors
-
     reference, project = resolve_reference(user, project_or_image, tag)
-    with dockerapi.errors(f"image {reference}"):
-        try:
-            image = docker.images.get(reference)
-        except docker_errors.ImageNotFound:
-            raise NotFound(f"no image {reference}: build it with `image-create {project}`") from None
+    image = dockerapi.get_or_none(docker.images, reference, f"image {reference}")
+    if image is None:
+        raise NotFound(f"no image {reference}: build it with `image-create {project}`")
     owner = _owner(image.labels, [reference])
     if owner != user.name:
         raise PermissionDenied(f"permission denied: {reference} belongs to {owner}")

@@ -45,3 +45,28 @@ def test_non_docker_exceptions_pass_through_untouched():
     with pytest.raises(KeyError):
         with dockerapi.errors("x"):
             raise KeyError("mine")
+
+
+def test_a_missing_container_or_image_is_none_and_other_failures_are_typed_errors():
+    import docker.errors
+
+    class Collection:
+        def __init__(self, error=None):
+            self.error = error
+
+        def get(self, key):
+            if self.error:
+                raise self.error
+            return f"object {key}"
+
+    assert dockerapi.get_or_none(Collection(), "x") == "object x"
+    assert dockerapi.get_or_none(Collection(docker.errors.ImageNotFound("gone")), "x") is None
+    assert dockerapi.get_or_none(Collection(docker.errors.NotFound("gone")), "x") is None
+    with pytest.raises(Ds01Error, match="docker:"):
+        dockerapi.get_or_none(Collection(docker.errors.APIError("engine hiccup")), "x", "container x")
+
+
+def test_gpu_device_requests_name_uuids_never_a_count():
+    (request,) = dockerapi.gpu_device_requests(["MIG-a", "GPU-b"])
+    assert request["DeviceIDs"] == ["MIG-a", "GPU-b"] and request.get("Count") in (None, 0)
+    assert request["Driver"] == "nvidia" and request["Capabilities"] == [["gpu"]]
