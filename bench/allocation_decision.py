@@ -5,7 +5,9 @@ Times a whole reservation (lock, reconcile with the listing, policy, write) and 
 alone; the target is under 20 ms per decision. The ledger lives in a temp dir on disk (each
 write is fsync'd); set BENCH_STATE_PARENT=/dev/shm to leave the disk out."""
 
+import atexit
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -30,6 +32,7 @@ class SimConfig:
 
 def main():
     work = Path(tempfile.mkdtemp(prefix="ds01-bench-", dir=os.environ.get("BENCH_STATE_PARENT")))
+    atexit.register(shutil.rmtree, work, True)  # the ledger and event log are ~200 KB a run; leave nothing
     os.environ["DS01_LOG_DIR"] = str(work)
     config = SimConfig()
     inv = inventory.discover(config)

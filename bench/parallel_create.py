@@ -8,7 +8,9 @@ Prints wall-clock ratios (target <= 1.5):
 Uses simulated GPUs (N slots) and the offline test image; removes what it creates.
 Usage: bench/parallel_create.py [N] [ROUNDS]"""
 
+import atexit
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,7 @@ def cleanup(docker):
 
 def main():
     work = Path(tempfile.mkdtemp(prefix="ds01-bench-"))
+    atexit.register(shutil.rmtree, work, True)  # removed even when a round fails
     (work / "config.yaml").write_text("gpus:\n  simulate:\n" + "    - {memory: 80g}\n" * N +
                                       "defaults: {max_mig_instances: null, allow_full_gpu: true, "
                                       "max_containers_per_user: null}\n")

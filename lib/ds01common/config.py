@@ -231,6 +231,8 @@ def load(path=None):
         raise ConfigError([f"{path}: file not found (set DS01_CONFIG or run `make install`)"]) from None
     except OSError as error:
         raise ConfigError([f"{path}: cannot read: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        raise ConfigError([f"{path}: not valid UTF-8 text (byte {error.start})"]) from None
     import yaml  # lazy: --help and config-free commands never pay for it
 
     try:

@@ -17,8 +17,21 @@ def add_create_options(parser):
     gpus.add_argument("--gpus", type=int, metavar="N", help="GPU slots to take (default: 1)")
     gpus.add_argument("--cpu-only", action="store_true", help="no GPU")
     parser.add_argument("--full-gpu", action="store_true", help="a whole GPU, not a MIG instance (if allowed)")
-    parser.add_argument("--wait", nargs="?", type=float, const=WAIT_FOREVER, metavar="SECONDS",
+    parser.add_argument("--wait", nargs="?", type=_seconds, const=WAIT_FOREVER, metavar="SECONDS",
                         help="wait in the GPU queue (for SECONDS, or until served) instead of failing")
+
+
+def _seconds(text):
+    """--wait's value: a negative (or NaN) number would otherwise read as 'wait forever'."""
+    import argparse
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more seconds, got {text!r}")
+    return value
 
 
 def create_kwargs(args):

@@ -301,6 +301,7 @@ def start(docker, user, name, log_dir=None, container=None):
         container = find(docker, user, name)
     if container.status == "running":
         return container
+    _refuse_revoked(container, name)
     with dockerapi.errors(_what(name)):
         container.start()
         container.reload()
@@ -312,6 +313,21 @@ def start(docker, user, name, log_dir=None, container=None):
                         f"{state.get('Error') or 'see docker logs'}")
     events.record("container.started", user.name, log_dir=log_dir, container=name)
     return container
+
+
+def _refuse_revoked(container, name):
+    """An admin freed this stopped container's slot (`gpu-allocator release`), which may be
+    someone else's by now: starting it would put two containers on one GPU."""
+    slots = split_slots(container.labels.get(LABEL_SLOTS))
+    if not slots:
+        return
+    from . import ledger, paths
+
+    revoked = (ledger.read_state(paths.state_dir())["revoked"].get(container.id) or {}).get("slots", [])
+    taken = [slot for slot in slots if slot in revoked]
+    if taken:
+        raise ResourcesUnavailable(f"{name} lost GPU {', '.join(taken)} to an admin's release and cannot start: "
+                                   f"retire it (`container-retire {name}`) and create a new one")
 
 
 def stop(docker, user, name, timeout=10, log_dir=None):

@@ -57,4 +57,8 @@ class ConfigError(Ds01Error):
 
     def __init__(self, problems):
         self.problems = list(problems)
-        super().__init__("invalid config:\n  " + "\n  ".join(self.problems))
+        # One problem fits on one line (contract section 8); several are listed below a heading.
+        if len(self.problems) == 1:
+            super().__init__(f"invalid config: {self.problems[0]}")
+        else:
+            super().__init__("invalid config:\n  " + "\n  ".join(self.problems))

@@ -40,14 +40,23 @@ def read(log_dir=None):
     """Every event, oldest first; unparsable lines are skipped."""
     path = Path(log_dir or paths.log_dir()) / EVENTS_FILE
     try:
-        with open(path) as handle:
+        # errors="replace": a line of stray bytes is skipped below, not a crash of every reader.
+        with open(path, errors="replace") as handle:
             lines = handle.readlines()
     except FileNotFoundError:
         return []
+    except PermissionError:
+        from .errors import PermissionDenied
+
+        raise PermissionDenied(f"permission denied: cannot read {path} (the event log is for the "
+                               "docker group)") from None
     entries = []
     for line in lines:
         try:
-            entries.append(json.loads(line))
+            entry = json.loads(line)
         except ValueError:
             continue
+        if isinstance(entry, dict) and isinstance(entry.get("details", {}), dict) \
+                and isinstance(entry.get("time"), str) and isinstance(entry.get("event"), str):
+            entries.append(entry)
     return entries

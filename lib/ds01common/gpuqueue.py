@@ -42,7 +42,15 @@ def _alive(entry):
 
 def _entries(data):
     waiters = data.get("waiters")
-    return waiters if isinstance(waiters, dict) else {}
+    if not isinstance(waiters, dict):
+        return {}
+    # A hand-edited waiter of the wrong shape is dropped rather than crashing every GPU command.
+    for token, entry in list(waiters.items()):
+        try:
+            order_key(dict(entry, token=str(token)))
+        except (TypeError, ValueError):
+            del waiters[token]
+    return waiters
 
 
 def waiters(state_dir):

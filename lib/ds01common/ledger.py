@@ -171,7 +171,25 @@ def _normalise(data):
         if not isinstance(data.get(key), dict):
             broken = broken or key in data
             data[key] = {}
+        # A hand-edited entry of the wrong shape is dropped, not left to crash every command;
+        # reconcile re-adopts whatever Docker's labels still show.
+        for name, entry in list(data[key].items()):
+            if not _entry_ok(entry):
+                del data[key][name]
+                broken = True
     return broken
+
+
+def _entry_ok(entry):
+    if not isinstance(entry, dict) or not isinstance(entry.get("slots", []), list) \
+            or not isinstance(entry.get("weights") or {}, dict):
+        return False
+    try:
+        for number in ("time", "confirmed", "weight"):
+            float(entry.get(number, 0))
+        return all(isinstance(slot_id, str) for slot_id in entry.get("slots", []))
+    except (TypeError, ValueError):
+        return False
 
 
 def _stale_reservations(data, now):

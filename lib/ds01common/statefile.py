@@ -23,7 +23,10 @@ POLL_SECONDS = 0.005
 
 
 def _lock_timeout():
-    return float(os.environ.get("DS01_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+    try:
+        return float(os.environ.get("DS01_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+    except ValueError:  # a typo in the environment must not crash every command
+        return DEFAULT_LOCK_TIMEOUT
 
 
 def _ensure_file_mode(path):
@@ -45,7 +48,10 @@ def locked(path, timeout=None):
     import filelock  # lazy: only state-touching commands need it
 
     lock_path = f"{path}.lock"
-    Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise Ds01Error(f"cannot create the state dir {Path(lock_path).parent}: {error.strerror}") from None
     _ensure_file_mode(lock_path)
     lock = filelock.FileLock(lock_path, mode=FILE_MODE)
     timeout = _lock_timeout() if timeout is None else timeout
@@ -72,6 +78,8 @@ def read(path, default=None):
         text = Path(path).read_text()
     except FileNotFoundError:
         return default
+    except PermissionError:
+        raise Ds01Error(f"cannot read {path}: permission denied (are you in the docker group?)") from None
     if not text.strip():
         return default
     try:
@@ -83,7 +91,10 @@ def read(path, default=None):
 def write(path, data):
     """Atomically replace `path` with `data` as JSON (temp file in the same dir + os.replace)."""
     path = Path(path)
-    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except PermissionError:
+        raise Ds01Error(f"cannot write in {path.parent}: permission denied (are you in the docker group?)") from None
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w") as handle:
@@ -119,13 +130,14 @@ class StateFile:
     def read(self, recover=True):
         """Unlocked read (atomic thanks to os.replace). A corrupt file is StateCorrupt unless `recover`."""
         try:
+            # A wrong schema_version is as unreadable as bad JSON: recovered alike, not a crash.
             data = read(self.path)
-        except StateCorrupt:
+            return self.empty() if data is None else self._upgrade(data)
+        except StateCorrupt as error:
             if not recover:
                 raise
-            log.warning("%s is corrupt; treating it as empty", self.path)
+            log.warning("%s; treating it as empty", error)
             return self.empty()
-        return self.empty() if data is None else self._upgrade(data)
 
     def _upgrade(self, data):
         version = data.get("schema_version") if isinstance(data, dict) else None

@@ -145,6 +145,11 @@ def test_release_refuses_a_running_containers_slot_without_force_and_stops_it_wi
     container.reload()
     assert container.status == "exited"
     assert status(alloc_env)[str(FIRST)]["user"] is None  # its labels do not bring the slot back
+    # The freed slot may be someone else's by now: starting it again would share one GPU.
+    restarted = run_command("container-start", f"run{unique}", env=alloc_env["process_env"])
+    assert restarted.returncode == 3 and "container-retire" in restarted.stderr, restarted.stderr
+    container.reload()
+    assert container.status == "exited"
 
 
 def test_a_waiter_is_listed_with_its_position_and_can_cancel(alloc_env, unique):

@@ -8,6 +8,7 @@ import pytest
 from ds01common import allocator, gpuqueue, ledger
 from ds01common.errors import DockerUnavailable, ResourcesUnavailable, UsageError
 from ds01common.identity import User
+from fakes.fake_config import SimConfig
 from fakes.fake_docker import FakeDocker, ds01_labels
 
 ALICE = User("alice", "alice", 1000, 1000, "/home/alice")
@@ -18,11 +19,6 @@ STUDENT = {"max_mig_instances": 1, "max_gpus_per_container": 1, "max_gpu_equival
            "allow_full_gpu": False, "max_containers_per_user": 3, "priority": 10}
 UNLIMITED = {"max_mig_instances": None, "max_gpus_per_container": None, "max_gpu_equivalents": None,
              "allow_full_gpu": True, "max_containers_per_user": None, "priority": 10}
-
-
-class SimConfig:
-    def __init__(self, simulate):
-        self.simulated_gpus = simulate
 
 
 @pytest.fixture

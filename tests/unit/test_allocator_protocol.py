@@ -11,6 +11,7 @@ from pathlib import Path
 from ds01common import allocator, ledger
 from ds01common.errors import ResourcesUnavailable
 from ds01common.identity import User
+from fakes.fake_config import SimConfig
 from fakes.fake_docker import FakeDocker, ds01_labels
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -19,10 +20,6 @@ GPUS = [{"memory": "80g"}, {"memory": "80g", "mig": ["1g.10gb", "1g.10gb"]}]
 LIMITS = {"max_mig_instances": None, "max_gpus_per_container": 2, "max_gpu_equivalents": None,
           "allow_full_gpu": True, "max_containers_per_user": None, "priority": 10}
 ACTIONS = ("start", "create", "confirm", "fail_after_create", "abort", "rm", "expire")
-
-
-class SimConfig:
-    simulated_gpus = GPUS
 
 
 class Creator:
@@ -46,7 +43,7 @@ class Creator:
 def step(world, creator, action, count):
     docker, state_dir = world["docker"], world["state_dir"]
     if action == "start" and creator.context is None:
-        context = allocator.reserve(docker, SimConfig(), creator.user, LIMITS, creator.name(),
+        context = allocator.reserve(docker, SimConfig(GPUS), creator.user, LIMITS, creator.name(),
                                     allocator.GpuRequest(count=count), state_dir=state_dir, log_dir=state_dir)
         try:
             creator.allocation = context.__enter__()

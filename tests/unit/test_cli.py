@@ -53,3 +53,11 @@ def test_tables_align_columns():
 
     text = format_table([("a", 1), ("long-name", None)], ("NAME", "N"))
     assert text.splitlines() == ["NAME       N", "a          1", "long-name  -"]
+
+
+@pytest.mark.parametrize("seconds", ["-3", "99999999999999999999"])
+def test_container_stop_refuses_a_stop_timeout_out_of_range_as_usage(seconds):
+    from helpers import run_command
+
+    result = run_command("container-stop", "demo", "-t", seconds, env={"DOCKER_HOST": "unix:///nonexistent.sock"})
+    assert result.returncode == 2 and "-t must be" in result.stderr and "Traceback" not in result.stderr

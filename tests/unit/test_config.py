@@ -178,3 +178,18 @@ def test_the_shipped_example_config_is_valid():
     config = config_module.load(ROOT / "config" / "resource-limits.yaml")
     assert config.limits_for("bob")["reason"]
     assert config.limits_for("carol")["group"] == "faculty"
+
+
+def test_a_config_that_is_not_utf8_text_is_a_config_error_not_a_crash(tmp_path):
+    path = tmp_path / "resource-limits.yaml"
+    path.write_bytes(b"\xff\xfe defaults: {}\n")
+    with pytest.raises(ConfigError, match="not valid UTF-8"):
+        config_module.load(path)
+
+
+def test_a_single_config_problem_is_reported_on_one_line(tmp_path):
+    path = tmp_path / "resource-limits.yaml"
+    path.write_text("defaults: {max_cpus: lots}\n")
+    with pytest.raises(ConfigError) as caught:
+        config_module.load(path)
+    assert "\n" not in str(caught.value) and "max_cpus" in str(caught.value)

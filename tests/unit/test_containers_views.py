@@ -111,6 +111,18 @@ def test_wait_without_seconds_means_until_served():
     assert container_cli.wait_seconds(30.0) == 30.0
 
 
+@pytest.mark.parametrize("value", ["-5", "nan", "soon"])
+def test_a_negative_or_unreadable_wait_is_a_usage_error_not_wait_forever(value, capsys):
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    container_cli.add_create_options(parser)
+    assert parser.parse_args(["--wait"]).wait == container_cli.WAIT_FOREVER
+    with pytest.raises(SystemExit) as caught:
+        parser.parse_args([f"--wait={value}"])
+    assert caught.value.code == 2 and "--wait" in capsys.readouterr().err
+
+
 def test_exit_help_says_the_container_keeps_running_and_the_workspace_stays():
     text = "\n".join(container_cli.exit_help({"idle_timeout": 7200}))
     assert "Ctrl-D" in text and "keeps running" in text and "2h" in text and "always kept" in text

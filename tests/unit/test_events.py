@@ -33,3 +33,26 @@ def test_an_unwritable_log_is_a_warning_not_a_failure(tmp_path, caplog):
     blocker.write_text("")
     entry = events.record("a", "u", log_dir=blocker)
     assert entry["event"] == "a"
+
+
+def test_hand_written_lines_of_the_wrong_shape_or_bytes_are_skipped(tmp_path):
+    good = events.record("container.created", "alice", log_dir=tmp_path, container="x")
+    with open(tmp_path / events.EVENTS_FILE, "ab") as handle:
+        handle.write(b'5\n[1]\n{}\n\xff\xfe\n{"time": 3, "event": 7, "details": {}}\n'
+                     b'{"time": "t", "event": "e", "details": "z"}\n')
+    assert events.read(tmp_path) == [json.loads(json.dumps(good))]
+
+
+def test_an_unreadable_event_log_is_permission_denied(tmp_path, monkeypatch):
+    import builtins
+
+    import pytest
+    from ds01common.errors import PermissionDenied
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    events.record("container.created", "alice", log_dir=tmp_path)
+    monkeypatch.setattr(builtins, "open", denied)
+    with pytest.raises(PermissionDenied):
+        events.read(tmp_path)

@@ -82,3 +82,14 @@ def test_serving_the_waiters_ahead_takes_only_what_they_can_use():
              {"user": "b", "request": {"count": 1, "full_gpu": True}, "limits": {"allow_full_gpu": True}}]
     taken, served = gpuqueue.serve_ahead(ahead, State(), slots, policy.decide, policy.Request, holdings_for)
     assert served == 1 and len(taken) == 1  # the full-GPU waiter cannot be served here
+
+
+def test_hand_edited_waiters_of_the_wrong_shape_are_skipped_not_a_crash(tmp_path):
+    import json
+    live = join(tmp_path, ALICE, 10, "ok._.1")
+    path = tmp_path / gpuqueue.QUEUE_FILE
+    document = json.loads(path.read_text())
+    document["waiters"].update({"junk": "text", "num": 5, "bad": {"pid": 1, "priority": "high"}})
+    path.write_text(json.dumps(document))
+    assert [entry["token"] for entry in gpuqueue.waiters(tmp_path)] == [live["token"]]
+    assert gpuqueue.prune(tmp_path) == 0

@@ -3,15 +3,11 @@
 import sys
 
 from ds01common import inventory
+from fakes.fake_config import SimConfig
 from fakes.fake_pynvml import scenario
 
 MIXED = [{"model": "NVIDIA A100-SXM4-80GB", "memory": "80g"},
          {"model": "NVIDIA A100-SXM4-80GB", "memory": "80g", "mig": ["3g.40gb", "2g.20gb", "1g.10gb", "1g.10gb"]}]
-
-
-class _Config:
-    def __init__(self, simulate):
-        self.simulated_gpus = simulate
 
 
 def test_simulated_inventory_has_full_and_mig_slots_with_contract_weights():
@@ -49,13 +45,13 @@ def test_a_simulated_mig_gpu_with_no_instances_offers_nothing():
 def test_simulation_makes_no_nvml_call(monkeypatch):
     module = scenario("two_full_gpus")
     monkeypatch.setitem(sys.modules, "pynvml", module)
-    inv = inventory.discover(_Config(MIXED))
+    inv = inventory.discover(SimConfig(MIXED))
     assert inv.simulated and len(inv.slots) == 5
     assert module.state["calls"] == []
 
 
 def test_without_simulation_the_inventory_comes_from_nvml():
-    inv = inventory.discover(_Config(None), nvml_module=scenario("two_full_gpus"))
+    inv = inventory.discover(SimConfig(None), nvml_module=scenario("two_full_gpus"))
     assert [slot.uuid for slot in inv.slots] == ["GPU-0000-full", "GPU-1111-full"]
-    empty = inventory.discover(_Config(None), nvml_module=scenario("driver_not_loaded"))
+    empty = inventory.discover(SimConfig(None), nvml_module=scenario("driver_not_loaded"))
     assert empty.slots == [] and "Driver Not Loaded" in empty.reason

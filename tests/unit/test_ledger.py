@@ -195,3 +195,16 @@ def test_confirmed_creates_count_for_their_user_against_an_older_listing(tmp_pat
     with ledger.transaction(docker, tmp_path) as state:
         state.listed_at -= 5  # as if our listing had started before that confirm
         assert state.user_containers("alice") == {"fresh._.1000"}
+
+
+def test_hand_edited_entries_of_the_wrong_shape_are_dropped_and_labels_readopted(tmp_path):
+    docker = FakeDocker()
+    docker.containers.add("a._.1000", ds01_labels("alice", "1:0", "MIG-x"))
+    (tmp_path / ledger.LEDGER_FILE).write_text(json.dumps({
+        "schema_version": 1, "assignments": {"1:0": "garbage", "1:1": {"confirmed": "soon"}},
+        "reservations": {"x": "y", "z": {"slots": "1:2"}, "w": {"slots": [], "weights": 5}},
+        "revoked": {"c": 3}, "recent": {"n": []}}))
+    with ledger.transaction(docker, tmp_path) as state:
+        assert list(state.assignments) == ["1:0"]
+        assert state.assignments["1:0"]["container"] == "a._.1000"
+        assert state.reservations == {}

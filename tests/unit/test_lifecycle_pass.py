@@ -115,11 +115,17 @@ def test_simulated_gpus_never_ask_nvml_for_processes(tmp_path, monkeypatch):
     add(docker, tmp_path, "busy", cpu=50.0)
     from ds01common import activity
 
+    asked = []
+
     def no_nvml():
+        asked.append(True)
         raise AssertionError("NVML must not be called with a simulated inventory")
 
     monkeypatch.setattr(activity, "default_gpu_processes", no_nvml)
-    run(tmp_path, config, docker, Recorder())
+    recorder = Recorder()
+    report = run(tmp_path, config, docker, recorder)
+    assert asked == []
+    assert report["checked"] == 1 and recorder.retired == []  # busy on CPU: observed and kept
 
 
 def test_a_pass_limited_to_a_directory_keeps_other_state(tmp_path):

@@ -17,9 +17,9 @@ from helpers import ROOT
 CHILD_PRELUDE = f"import sys; sys.path.insert(0, {str(ROOT / 'lib')!r})\nfrom ds01common import statefile\n"
 
 
-def spawn(code, *args):
+def spawn(code, *args, stdin=None):
     return subprocess.Popen([sys.executable, "-c", CHILD_PRELUDE + textwrap.dedent(code), *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def test_twenty_processes_updating_at_once_lose_no_update(tmp_path):
@@ -82,12 +82,14 @@ def test_files_are_group_writable_whatever_the_umask(tmp_path):
 
 def test_a_blocked_command_says_it_is_waiting_for_the_lock(tmp_path):
     path = tmp_path / "busy.json"
+    # The holder keeps the lock until the test has seen the waiter wait (not for a fixed time: a
+    # waiter slow to start on a loaded machine would otherwise find the lock free and never wait).
     holder = spawn("""
-        import sys, time
+        import select, sys
         with statefile.locked(sys.argv[1]):
             print("holding", flush=True)
-            time.sleep(3)
-        """, path)
+            select.select([sys.stdin], [], [], 30)  # until the test closes stdin; 30 s bounds a failure
+        """, path, stdin=subprocess.PIPE)
     assert holder.stdout.readline().strip() == "holding"
     waiter = spawn("""
         import sys
@@ -96,10 +98,16 @@ def test_a_blocked_command_says_it_is_waiting_for_the_lock(tmp_path):
         with statefile.StateFile(sys.argv[1]).transaction() as data:
             data["done"] = True
         """, path)
+    said = []
+    for line in iter(waiter.stderr.readline, ""):  # blocks until the waiter says something, or ends
+        said.append(line)
+        if "waiting for lock" in line:
+            break
+    holder.stdin.close()
     _, err = waiter.communicate(timeout=30)
     holder.wait(timeout=10)
-    assert waiter.returncode == 0
-    assert "waiting for lock" in err
+    assert waiter.returncode == 0, "".join(said) + err
+    assert "waiting for lock" in "".join(said)
     assert statefile.StateFile(path).read()["done"] is True
 
 
@@ -149,3 +157,41 @@ def test_a_wrong_schema_version_is_not_silently_used(tmp_path):
     path.write_text('{"schema_version": 99}')
     with pytest.raises(StateCorrupt, match="schema_version"):
         statefile.StateFile(path).read(recover=False)
+
+
+def test_unlocked_read_of_a_wrong_schema_version_is_recovered_as_empty(tmp_path):
+    path = tmp_path / "doc.json"
+    path.write_text("[1]")
+    document = statefile.StateFile(path, 1, lambda: {"items": {}})
+    assert document.read() == {"items": {}, "schema_version": 1}
+    with pytest.raises(StateCorrupt):
+        document.read(recover=False)
+
+
+def test_a_state_file_or_dir_closed_to_the_caller_is_one_clear_error(tmp_path, monkeypatch):
+    from ds01common.errors import Ds01Error
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(statefile.Path, "read_text", denied)
+    with pytest.raises(Ds01Error, match="cannot read .*permission denied"):
+        statefile.read(tmp_path / "doc.json")
+    monkeypatch.setattr(statefile.tempfile, "mkstemp", denied)
+    with pytest.raises(Ds01Error, match="cannot write in .*permission denied"):
+        statefile.write(tmp_path / "doc.json", {})
+
+
+def test_a_bad_lock_timeout_in_the_environment_falls_back_to_the_default(monkeypatch):
+    monkeypatch.setenv("DS01_LOCK_TIMEOUT", "abc")
+    assert statefile._lock_timeout() == statefile.DEFAULT_LOCK_TIMEOUT
+
+
+def test_a_state_dir_that_cannot_be_created_is_one_clear_error(tmp_path):
+    from ds01common.errors import Ds01Error
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a dir")
+    with pytest.raises(Ds01Error, match="cannot create the state dir"):
+        with statefile.locked(blocker / "state" / "doc.json"):
+            pass
