@@ -64,7 +64,7 @@ test:
 
 lint:
 	bash tests/prepare.sh --venv-only
-	$(TEST_VENV)/bin/python -m ruff check lib bin tests bench
+	$(TEST_VENV)/bin/python -m ruff check lib tests bench $$(find bin -type f)
 
 demo:
 	bash tests/prepare.sh

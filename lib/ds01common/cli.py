@@ -143,6 +143,13 @@ class Context:
         from .identity import is_admin
         return is_admin(self.caller, self.config.admin_group)
 
+    def require_admin(self, what, hint=""):
+        """PermissionDenied (exit 4) naming `what` unless the caller is root or in admin_group."""
+        if not self.is_admin:
+            from .errors import PermissionDenied
+            raise PermissionDenied(f"permission denied: {what} is for root and members of "
+                                   f"{self.config.admin_group}{hint}")
+
     @property
     def docker(self):
         if self._docker is None:

@@ -10,12 +10,11 @@ remove, free the GPU; the workspace is kept).
 
 import datetime
 import logging
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import activity, events, identity, statefile
+from . import activity, events, identity, statefile, userfiles
 from .errors import Ds01Error, NotFound
 from .units import format_duration
 
@@ -399,12 +398,9 @@ def append_alert(workspace, text, owner=None):
         return
     path = Path(workspace) / ALERTS_FILE
     try:
-        created = not path.exists()
-        with open(path, "a") as handle:
-            handle.write(f"{activity.iso(time.time())} {text}\n")
-        if created and os.getuid() == 0 and owner is not None and owner.uid >= 0:
-            os.chown(path, owner.uid, owner.gid)
-    except OSError as error:
+        # cron runs this as root inside a user's workspace: never through a symlink they own.
+        userfiles.append_line(path, f"{activity.iso(time.time())} {text}", owner)
+    except Ds01Error as error:
         log.debug("cannot write %s: %s", path, error)
 
 

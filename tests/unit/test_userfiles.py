@@ -5,7 +5,7 @@ import stat
 
 import pytest
 from ds01common import userfiles
-from ds01common.errors import Ds01Error
+from ds01common.errors import Ds01Error, PermissionDenied
 from ds01common.identity import User
 
 # A uid/gid no real account uses, so ownership can only come from give_to.
@@ -65,3 +65,64 @@ def test_a_file_in_the_way_of_a_directory_is_refused(tmp_path):
     (tmp_path / "plain").write_text("not a dir")
     with pytest.raises(Ds01Error, match="not a directory"):
         userfiles.make_directory(tmp_path / "plain", ROOT)
+
+
+def _planted_link(link, target, owner):
+    link.symlink_to(target)
+    os.lchown(link, owner.uid, owner.gid)
+    return link
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root")
+def test_root_acting_for_a_user_never_writes_through_a_directory_link_they_own(tmp_path):
+    outside = tmp_path / "etc"
+    outside.mkdir()
+    home = tmp_path / "home"
+    home.mkdir()
+    _planted_link(home / "workspace", outside, NOBODY_HERE)
+    with pytest.raises(PermissionDenied, match="symlink owned by ghost"):
+        userfiles.write_text(home / "workspace" / "README.md", "x", NOBODY_HERE)
+    with pytest.raises(PermissionDenied):
+        userfiles.make_directory(home / "workspace" / "proj", NOBODY_HERE)
+    assert list(outside.iterdir()) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root")
+def test_a_planted_temp_file_link_is_replaced_not_written_through(tmp_path):
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    (workspace / ".README.md.ds01-tmp").symlink_to(victim)  # root-owned: not refused, but not followed
+    userfiles.write_text(workspace / "README.md", "readme\n", NOBODY_HERE)
+    assert victim.read_text() == "precious\n"
+    assert (workspace / "README.md").read_text() == "readme\n"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root")
+def test_appending_an_alert_never_follows_a_link_and_the_new_file_is_the_users(tmp_path):
+    victim = tmp_path / "passwd"
+    victim.write_text("root:x:0:0\n")
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    _planted_link(workspace / ".ds01-alerts", victim, NOBODY_HERE)
+    with pytest.raises(PermissionDenied):
+        userfiles.append_line(workspace / ".ds01-alerts", "idle for 1h", NOBODY_HERE)
+    assert victim.read_text() == "root:x:0:0\n"
+    (workspace / ".ds01-alerts").unlink()
+    userfiles.append_line(workspace / ".ds01-alerts", "idle for 1h", NOBODY_HERE)
+    userfiles.append_line(workspace / ".ds01-alerts", "idle for 2h", NOBODY_HERE)
+    alerts = workspace / ".ds01-alerts"
+    assert alerts.read_text() == "idle for 1h\nidle for 2h\n"
+    assert alerts.stat().st_uid == NOBODY_HERE.uid
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root")
+def test_giving_a_link_to_a_user_never_changes_its_targets_owner(tmp_path):
+    victim = tmp_path / "shadow"
+    victim.write_text("secret")
+    link = tmp_path / "link"
+    link.symlink_to(victim)
+    userfiles.give_to(link, NOBODY_HERE)
+    assert victim.stat().st_uid == 0
+    assert os.lstat(link).st_uid == NOBODY_HERE.uid
