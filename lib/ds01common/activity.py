@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dockerapi
+from .units import iso_utc
 
 log = logging.getLogger("ds01")
 MANAGED_FILTER = {"label": "ds01.managed=true"}
@@ -74,10 +75,7 @@ def parse_docker_time(text):
 
 
 def iso(epoch):
-    if epoch is None:
-        return None
-    moment = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return None if epoch is None else iso_utc(epoch)
 
 
 # --- CPU ---

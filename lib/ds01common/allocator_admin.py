@@ -13,6 +13,7 @@ import time
 
 from . import dockerapi, events, gpuqueue, inventory, ledger
 from .errors import Ds01Error, NotFound
+from .units import iso_utc
 
 log = logging.getLogger("ds01")
 _SLOT_ID_RE = re.compile(r"^\d+(:\d+)?$")
@@ -47,19 +48,13 @@ def status(docker, config, *, state_dir, inventory_=None, log_dir=None):
     queue = [{"position": position, "token": entry["token"], "user": entry.get("user"),
               "container": entry.get("container"), "count": (entry.get("request") or {}).get("count"),
               "full_gpu": (entry.get("request") or {}).get("full_gpu"), "priority": entry.get("priority"),
-              "since": events.utc_now_iso() if not entry.get("arrival") else _iso(entry["arrival"])}
+              "since": events.utc_nowiso_utc() if not entry.get("arrival") else iso_utc(entry["arrival"])}
              for position, entry in enumerate(gpuqueue.waiters(state_dir), start=1)]
     return {"slots": slots, "unknown_slots": unknown, "queue": queue,
             "gpus": [{"index": gpu.index, "uuid": gpu.uuid, "model": gpu.model, "memory": gpu.memory,
                       "mig_enabled": gpu.mig_enabled} for gpu in inv.gpus],
             "reason": inv.reason, "problems": inv.problems, "simulated": inv.simulated,
             "containers_per_user": containers_per_user}
-
-
-def _iso(epoch):
-    import datetime
-    return datetime.datetime.fromtimestamp(float(epoch), datetime.UTC).isoformat(
-        timespec="seconds").replace("+00:00", "Z")
 
 
 def _weights(inv):
@@ -151,3 +146,18 @@ def _find_holder(docker, slot_id, state_dir, log_dir):
                 return {"kind": "reservation", "user": reservation.get("user"),
                         "container": reservation.get("container"), "status": None}
     raise NotFound(f"GPU slot {slot_id} is not held by anyone")
+
+
+def contract_status(document):
+    """`gpu-allocator status --json`: exactly contract section 9's shape, container by its short name."""
+    from .names import short_name
+
+    return {"slots": [{key: row[key] for key in ("id", "gpu", "uuid", "profile", "weight", "user")}
+                      | {"container": short_name(row["container"])} for row in document["slots"]]}
+
+
+def totals(document):
+    """(slots in use, slots, GPU-equivalents in use, GPU-equivalents) over the whole host."""
+    slots = document["slots"]
+    held = [row for row in slots if row["user"]]
+    return (len(held), len(slots), sum(row["weight"] for row in held), sum(row["weight"] for row in slots))

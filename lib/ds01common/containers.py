@@ -12,6 +12,7 @@ from pathlib import Path
 
 from . import dockerapi, events, names
 from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
+from .units import iso_utc
 
 log = logging.getLogger("ds01")
 
@@ -31,10 +32,6 @@ CONTAINER_DATA = "/data"
 # The loop keeps an idle container alive without a terminal and leaves at once on SIGTERM,
 # so `docker stop` never has to wait for its timeout. Plain POSIX sh: busybox and distros.
 KEEP_ALIVE = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
-
-
-def utc_now_iso():
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _what(name):
@@ -116,7 +113,7 @@ def labels_for(user, name, workspace, allocation_labels=None, created_at=None):
         LABEL_USER: user.name,
         LABEL_UID: str(user.uid),
         LABEL_PROJECT: name,
-        LABEL_CREATED: created_at or utc_now_iso(),
+        LABEL_CREATED: created_at or iso_utc(),
         LABEL_SLOTS: "",
         LABEL_UUIDS: "",
         LABEL_WORKSPACE: str(workspace),

@@ -1,19 +1,19 @@
 """The event log: one JSON line per event in $DS01_LOG_DIR/events.jsonl."""
 
-import datetime
 import json
 import logging
 import os
 from pathlib import Path
 
 from . import paths
+from .units import iso_utc
 
 log = logging.getLogger("ds01")
 EVENTS_FILE = "events.jsonl"
 
 
 def utc_now_iso():
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return iso_utc()
 
 
 def record(event, user, log_dir=None, **details):

@@ -155,3 +155,18 @@ def serve_ahead(ahead, state, slots, decide, request_type, holdings_for):
             taken.update(chosen)
             virtual.setdefault(entry.get("user"), []).extend(chosen)
     return taken, served
+
+
+def listing(state_dir):
+    """The queue in serving order, one row per waiter, with its 1-based position (for gpu-queue)."""
+    from .names import short_name
+    from .units import iso_utc
+
+    rows = []
+    for position, entry in enumerate(waiters(state_dir), start=1):
+        request = entry.get("request") or {}
+        rows.append({"position": position, "id": entry["token"], "user": entry["user"],
+                     "container": short_name(entry["container"]), "count": request.get("count"),
+                     "full_gpu": request.get("full_gpu"), "priority": entry.get("priority"),
+                     "since": iso_utc(entry["arrival"])})
+    return rows

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from . import dockerapi, events, names, paths
 from .errors import Ds01Error, NotFound, PermissionDenied, UsageError
+from .units import iso_utc
 from .userfiles import make_directory, write_text
 
 log = logging.getLogger("ds01")
@@ -326,7 +327,6 @@ def containers_by_image(docker):
 
 def list_images(docker, user):
     """The user's images, one entry per tag: image, project, tag, id, size, created, containers."""
-    import datetime
 
     prefix = f"ds01-{user.name}/"
     with dockerapi.errors("images"):
@@ -337,12 +337,12 @@ def list_images(docker, user):
         tags = [tag for tag in entry.get("RepoTags") or () if tag.startswith(prefix)]
         if not tags or _owner(entry.get("Labels"), tags) != user.name:
             continue
-        created = datetime.datetime.fromtimestamp(entry.get("Created") or 0, datetime.UTC)
+        created = iso_utc(entry.get("Created") or 0)
         for reference in sorted(tags):
             repository, _, tag = reference.rpartition(":")
             result.append({
                 "image": reference, "project": repository[len(prefix):], "tag": tag, "id": entry.get("Id"),
-                "size": entry.get("Size"), "created": created.isoformat(timespec="seconds").replace("+00:00", "Z"),
+                "size": entry.get("Size"), "created": created,
                 "containers": [name.split(" (")[0] for name in using.get(entry.get("Id"), [])],
             })
     return sorted(result, key=lambda item: (item["project"], item["tag"] != "latest", item["tag"]))

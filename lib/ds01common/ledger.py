@@ -52,6 +52,7 @@ from pathlib import Path
 from . import dockerapi, events
 from .inventory import sort_slot_ids
 from .statefile import StateFile
+from .units import iso_utc
 
 log = logging.getLogger("ds01")
 
@@ -122,11 +123,7 @@ def _describe(container):
 
 
 def _iso(created):
-    if isinstance(created, (int, float)):
-        import datetime
-        moment = datetime.datetime.fromtimestamp(created, datetime.UTC)
-        return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
-    return str(created or "")
+    return iso_utc(created) if isinstance(created, (int, float)) else str(created or "")
 
 
 # --- processes: is a reservation's creator still alive? ---

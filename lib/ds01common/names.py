@@ -38,3 +38,8 @@ def image_repository(username, project):
 
 def image_name(username, project, tag="latest"):
     return f"{image_repository(username, project)}:{tag}"
+
+
+def short_name(docker_container_name):
+    """What users see and type: `<name>` of `<name>._.<uid>`; None stays None."""
+    return split_docker_name(docker_container_name)[0] if docker_container_name else None

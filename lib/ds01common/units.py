@@ -72,3 +72,12 @@ def format_size(size):
             value = size / factor
             return f"{value:.0f}{unit}" if value == int(value) else f"{value:.1f}{unit}"
     return f"{size}b"
+
+
+def iso_utc(epoch=None):
+    """A moment (seconds since the epoch; now when omitted) as '2026-11-22T21:57:30Z'."""
+    import datetime
+    import time
+
+    moment = datetime.datetime.fromtimestamp(time.time() if epoch is None else float(epoch), datetime.UTC)
+    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")

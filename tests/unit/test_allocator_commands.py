@@ -51,3 +51,19 @@ def test_releasing_something_that_is_not_a_slot_id_is_exit_1_naming_the_forms_al
     assert result.returncode == 1, result.stderr
     assert result.stderr.strip() == ("gpu-allocator: '../0' is not a GPU slot id: use a GPU index (\"0\") "
                                      "or GPU:MIG (\"1:0\")")
+
+
+def test_the_contract_status_and_totals_come_from_the_slot_rows():
+    from ds01common import allocator_admin
+
+    document = {"slots": [
+        {"id": "0", "gpu": 0, "uuid": "GPU-a", "profile": None, "weight": 1.0, "user": "alice",
+         "container": "train._.1001", "since": "x", "state": "assigned"},
+        {"id": "1:0", "gpu": 1, "uuid": "MIG-b", "profile": "3g.40gb", "weight": 3 / 7, "user": None,
+         "container": None, "since": None, "state": None}]}
+    status = allocator_admin.contract_status(document)
+    assert status == {"slots": [
+        {"id": "0", "gpu": 0, "uuid": "GPU-a", "profile": None, "weight": 1.0, "user": "alice", "container": "train"},
+        {"id": "1:0", "gpu": 1, "uuid": "MIG-b", "profile": "3g.40gb", "weight": 3 / 7, "user": None,
+         "container": None}]}
+    assert allocator_admin.totals(document) == (1, 2, 1.0, 1.0 + 3 / 7)

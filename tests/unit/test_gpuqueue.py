@@ -93,3 +93,12 @@ def test_hand_edited_waiters_of_the_wrong_shape_are_skipped_not_a_crash(tmp_path
     path.write_text(json.dumps(document))
     assert [entry["token"] for entry in gpuqueue.waiters(tmp_path)] == [live["token"]]
     assert gpuqueue.prune(tmp_path) == 0
+
+
+def test_the_listing_numbers_waiters_in_serving_order_with_short_names(tmp_path):
+    join(tmp_path, ALICE, 10, "low._.1000")
+    join(tmp_path, BOB, 60, "high._.1001")
+    rows = gpuqueue.listing(tmp_path)
+    assert [(row["position"], row["user"], row["container"], row["priority"]) for row in rows] == [
+        (1, "bob", "high", 60), (2, "alice", "low", 10)]
+    assert rows[0]["count"] == 1 and rows[0]["since"].endswith("Z")

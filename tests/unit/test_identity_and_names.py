@@ -76,3 +76,9 @@ def test_image_names_follow_the_contract():
     assert names.image_name("alice", "proj", "20260101") == "ds01-alice/proj:20260101"
     with pytest.raises(Ds01Error):
         names.image_name("alice", "Bad")
+
+
+def test_short_names_are_what_users_see():
+    assert names.short_name("proj._.1001") == "proj"
+    assert names.short_name("/proj._.1001") == "proj"
+    assert names.short_name(None) is None

@@ -39,3 +39,11 @@ def test_formatting_is_short_and_readable():
     assert format_size(None) == "unlimited"
     assert format_size(32 * 1024 ** 3) == "32g"
     assert format_size(1536 * 1024 ** 2) == "1.5g"
+
+
+def test_moments_are_iso_utc_to_the_second_with_a_z():
+    from ds01common.units import iso_utc
+
+    assert iso_utc(0) == "1970-01-01T00:00:00Z"
+    assert iso_utc(1795382825.9) == "2026-11-22T21:27:05Z"
+    assert iso_utc().endswith("Z") and len(iso_utc()) == 20
