@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dockerapi
+from .container_stats import cpu_percent_between as cpu_percent
+from .container_stats import precpu_percent
 from .units import iso_utc
 
 log = logging.getLogger("ds01")
@@ -80,24 +82,6 @@ def iso(epoch):
 
 # --- CPU ---
 
-def cpu_percent(before, after):
-    """CPU % (100 = one core, like `docker stats`) between two stats documents, or None."""
-    try:
-        cpu_delta = after["cpu_stats"]["cpu_usage"]["total_usage"] - before["cpu_stats"]["cpu_usage"]["total_usage"]
-        system_delta = after["cpu_stats"]["system_cpu_usage"] - before["cpu_stats"]["system_cpu_usage"]
-    except (KeyError, TypeError):
-        return None
-    if system_delta <= 0 or cpu_delta < 0:
-        return 0.0 if system_delta > 0 else None
-    cpus = after["cpu_stats"].get("online_cpus") or len(after["cpu_stats"]["cpu_usage"].get("percpu_usage") or []) or 1
-    return round(cpu_delta / system_delta * cpus * 100.0, 2)
-
-
-def _precpu_percent(stats):
-    """CPU % from one non-one-shot stats document (the engine filled precpu_stats)."""
-    return cpu_percent({"cpu_stats": stats.get("precpu_stats") or {}}, stats)
-
-
 def _one_stats(docker, container_id, one_shot):
     with dockerapi.errors(f"container {container_id[:12]}"):
         if one_shot:
@@ -132,7 +116,7 @@ def sample_cpu(docker, container_ids, sample_seconds=1.0, workers=MAX_WORKERS):
             return results
 
         if sample_seconds <= ENGINE_SAMPLE_SECONDS or not _supports_one_shot(docker):
-            return {container_id: _precpu_percent(stats)
+            return {container_id: precpu_percent(stats)
                     for container_id, stats in round_of_samples(one_shot=False).items()}
         first = round_of_samples(one_shot=True)
         time.sleep(sample_seconds)

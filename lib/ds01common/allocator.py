@@ -268,10 +268,6 @@ def _wait_for_slot(context, slots, request, first_refusal):
         gpuqueue.leave(context["state_dir"], token)
 
 
-def _weights(inv):
-    return {slot.id: slot.weight for slot in inv.slots}
-
-
 @contextlib.contextmanager
 def reserve(docker, config, user, limits, docker_container_name, request=None, *, state_dir=None,
             log_dir=None, inventory_=None):
@@ -292,7 +288,7 @@ def reserve(docker, config, user, limits, docker_container_name, request=None, *
         notice = f"{inv.describe_emptiness()}: the container is CPU-only"
         request = GpuRequest(0, False, False, None)
     context = {"docker": docker, "user": user, "limits": limits, "container": docker_container_name,
-               "state_dir": state_dir, "log_dir": log_dir, "weights": _weights(inv), "held": 0}
+               "state_dir": state_dir, "log_dir": log_dir, "weights": inv.weights, "held": 0}
     arrival = time.time()
     allocation, refusal, waiting = _attempt(context, slots, request, arrival)
     if allocation is None:

@@ -22,7 +22,7 @@ _SLOT_ID_RE = re.compile(r"^\d+(:\d+)?$")
 def status(docker, config, *, state_dir, inventory_=None, log_dir=None):
     """Every slot with its holder after reconciling, the GPUs, the queue, and the reason for no GPUs."""
     inv = inventory_ or inventory.discover(config)
-    with ledger.transaction(docker, state_dir, _weights(inv), log_dir) as state:
+    with ledger.transaction(docker, state_dir, inv.weights, log_dir) as state:
         assignments = {key: dict(value) for key, value in state.assignments.items()}
         reserved = {slot_id: entry for entry in state.reservations.values() for slot_id in entry.get("slots", [])}
         statuses = {container.name: container.status for container in state.containers}
@@ -57,10 +57,6 @@ def status(docker, config, *, state_dir, inventory_=None, log_dir=None):
             "containers_per_user": containers_per_user}
 
 
-def _weights(inv):
-    return {slot.id: slot.weight for slot in inv.slots}
-
-
 def usage(document, config):
     """Per user: slots and GPU-equivalents held against their quota (for gpu-status)."""
     from .identity import lookup_user
@@ -91,7 +87,7 @@ def usage(document, config):
 def reconcile(docker, config, *, state_dir, log_dir=None):
     """Run one reconciling transaction; returns (changes, conflicts) for the admin to read."""
     inv = inventory.discover(config)
-    with ledger.transaction(docker, state_dir, _weights(inv), log_dir) as state:
+    with ledger.transaction(docker, state_dir, inv.weights, log_dir) as state:
         return list(state.changes), list(state.conflicts)
 
 

@@ -12,17 +12,31 @@ from . import containers, dockerapi
 MAX_WORKERS = 64
 
 
-def cpu_percent(sample):
-    """CPU use in percent of one CPU (100 = one full core), as `docker stats` shows it."""
-    cpu = sample.get("cpu_stats") or {}
-    previous = sample.get("precpu_stats") or {}
-    cpu_delta = (cpu.get("cpu_usage") or {}).get("total_usage", 0) - \
-        (previous.get("cpu_usage") or {}).get("total_usage", 0)
-    system_delta = cpu.get("system_cpu_usage", 0) - previous.get("system_cpu_usage", 0)
-    if cpu_delta <= 0 or system_delta <= 0 or not previous.get("system_cpu_usage"):
-        return 0.0
-    online = cpu.get("online_cpus") or len((cpu.get("cpu_usage") or {}).get("percpu_usage") or []) or 1
+def cpu_percent_between(before, after):
+    """CPU % (100 = one full core, as `docker stats` shows it) between two stats documents;
+    None when they cannot tell (no system time passed, fields missing)."""
+    try:
+        cpu_delta = after["cpu_stats"]["cpu_usage"]["total_usage"] - before["cpu_stats"]["cpu_usage"]["total_usage"]
+        system_delta = after["cpu_stats"]["system_cpu_usage"] - before["cpu_stats"]["system_cpu_usage"]
+    except (KeyError, TypeError):
+        return None
+    if system_delta <= 0 or cpu_delta < 0:
+        return 0.0 if system_delta > 0 else None
+    cpu = after["cpu_stats"]
+    online = cpu.get("online_cpus") or len(cpu["cpu_usage"].get("percpu_usage") or []) or 1
     return round(cpu_delta / system_delta * online * 100.0, 2)
+
+
+def precpu_percent(sample):
+    """CPU % from one non-one-shot stats document (the engine filled precpu_stats), or None."""
+    return cpu_percent_between({"cpu_stats": sample.get("precpu_stats") or {}}, sample)
+
+
+def cpu_percent(sample):
+    """CPU % for display: a sample without a previous reading (or unmeasurable) shows as 0."""
+    if not (sample.get("precpu_stats") or {}).get("system_cpu_usage"):
+        return 0.0
+    return precpu_percent(sample) or 0.0
 
 
 def memory_used(sample):

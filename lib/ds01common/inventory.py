@@ -59,6 +59,11 @@ class Inventory:
     def slots(self):
         return sorted((slot for gpu in self.gpus for slot in gpu.slots), key=lambda slot: slot_sort_key(slot.id))
 
+    @property
+    def weights(self):
+        """{slot id: GPU-equivalents}: what the ledger needs to weigh adopted slots."""
+        return {slot.id: slot.weight for slot in self.slots}
+
     def slot(self, slot_id):
         for candidate in self.slots:
             if candidate.id == slot_id:
