@@ -64,7 +64,12 @@ test:
 
 lint:
 	bash tests/prepare.sh --venv-only
-	$(TEST_VENV)/bin/python -m ruff check lib tests bench $$(find bin -type f)
+	@# ruff and mypy (strict on the library, see mypy.ini; the bin/ wrappers as scripts): all run, any failure fails.
+	@status=0; \
+	$(TEST_VENV)/bin/python -m ruff check lib tests bench $$(find bin -type f) || status=1; \
+	$(TEST_VENV)/bin/python -m mypy || status=1; \
+	$(TEST_VENV)/bin/python -m mypy --scripts-are-modules --follow-imports=silent $$(find bin -type f) || status=1; \
+	exit $$status
 
 demo:
 	bash tests/prepare.sh

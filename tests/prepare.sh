@@ -23,7 +23,7 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
 fi
 
-if ! [ -x $VENV/bin/python ] || ! $VENV/bin/python -c 'import docker, yaml, filelock, questionary, pynvml, pytest, hypothesis' 2>/dev/null; then
+if ! [ -x $VENV/bin/python ] || ! $VENV/bin/python -c 'import docker, yaml, filelock, questionary, pynvml, pytest, hypothesis, mypy' 2>/dev/null; then
   echo "prepare: building $VENV"
   $SYSTEM_PYTHON -m venv $VENV
   $VENV/bin/python -m pip install -q --disable-pip-version-check -r requirements-test.txt

@@ -1,39 +1,42 @@
-"""The command catalogue read from scripts on disk: docstring, TIER and symlink aliases."""
+"""The command catalogue and registry: every command once, aliases named, bin/ in step with it."""
 
 import os
 
 from ds01common import catalog
+from ds01common.commands import registry
+from helpers import BIN
 
 
-def script(directory, name, body, executable=True):
-    path = directory / name
-    path.write_text(body)
-    path.chmod(0o755 if executable else 0o644)
-    return path
+def test_every_registered_command_has_a_wrapper_in_bin_that_launches_it():
+    for command in registry.COMMANDS:
+        wrapper = BIN / command.name
+        assert wrapper.is_file() and os.access(wrapper, os.X_OK), command.name
+        assert f'launch("{command.name}")' in wrapper.read_text(), command.name
 
 
-def test_describe_reads_the_tier_and_first_docstring_line_without_running_the_script(tmp_path):
-    path = script(tmp_path, "thing", '#!/usr/bin/env python3\n"""Do one thing.\n\nMore text."""\n'
-                                     'raise SystemExit("must not run")\nTIER = "atomic"\n')
-    assert catalog.describe(path) == ("atomic", "Do one thing.")
+def test_every_executable_in_bin_is_registered_and_aliases_are_symlinks():
+    for path in BIN.iterdir():
+        if path.is_symlink():
+            assert registry.ALIASES[path.name] == os.readlink(path)
+        else:
+            assert path.name in registry.BY_NAME, path.name
 
 
-def test_a_script_that_is_not_python_has_no_tier(tmp_path):
-    path = script(tmp_path, "shell", "#!/bin/sh\necho hi )(\n")
-    assert catalog.describe(path) == (None, "")
+def test_every_command_module_exists_and_has_a_summary():
+    for command in registry.COMMANDS:
+        assert command.module_path.is_file(), command.name
+        summary = command.summary()
+        assert summary and not summary.endswith(":"), command.name
 
 
-def test_commands_lists_executables_with_a_tier_and_names_aliases(tmp_path):
-    script(tmp_path, "b-real", '"""Real command."""\nTIER = "admin"\n')
-    script(tmp_path, "a-no-tier", '"""No tier here."""\n')
-    script(tmp_path, "c-not-executable", '"""Hidden."""\nTIER = "atomic"\n', executable=False)
-    os.symlink("b-real", tmp_path / "d-alias")
-    entries = catalog.commands(tmp_path)
-    assert entries == [
-        {"name": "b-real", "tier": "admin", "description": "Real command.", "alias_of": None},
-        {"name": "d-alias", "tier": "admin", "description": "Real command.", "alias_of": "b-real"},
-    ]
+def test_commands_lists_aliases_with_the_command_they_stand_for():
+    entries = {entry["name"]: entry for entry in catalog.commands()}
+    assert entries["check-limits"]["alias_of"] == "get-resource-limits"
+    assert entries["check-limits"]["description"] == entries["get-resource-limits"]["description"]
+    assert entries["get-resource-limits"]["alias_of"] is None
+    assert [entry["name"] for entry in catalog.commands()] == sorted(entries)
 
 
-def test_every_tier_has_a_title():
+def test_every_tier_has_a_title_and_every_command_a_known_tier():
     assert set(catalog.TIER_TITLES) == set(catalog.TIERS)
+    assert {command.tier for command in registry.COMMANDS} <= set(catalog.TIERS)

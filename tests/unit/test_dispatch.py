@@ -1,37 +1,44 @@
-"""Dispatchers: `image create` finds `image-create` beside it; unknown subcommands are usage errors."""
-
-import os
+"""Dispatchers: `image create` runs `image-create`; unknown subcommands are usage errors."""
 
 import pytest
 from ds01common import dispatch
+from ds01common.commands import registry
 from ds01common.errors import UsageError
+from helpers import run_command
 
 
-@pytest.fixture
-def bin_dir(tmp_path):
-    for name, doc in (("image-create", "Build an image."), ("image-list", "List images."),
-                      ("container-list", "Another family.")):
-        path = tmp_path / name
-        path.write_text(f'"""{doc}"""\nTIER = "atomic"\n')
-        path.chmod(0o755)
-    os.symlink("image-list", tmp_path / "image-ls")  # an alias is not a separate subcommand
-    (tmp_path / "image-notes").write_text('"""Not executable."""\n')
-    return tmp_path
+def test_subcommands_are_the_registered_commands_with_the_prefix():
+    subs = dispatch.subcommands("image")
+    assert {"create", "list", "update", "delete"} <= set(subs)
+    assert subs["create"] == registry.find("image-create").summary()
 
 
-def test_subcommands_are_the_executable_non_alias_scripts_with_the_prefix(bin_dir):
-    assert dispatch.subcommands("image", bin_dir) == {"create": "Build an image.", "list": "List images."}
+def test_an_alias_is_not_a_separate_subcommand():
+    assert "new-project" not in {command.name for command in registry.family("project").values()}
 
 
-def test_resolve_gives_the_script_for_a_known_subcommand(bin_dir):
-    assert dispatch.resolve("image", "create", bin_dir) == bin_dir / "image-create"
+def test_resolve_gives_the_command_for_a_known_subcommand():
+    assert dispatch.resolve("image", "create") == "image-create"
 
 
-def test_an_unknown_subcommand_is_a_usage_error_listing_the_choices(bin_dir):
-    with pytest.raises(UsageError, match="unknown subcommand 'build': choose from create, list"):
-        dispatch.resolve("image", "build", bin_dir)
+def test_an_unknown_subcommand_is_a_usage_error_listing_the_choices():
+    with pytest.raises(UsageError, match="unknown subcommand 'build': choose from create"):
+        dispatch.resolve("image", "build")
 
 
-def test_the_subcommand_listing_aligns_descriptions(bin_dir):
-    text = dispatch.describe_subcommands("image", bin_dir)
-    assert text.splitlines() == ["subcommands:", "  create  Build an image.", "  list    List images."]
+def test_the_subcommand_listing_aligns_descriptions():
+    lines = dispatch.describe_subcommands("project").splitlines()
+    assert lines[0] == "subcommands:"
+    assert lines[1].startswith("  init    ") and lines[2].startswith("  launch  ")
+
+
+def test_a_dispatched_command_runs_under_the_subcommands_own_name():
+    result = run_command("project", "launch", "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: project-launch")
+
+
+def test_a_dispatched_usage_error_is_exit_two():
+    result = run_command("image", "frobnicate")
+    assert result.returncode == 2
+    assert "unknown subcommand 'frobnicate'" in result.stderr

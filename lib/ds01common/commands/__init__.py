@@ -1,0 +1,31 @@
+"""Every DS01 command's logic, one module per command; bin/ holds five-line wrappers.
+
+A wrapper calls `launch(NAME)`, which imports only that command's module (so a command pays
+for its own imports and no other's) and runs its `main` inside the one error boundary.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from collections.abc import Callable
+from types import ModuleType
+
+
+def load(name: str) -> Callable[[list[str]], int]:
+    """The `main(argv)` of the command called `name` (dispatchers get their prefix bound)."""
+    from .registry import find
+
+    command = find(name)
+    module: ModuleType = importlib.import_module(f"{__name__}.{command.module_name}")
+    main: Callable[..., int] = module.main
+    if command.prefix:
+        return functools.partial(main, prefix=command.prefix)
+    return main
+
+
+def launch(name: str) -> None:
+    """Run the command called `name` with sys.argv, mapping errors to exit codes; never returns."""
+    from .. import cli
+
+    cli.run(load(name))

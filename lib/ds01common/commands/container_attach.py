@@ -1,0 +1,20 @@
+"""Open a shell in one of your running containers (container-run also starts a stopped one)."""
+
+from .. import cli
+
+
+def build_parser():
+    from .. import container_cli
+
+    parser = cli.parser(__doc__)
+    container_cli.add_name(parser)
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import container_exec
+
+    context = cli.Context(user_option=args.user)
+    return container_exec.shell(context.docker, context.user, args.name, start=False, log_dir=context.log_dir)

@@ -1,0 +1,34 @@
+"""Remove all your stopped containers and free their GPU slots; workspaces are kept."""
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    parser.add_argument("-n", "--dry-run", action="store_true", help="only show what would be removed")
+    cli.add_yes_option(parser)
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import containers, prompts
+
+    context = cli.Context(user_option=args.user)
+    candidates = containers.stopped(context.docker, context.user)
+    if not candidates:
+        print("no stopped containers")
+        return 0
+    listing = ", ".join(item["name"] + (f" (GPU {','.join(item['gpus'])})" if item["gpus"] else "")
+                        for item in candidates)
+    if args.dry_run:
+        print(f"would remove: {listing}")
+        return 0
+    if not args.yes and not prompts.confirm(f"Remove {listing}? (workspaces are kept)", flag="--yes"):
+        print("nothing removed")
+        return 1
+    removed = containers.cleanup(context.docker, context.user, state_dir=context.state_dir,
+                                 log_dir=context.log_dir)
+    print(f"removed {len(removed)}: {', '.join(item['name'] for item in removed) or '-'}; workspaces kept")
+    return 0

@@ -1,0 +1,45 @@
+"""Create and start a container for a project, then open a shell in it (or leave it running).
+
+  --open        open a shell in it (needs a terminal)
+  --background  leave it running; enter later with container-run NAME
+Without either: a shell when you are at a terminal, else in the background.
+Options as for container-create: --image, --gpus N | --cpu-only, --full-gpu, --wait.
+"""
+import sys
+
+from .. import cli
+
+
+def build_parser():
+    from .. import container_cli
+
+    parser = cli.parser(__doc__)
+    container_cli.add_name(parser, "container / project name")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--open", action="store_true", help="open a shell in it")
+    mode.add_argument("--background", action="store_true", help="leave it running in the background")
+    container_cli.add_create_options(parser)
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import container_cli, container_exec, containers
+
+    context = cli.Context(user_option=args.user)
+    open_shell = args.open or (not args.background and container_exec.terminal_attached())
+    if args.open and not container_exec.terminal_attached():
+        build_parser().error("--open needs a terminal; use --background")
+    result = containers.deploy(context.docker, context.config, context.user, args.name,
+                               state_dir=context.state_dir, log_dir=context.log_dir,
+                               **container_cli.create_kwargs(args))
+    if result.get("notice"):
+        cli.log.warning(result["notice"])
+    print("\n".join(container_cli.created_lines(result)))
+    if not open_shell:
+        print(f"{args.name} is running in the background; enter it with `container-run {args.name}`")
+        return 0
+    print(f"Opening a shell in {args.name}; `exit` leaves it running (see container-exit)")
+    sys.stdout.flush()
+    return container_exec.shell(context.docker, context.user, args.name, log_dir=context.log_dir)

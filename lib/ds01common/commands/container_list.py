@@ -1,0 +1,29 @@
+"""List your containers: status, image, GPU slots, creation time (--all: everyone's, admins only)."""
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    parser.add_argument("-a", "--all", action="store_true", help="every user's containers (admins)")
+    cli.add_json_option(parser)
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import container_cli, containers
+
+    context = cli.Context(user_option=args.user)
+    if args.all:
+        context.require_admin("--all")
+    # The caller's own list needs neither the config nor the docker SDK (speed: one socket call).
+    user = None if args.all else context.user if args.user else context.caller
+    items = containers.list_containers(None, user)
+    if args.json:
+        cli.print_json(items)
+        return 0
+    rows, headers = container_cli.list_rows(items, show_user=args.all)
+    cli.print_table(rows, headers, empty="no containers (create one with `container-deploy NAME`)")
+    return 0

@@ -1,0 +1,33 @@
+"""Remove one of your stopped containers and free its GPU; the workspace is kept.
+
+A running container is removed only with --force (or use container-retire).
+"""
+
+from .. import cli
+
+
+def build_parser():
+    from .. import container_cli
+
+    parser = cli.parser(__doc__)
+    container_cli.add_name(parser)
+    parser.add_argument("-f", "--force", action="store_true", help="remove it even if it is running")
+    cli.add_yes_option(parser)
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import containers, prompts
+
+    context = cli.Context(user_option=args.user)
+    container = containers.find(context.docker, context.user, args.name)
+    if not args.yes and not prompts.confirm(f"Remove container {args.name}? (workspace is kept)", flag="--yes"):
+        print("nothing removed")
+        return 1
+    result = containers.remove(context.docker, context.user, args.name, force=args.force,
+                               container=container, state_dir=context.state_dir, log_dir=context.log_dir)
+    freed = f", GPU {', '.join(result['gpus'])} freed" if result["gpus"] else ""
+    print(f"Removed {args.name}{freed}; workspace {result['workspace']} kept")
+    return 0

@@ -1,0 +1,27 @@
+"""Stop one of your containers; it keeps its GPU slot until it is removed (container-retire frees it)."""
+
+from .. import cli
+
+
+def build_parser():
+    from .. import container_cli
+
+    parser = cli.parser(__doc__)
+    container_cli.add_name(parser)
+    parser.add_argument("-t", "--time", type=int, default=10, metavar="SECONDS",
+                        help="seconds to wait for it to stop before killing it (default 10)")
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import containers
+
+    if not 0 <= args.time <= 86400:  # beyond a day the client's timeout overflows
+        build_parser().error("-t must be 0 to 86400 seconds")
+    context = cli.Context(user_option=args.user)
+    containers.stop(context.docker, context.user, args.name, timeout=args.time, log_dir=context.log_dir)
+    print(f"{args.name} stopped; `container-start {args.name}` starts it again, "
+          f"`container-retire {args.name}` removes it and frees its GPU")
+    return 0

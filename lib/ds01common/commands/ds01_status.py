@@ -1,0 +1,44 @@
+"""The server at a glance for admins: GPUs, slots and holders, the queue, containers, quotas.
+
+Shows everything gpu-status shows (each GPU, every slot, whole GPU or MIG instance, with its
+user and container, the totals and inventory warnings, each user's usage against their
+quota) plus the GPU queue in full, every DS01 container with its GPUs, CPU % and idle time
+against idle_timeout (as of the last cleanup-idle-containers pass), and each user's
+container count and group. --json: one document with gpu-status's keys (gpus, slots,
+users, queue, reason) and unknown_slots, problems, simulated, containers.
+"""
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    cli.add_json_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import adminviews
+
+    context = cli.Context()
+    document = adminviews.status(context.docker, context.config, state_dir=context.state_dir)
+    if args.json:
+        cli.print_json(document)
+        return 0
+    print("GPUs")
+    for line in adminviews.gpu_lines(document):
+        print(f"  {line}")
+    if document["slots"] or document["unknown_slots"]:
+        print()
+        cli.print_table(adminviews.slot_rows(document), ("SLOT", "PROFILE", "WEIGHT", "STATE", "USER", "CONTAINER"))
+    print("\nGPU queue")
+    cli.print_table(adminviews.queue_rows(document), ("#", "USER", "CONTAINER", "PRIORITY", "GPUS", "SINCE"),
+                    empty="  nobody waiting")
+    print("\nContainers (CPU and idle time as of the last cleanup pass)")
+    cli.print_table(adminviews.container_rows(document), ("USER", "NAME", "STATUS", "GPUS", "CPU%", "IDLE / LIMIT"),
+                    empty="  no DS01 containers")
+    print("\nUsers (used/quota)")
+    cli.print_table(adminviews.user_rows(document), ("USER", "GROUP", "CONTAINERS", "SLOTS", "GPUEQ"),
+                    empty="  nobody holds anything")
+    return 0

@@ -1,0 +1,39 @@
+"""List the queue of containers waiting for a GPU slot, or cancel your own place in it.
+
+  gpu-queue [--json]       waiters in service order: priority first, then arrival
+  gpu-queue cancel [ID]    leave the queue (all your entries, or the one with ID)
+"""
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    cli.add_json_option(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("list", help="list the queue (the default)")
+    cancel = commands.add_parser("cancel", help="cancel your place in the queue")
+    cancel.add_argument("token", nargs="?", metavar="ID", help="one entry's id (see the list)")
+    cli.add_user_option(cancel)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import gpuqueue, names
+
+    context = cli.Context(user_option=getattr(args, "user", None))
+    if args.command == "cancel":
+        removed = gpuqueue.cancel(context.state_dir, context.user, args.token, is_admin=context.is_admin)
+        for entry in removed:
+            print(f"cancelled {entry['token']}: {names.short_name(entry['container'])} of {entry['user']}")
+        return 0
+    rows = gpuqueue.listing(context.state_dir)
+    if args.json:
+        cli.print_json(rows)
+        return 0
+    cli.print_table([(row["position"], row["id"], row["user"], row["container"],
+                      f"{row['count']}{' full' if row['full_gpu'] else ''}", row["priority"], row["since"])
+                     for row in rows], ("POS", "ID", "USER", "CONTAINER", "GPUS", "PRIORITY", "WAITING SINCE"),
+                    empty="Nobody is waiting for a GPU.")
+    return 0

@@ -1,0 +1,62 @@
+"""GPUs and MIG slots at a glance: who holds what, and each user's usage against their quota."""
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    cli.add_json_option(parser)
+    return parser
+
+
+def _holder(row):
+    if not row["user"]:
+        return "free"
+    pending = " (being created)" if row["state"] == "reserved" else ""
+    status = f", {row['container_status']}" if row.get("container_status") else ""
+    from ..names import short_name
+    return f"{row['user']}: {short_name(row['container'])}{status}{pending}"
+
+
+def _of(value, limit, digits=0):
+    shown = f"{value:.{digits}f}"
+    return f"{shown}/{'-' if limit is None else (f'{limit:.{digits}f}' if digits else limit)}"
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import allocator, allocator_admin
+    from ..units import format_size
+
+    context = cli.Context()
+    document = allocator.status(context.docker, context.config, state_dir=context.state_dir)
+    usage = allocator_admin.usage(document, context.config)
+    if args.json:
+        cli.print_json({"gpus": document["gpus"], "slots": document["slots"], "users": usage,
+                        "queue": document["queue"], "reason": document["reason"]})
+        return 0
+    simulated = " (simulated)" if document["simulated"] else ""
+    if not document["gpus"]:
+        print(f"No GPUs{simulated}: {document['reason'] or 'none found'}. Containers run CPU-only.")
+    for gpu in document["gpus"]:
+        slots = [row for row in document["slots"] if row["gpu"] == gpu["index"]]
+        mode = "MIG" if gpu["mig_enabled"] else "full GPU"
+        print(f"GPU {gpu['index']}  {gpu['model']}  {format_size(gpu['memory'])}  {mode}{simulated}")
+        if gpu["mig_enabled"] and not slots:
+            print("    (MIG mode with no instances: offers nothing)")
+        for row in slots:
+            label = row["profile"] or "whole GPU"
+            print(f"    {row['id']:<6} {label:<10} {_holder(row)}")
+    for problem in document["problems"]:
+        print(f"warning: {problem}")
+    used, total, used_weight, weight = allocator_admin.totals(document)
+    if total:
+        print(f"\n{used} of {total} slots in use ({used_weight:.2f} of {weight:.2f} GPU-equivalents)")
+    if usage:
+        print()
+        cli.print_table([(row["user"], _of(row["slots"], row["max_slots"]),
+                          _of(row["weight"], row["max_weight"], 2), _of(row["containers"], row["max_containers"]))
+                         for row in usage], ("USER", "SLOTS", "GPUEQ", "CONTAINERS"))
+    if document["queue"]:
+        print(f"\n{len(document['queue'])} waiting for a GPU (gpu-queue lists them)")
+    return 0

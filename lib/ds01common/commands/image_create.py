@@ -1,0 +1,60 @@
+"""Write a project's Dockerfile from a template and build its image ds01-<you>/<project>:latest.
+
+The Dockerfile is written to <workspace>/<project>/Dockerfile: the blueprint of the project's
+environment, kept with the project. An existing Dockerfile is used as it is (--regenerate
+rewrites it from the template, keeping the old one as Dockerfile.previous).
+Templates: general (default ML stack), cv, nlp, rl, custom (base image and your packages only).
+The build output is shown as it happens on a terminal.
+
+  image-create myproject --template cv --packages wandb einops
+  image-create myproject --no-build        # only write the Dockerfile
+"""
+import sys
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name")
+    parser.add_argument("--template", metavar="T", help="general (default), cv, nlp, rl or custom")
+    parser.add_argument("--base", metavar="IMG", help="base image (default: images.base in the config)")
+    parser.add_argument("--packages", nargs="+", action="extend", metavar="PKG",
+                        help="extra pip packages: `--packages a b` (the words up to the next option), "
+                        "`--packages a,b` or repeated `--packages`")
+    parser.add_argument("--no-build", action="store_true", help="write the Dockerfile only")
+    parser.add_argument("--regenerate", action="store_true", help="rewrite an existing Dockerfile")
+    parser.add_argument("--no-cache", action="store_true", help="build every step again")
+    cli.add_user_option(parser)
+    return parser
+
+
+def stream_if_terminal():
+    if not sys.stdout.isatty():
+        return None
+
+    def show(text):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    return show
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import images, names
+
+    images.require_project(args.project, args.packages)
+    context = cli.Context(user_option=args.user)
+    path, written = images.write_dockerfile(context.config, context.user, args.project, template=args.template,
+                                            base=args.base, packages=args.packages or (),
+                                            regenerate=args.regenerate)
+    print(f"{'wrote' if written else 'using existing'} {path}")
+    if args.no_build:
+        print(f"build it with: image-create {args.project}")
+        return 0
+    print(f"building {names.image_name(context.user.name, args.project)} ...", flush=True)
+    result = images.build(context.docker, context.config, context.user, args.project, no_cache=args.no_cache,
+                          on_output=stream_if_terminal(), log_dir=context.log_dir)
+    print(f"built {result['image']}")
+    print(f"use it: project-launch {args.project}   (or container-deploy {args.project})")
+    return 0

@@ -1,0 +1,34 @@
+"""Delete a project's image; the Dockerfile stays, so `image-create PROJECT` can rebuild it.
+
+An image that a container still uses is refused: retire the container first. Asks for
+confirmation on a terminal; elsewhere pass --yes.
+"""
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    parser.add_argument("project", metavar="PROJECT", help="project name, or ds01-<you>/<project>[:tag]")
+    parser.add_argument("--tag", default="latest", help="which tag (default: latest)")
+    cli.add_yes_option(parser)
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import images, prompts
+
+    context = cli.Context(user_option=args.user)
+    image, reference = images.find_image(context.docker, context.user, args.project, args.tag)
+    if not args.yes and not prompts.confirm(f"Delete image {reference}? (the Dockerfile stays)", "--yes"):
+        print("kept")
+        return 0
+    result = images.delete(context.docker, context.user, args.project, tag=args.tag, log_dir=context.log_dir)
+    print(f"deleted {result['image']}")
+    _, project = images.resolve_reference(context.user, args.project, args.tag)
+    dockerfile = images.dockerfile_path(context.config, context.user, project)
+    if dockerfile.is_file():
+        print(f"kept {dockerfile}: rebuild with `image-create {project}`")
+    return 0

@@ -1,0 +1,55 @@
+"""Add or remove packages in a project's Dockerfile and rebuild its image.
+
+--packages adds pip packages to the Dockerfile's package line (a new version of a package
+replaces the old one); without it the image is rebuilt from the Dockerfile as it is (after
+you edited it by hand, say). Containers keep their old image until retired and launched again.
+
+  image-update myproject --packages wandb transformers==4.44.0
+  image-update myproject --no-cache        # rebuild everything, e.g. for security updates
+"""
+import sys
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name")
+    parser.add_argument("--packages", nargs="+", action="extend", metavar="PKG", default=[],
+                        help="pip packages to add: a b, a,b or repeated --packages")
+    parser.add_argument("--remove-packages", nargs="+", action="extend", metavar="PKG", default=[],
+                        help="pip packages to drop")
+    parser.add_argument("--no-cache", action="store_true", help="build every step again")
+    parser.add_argument("--no-build", action="store_true", help="edit the Dockerfile only")
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import images
+
+    images.require_project(args.project, args.packages + args.remove_packages)
+    context = cli.Context(user_option=args.user)
+    args.project = images.resolve_reference(context.user, args.project)[1]  # another's image: exit 4
+    path = images.dockerfile_path(context.config, context.user, args.project)
+    if args.packages or args.remove_packages:
+        packages = images.update_dockerfile(context.config, context.user, args.project,
+                                            packages=args.packages, remove=args.remove_packages)
+        print(f"updated {path}: extra packages {' '.join(packages) or '(none)'}")
+    elif not path.is_file():
+        images.update_dockerfile(context.config, context.user, args.project)  # raises: says how to make one
+    if args.no_build:
+        return 0
+    show = None
+    if sys.stdout.isatty():
+        def show(text):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+    print(f"rebuilding from {path} ...", flush=True)
+    result = images.build(context.docker, context.config, context.user, args.project, no_cache=args.no_cache,
+                          on_output=show, log_dir=context.log_dir)
+    print(f"built {result['image']}")
+    print(f"running containers keep the old image: `container-retire {args.project}`, "
+          f"then `project-launch {args.project}`")
+    return 0

@@ -1,0 +1,105 @@
+"""Start a new project: workspace folders, git, README, Dockerfile and image (and a container).
+
+Steps: dir-create -> git-init -> readme-create -> image-create -> (with --deploy) a container.
+Safe to run again on an existing project: what exists (README, Dockerfile, .gitignore) is kept.
+--guided asks about each step on a terminal; the questions fill the same options as the flags.
+
+  project-init thesis --template nlp --packages wandb
+  project-init thesis --guided
+  project-init demo --template custom --no-build    # folders, git, README and Dockerfile only
+"""
+import sys
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    parser.add_argument("name", nargs="?", metavar="NAME", help="project name (asked with --guided)")
+    parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
+    parser.add_argument("--template", metavar="T", help="general (default), cv, nlp, rl or custom")
+    parser.add_argument("--base", metavar="IMG", help="base image (default: images.base in the config)")
+    parser.add_argument("--packages", nargs="+", action="extend", metavar="PKG",
+                        help="extra pip packages: `--packages a b` (the words up to the next option), "
+                        "`--packages a,b` or repeated `--packages`")
+    parser.add_argument("--no-git", action="store_true", help="no git repository")
+    parser.add_argument("--no-build", action="store_true", help="write the Dockerfile, build later")
+    parser.add_argument("--deploy", action="store_true", help="start a container when done")
+    parser.add_argument("--regenerate", action="store_true", help="rewrite an existing Dockerfile")
+    gpu = parser.add_mutually_exclusive_group()
+    gpu.add_argument("--gpus", type=int, metavar="N", help="GPUs for --deploy's container")
+    gpu.add_argument("--cpu-only", action="store_true", help="no GPU for --deploy's container")
+    cli.add_user_option(parser)
+    return parser
+
+
+def options_from(args):
+    from ..projects import ProjectOptions
+
+    given = {key for key, present in (("template", args.template), ("packages", args.packages is not None),
+                                      ("git", args.no_git), ("build", args.no_build),
+                                      ("deploy", args.deploy)) if present}
+    options = ProjectOptions(name=args.name, template=args.template, base=args.base,
+                             packages=args.packages or [], git=not args.no_git, build=not args.no_build,
+                             deploy=args.deploy, regenerate=args.regenerate)
+    return options, given
+
+
+def run_init(context, options, gpus=None, cpu_only=False):
+    """One code path for flags, --guided and user-setup; says what was made if it stops half-way."""
+    from .. import projects
+
+    made = []
+
+    def on_step(step, text):
+        made.append(f"{step}: {text}")
+        print(f"  done  {step:<13} {text}", flush=True)
+
+    def on_output(text):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    print(f"Setting up project {options.name}")
+    try:
+        return projects.init(options, config=context.config, user=context.user, docker=lambda: context.docker,
+                             on_step=on_step, on_output=on_output if sys.stdout.isatty() else None,
+                             state_dir=context.state_dir, log_dir=context.log_dir, gpus=gpus, cpu_only=cpu_only)
+    except BaseException:
+        sys.stdout.flush()
+        summary = "\n".join(f"  {line}" for line in made) if made else "  nothing"
+        sys.stderr.write(f"project-init stopped; made so far (kept):\n{summary}\n")
+        raise
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import guided, images, names
+
+    context = cli.Context(user_option=args.user)
+    options, given = options_from(args)
+    # Refused before any question, output or file: a bad name or package, --user from a non-admin.
+    if options.name:
+        names.validate_name(options.name, "project")
+    images.validate_packages(options.packages)
+    workspace = context.config.workspace_dir(context.user.home)
+    if args.guided:
+        try:
+            guided.ask_project(options, context.config, given=given, workspace=workspace)
+        except KeyboardInterrupt:
+            sys.stderr.write("\nnothing was made\n")
+            raise
+    else:
+        images.require_project(options.name, args.packages, "NAME is required (or use --guided to be asked)")
+    result = run_init(context, options, gpus=args.gpus, cpu_only=args.cpu_only)
+    print(f"\nProject {options.name} is ready in {result['workspace']}")
+    container = result.get("container")
+    if container and container.get("notice"):
+        cli.log.warning(container["notice"])
+    if container:
+        print(f"  enter it:       container-run {options.name}")
+    else:
+        print(f"  start working:  project-launch {options.name}")
+    if not result.get("image"):
+        print(f"  build image:    image-create {options.name}")
+    print(f"  done for today: container-retire {options.name}")
+    return 0

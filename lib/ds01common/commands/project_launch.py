@@ -1,0 +1,60 @@
+"""Start working on a project: build its image if missing, start its container, open a shell.
+
+An existing container is started (or entered if running); otherwise one is created from the
+project's image ds01-<you>/<project>:latest with the workspace at /workspace.
+  --open        open a shell in it (needs a terminal)
+  --background  leave it running; enter later with container-run NAME
+Without either: a shell when you are at a terminal, else in the background.
+When you are done for the day: container-retire NAME (frees the GPU, keeps your files).
+"""
+import sys
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    parser.add_argument("name", metavar="NAME", help="project name")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--open", action="store_true", help="open a shell in it")
+    mode.add_argument("--background", action="store_true", help="leave it running in the background")
+    gpu = parser.add_mutually_exclusive_group()
+    gpu.add_argument("--gpus", type=int, metavar="N", help="GPU slots for a new container (default 1)")
+    gpu.add_argument("--cpu-only", action="store_true", help="no GPU for a new container")
+    parser.add_argument("--full-gpu", action="store_true", help="a whole GPU (if your limits allow)")
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import container_exec, projects
+
+    terminal = container_exec.terminal_attached()
+    if args.open and not terminal:
+        build_parser().error("--open needs a terminal; use --background")
+    open_shell = args.open or (not args.background and terminal)
+    context = cli.Context(user_option=args.user)
+
+    def on_output(text):
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    def on_step(step, text):
+        print(f"  done  {step:<12} {text}", flush=True)
+
+    result = projects.launch(context.docker, context.config, context.user, args.name,
+                             on_output=on_output if sys.stdout.isatty() else None, on_step=on_step,
+                             state_dir=context.state_dir, log_dir=context.log_dir, gpus=args.gpus,
+                             cpu_only=args.cpu_only, full_gpu=args.full_gpu)
+    if result.get("notice"):
+        cli.log.warning(result["notice"])
+    gpus = ", ".join(result["gpus"]) or "none (CPU only)"
+    print(f"{args.name}: image {result['image']}, GPUs {gpus}")
+    if not open_shell:
+        print(f"{args.name} is running in the background; enter it with `container-run {args.name}`;"
+              f" stop with `container-retire {args.name}`")
+        return 0
+    print(f"Opening a shell in {args.name} (/workspace is your project); `exit` leaves it running")
+    sys.stdout.flush()
+    return container_exec.shell(context.docker, context.user, args.name, log_dir=context.log_dir)

@@ -1,0 +1,115 @@
+"""Every DS01 command, once: name, tier, the module holding its logic, its aliases.
+
+This table drives the bin/ wrappers (each calls `launch(name)`), the dispatchers, `alias-list`,
+`make install` (through bin/), the README command table and the --help test. A command's help
+text and one-line summary are its module's docstring, read without importing the module.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+from pathlib import Path
+
+TIERS = ("wizard", "orchestrator", "atomic", "admin", "dispatcher")
+TIER_TITLES = {
+    "wizard": "Wizards: guided, multi-step set-up",
+    "orchestrator": "Orchestrators: several steps in one command",
+    "atomic": "Atomic commands: one thing each",
+    "admin": "Admin, status and cron tools",
+    "dispatcher": "Dispatchers: `container SUB` = `container-SUB` (likewise image, project, user)",
+}
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    tier: str
+    module: str = ""
+    aliases: tuple[str, ...] = ()
+    prefix: str | None = None  # dispatchers: `<prefix> SUB` runs `<prefix>-SUB`
+
+    @property
+    def module_name(self) -> str:
+        return self.module or self.name.replace("-", "_")
+
+    @property
+    def module_path(self) -> Path:
+        return Path(__file__).with_name(self.module_name + ".py")
+
+    def summary(self) -> str:
+        """First line of the module's docstring (for a dispatcher: its family's description)."""
+        if self.prefix:
+            return (f"Run a {self.prefix} command: `{self.prefix} SUB ARGS...` is the same as "
+                    f"`{self.prefix}-SUB ARGS...`.")
+        return docstring(self.module_path).strip().splitlines()[0] if docstring(self.module_path) else ""
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("add-user-to-docker", "admin"),
+    Command("alias-list", "admin"),
+    Command("cleanup-idle-containers", "admin"),
+    Command("container", "dispatcher", module="dispatcher", prefix="container"),
+    Command("container-attach", "atomic"),
+    Command("container-cleanup", "atomic"),
+    Command("container-create", "atomic"),
+    Command("container-deploy", "orchestrator"),
+    Command("container-exit", "atomic"),
+    Command("container-list", "atomic"),
+    Command("container-remove", "atomic"),
+    Command("container-retire", "orchestrator"),
+    Command("container-run", "atomic"),
+    Command("container-start", "atomic"),
+    Command("container-stats", "atomic"),
+    Command("container-stop", "atomic"),
+    Command("dir-create", "atomic"),
+    Command("ds01-events", "admin"),
+    Command("ds01-status", "admin"),
+    Command("get-resource-limits", "admin", aliases=("check-limits",)),
+    Command("git-init", "atomic"),
+    Command("gpu-allocator", "admin"),
+    Command("gpu-queue", "atomic"),
+    Command("gpu-status", "atomic"),
+    Command("image", "dispatcher", module="dispatcher", prefix="image"),
+    Command("image-create", "atomic"),
+    Command("image-delete", "atomic"),
+    Command("image-list", "atomic"),
+    Command("image-update", "atomic"),
+    Command("mlc-create", "atomic"),
+    Command("mlc-list", "atomic"),
+    Command("mlc-open", "atomic"),
+    Command("mlc-remove", "atomic"),
+    Command("mlc-start", "atomic"),
+    Command("mlc-stats", "atomic"),
+    Command("mlc-stop", "atomic"),
+    Command("project", "dispatcher", module="dispatcher", prefix="project"),
+    Command("project-init", "orchestrator", aliases=("new-project",)),
+    Command("project-launch", "orchestrator"),
+    Command("readme-create", "atomic"),
+    Command("setup-resource-slices", "admin"),
+    Command("ssh-setup", "atomic"),
+    Command("user", "dispatcher", module="dispatcher", prefix="user"),
+    Command("user-setup", "wizard", aliases=("new-user",)),
+    Command("vscode-setup", "atomic"),
+)
+
+BY_NAME: dict[str, Command] = {command.name: command for command in COMMANDS}
+ALIASES: dict[str, str] = {alias: command.name for command in COMMANDS for alias in command.aliases}
+
+
+def find(name: str) -> Command:
+    """The command called `name` (an alias resolves to its command); KeyError if unknown."""
+    return BY_NAME[ALIASES.get(name, name)]
+
+
+def family(prefix: str) -> dict[str, Command]:
+    """{sub: command} for every `<prefix>-<sub>` command, in name order."""
+    start = prefix + "-"
+    return {command.name[len(start):]: command for command in COMMANDS if command.name.startswith(start)}
+
+
+def docstring(path: Path) -> str:
+    try:
+        return ast.get_docstring(ast.parse(path.read_text())) or ""
+    except (OSError, SyntaxError, ValueError):
+        return ""

@@ -1,0 +1,36 @@
+"""Make an SSH key pair on this server if you have none, and show how to use it.
+
+The key (~/.ssh/id_ed25519) lets this server prove who you are to GitHub or GitLab, so
+`git push` works without a password. An existing key is never overwritten.
+"""
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    parser.add_argument("--comment", metavar="TEXT", help="key comment (default: you@this-server)")
+    return parser
+
+
+def usage_lines(result):
+    return [
+        f"{'made a new key pair' if result['created'] else 'you already have a key pair (kept)'}: "
+        f"{result['private']}",
+        "",
+        "Your public key (safe to share):",
+        f"  {result['public_key']}",
+        "",
+        "To use it with GitHub: Settings > SSH and GPG keys > New SSH key, paste the line above,",
+        "then check with `ssh -T git@github.com` and clone with git@github.com:OWNER/REPO.git.",
+        "(GitLab: Preferences > SSH Keys.) Never share the private file without .pub.",
+    ]
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import identity, onboarding
+
+    result = onboarding.ssh_setup(identity.current_user(), comment=args.comment)
+    print("\n".join(usage_lines(result)))
+    return 0

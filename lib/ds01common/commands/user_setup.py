@@ -1,0 +1,62 @@
+"""First-day set-up, guided: an SSH key, your first project with its image, VS Code access.
+
+Asks everything first (Ctrl-C then leaves nothing behind), then runs ssh-setup ->
+project-init -> vscode-setup. Needs a terminal; elsewhere run those three commands with flags.
+"""
+import sys
+
+from .. import cli
+
+
+def build_parser():
+    parser = cli.parser(__doc__)
+    parser.add_argument("--hostname", metavar="HOST", help="this server's name for the VS Code entry")
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import guided, onboarding, projects, prompts
+
+    prompts.require_terminal(guided.USER_SETUP_INSTEAD)
+    context = cli.Context()
+    user = context.user
+    print(f"Welcome to DS01, {user.login}. Three steps: an SSH key, a project, VS Code.\n")
+    try:
+        private, public = onboarding.ssh_key_paths(user)
+        make_key = guided.ask_ssh(private.exists() or public.exists())
+        options = guided.ask_project(projects.ProjectOptions(), context.config, flags=guided.USER_SETUP_INSTEAD,
+                                     workspace=context.config.workspace_dir(user.home))
+    except KeyboardInterrupt:
+        sys.stderr.write("\nnothing was made\n")
+        raise
+    made = []
+    try:
+        if make_key:
+            key = onboarding.ssh_setup(user)
+            made.append(f"ssh key {key['private']}")
+            print(f"\n1. SSH key {key['private']} ready. Public key (add it to GitHub/GitLab):\n"
+                  f"   {key['public_key']}\n")
+        print(f"2. Project {options.name}")
+
+        def on_step(step, text):
+            made.append(f"{step}: {text}")
+            print(f"  done  {step:<13} {text}", flush=True)
+
+        def on_output(text):
+            sys.stdout.write(text)
+            sys.stdout.flush()
+
+        result = projects.init(options, config=context.config, user=user, docker=lambda: context.docker,
+                               on_step=on_step, on_output=on_output, state_dir=context.state_dir,
+                               log_dir=context.log_dir)
+    except BaseException:
+        summary = "\n".join(f"  {line}" for line in made) or "  nothing"
+        sys.stderr.write(f"user-setup stopped; made so far (kept):\n{summary}\n")
+        raise
+    if result.get("container") and result["container"].get("notice"):
+        cli.log.warning(result["container"]["notice"])
+    print("\n3. VS Code")
+    print("\n".join(onboarding.vscode_instructions(user, args.hostname, None, context.config.workspace_root)))
+    print(f"\nEvery day: `project-launch {options.name}` to work, `container-retire {options.name}` when done.")
+    return 0
