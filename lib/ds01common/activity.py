@@ -15,12 +15,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dockerapi
+from . import labels as label
 from .container_stats import cpu_percent_between as cpu_percent
 from .container_stats import precpu_percent
 from .units import iso_utc
 
 log = logging.getLogger("ds01")
-MANAGED_FILTER = {"label": "ds01.managed=true"}
+MANAGED_FILTER = label.MANAGED_FILTER
 KEEP_ALIVE_FILE = ".keep-alive"
 # Every running container is sampled at once (see sample_cpu); beyond this many, in rounds.
 MAX_WORKERS = 128
@@ -205,11 +206,11 @@ def keep_alive_time(workspace):
 # --- one observation pass ---
 
 def _slots(labels):
-    return [slot for slot in (labels.get("ds01.gpu.slots") or "").split(",") if slot]
+    return [slot for slot in (labels.get(label.GPU_SLOTS) or "").split(",") if slot]
 
 
 def _uid(labels):
-    value = labels.get("ds01.uid") or ""
+    value = labels.get(label.UID) or ""
     return int(value) if value.isdigit() else None
 
 
@@ -233,8 +234,8 @@ def observe(docker, *, sample_seconds=1.0, gpu_processes=None, gpu_utilization=N
     from . import names
 
     summaries = [summary for summary in list_managed(docker)
-                 if (summary.get("Labels") or {}).get("ds01.managed") == "true"
-                 and workspace_is_under((summary.get("Labels") or {}).get("ds01.workspace"), workspace_under)]
+                 if label.is_managed(summary.get("Labels"))
+                 and workspace_is_under((summary.get("Labels") or {}).get(label.WORKSPACE), workspace_under)]
     ids = [summary["Id"] for summary in summaries]
     running_ids = [summary["Id"] for summary in summaries if summary.get("State") in RUNNING_STATES]
     # The CPU sample waits on the engine's collector; inspect and ask NVML meanwhile.
@@ -255,11 +256,11 @@ def observe(docker, *, sample_seconds=1.0, gpu_processes=None, gpu_utilization=N
         short_name, _ = names.split_docker_name(docker_name)
         observations.append(Observation(
             id=summary["Id"], docker_name=docker_name, name=short_name,
-            user=labels.get("ds01.user", ""), uid=_uid(labels), status=state.get("Status") or summary.get("State", ""),
-            workspace=labels.get("ds01.workspace"), gpu_slots=_slots(labels),
+            user=labels.get(label.USER, ""), uid=_uid(labels), status=state.get("Status") or summary.get("State", ""),
+            workspace=labels.get(label.WORKSPACE), gpu_slots=_slots(labels),
             created=parse_docker_time(details.get("Created")) or summary.get("Created"),
             started=parse_docker_time(state.get("StartedAt")), finished=parse_docker_time(state.get("FinishedAt")),
-            keep_alive=keep_alive_time(labels.get("ds01.workspace")), labels=labels))
+            keep_alive=keep_alive_time(labels.get(label.WORKSPACE)), labels=labels))
     running = [observation for observation in observations if observation.running]
     usage = gpu_use_by_container(processes, proc_root)
     for observation in running:

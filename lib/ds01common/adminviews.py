@@ -11,6 +11,7 @@ import re
 import time
 
 from . import activity, events, identity, lifecycle
+from . import labels as label
 from .errors import Ds01Error, UsageError
 from .units import format_duration, parse_duration
 
@@ -34,19 +35,19 @@ def status(docker, config, *, state_dir, allocator_status=None, lookup=identity.
     counts = {}
     for summary in activity.list_managed(docker):
         labels = summary.get("Labels") or {}
-        if labels.get("ds01.managed") != "true":
+        if not label.is_managed(labels):
             continue
-        owner = labels.get("ds01.user", "?")
+        owner = labels.get(label.USER, "?")
         counts[owner] = counts.get(owner, 0) + 1
         entry = idle_state.get(summary.get("Id")) or {}
         running = summary.get("State") in activity.RUNNING_STATES
         containers.append({
-            "name": labels.get("ds01.project") or (summary.get("Names") or ["/?"])[0].lstrip("/"),
+            "name": labels.get(label.PROJECT) or (summary.get("Names") or ["/?"])[0].lstrip("/"),
             "user": owner, "status": summary.get("State"),
-            "gpus": [slot for slot in (labels.get("ds01.gpu.slots") or "").split(",") if slot],
+            "gpus": label.slot_ids(labels),
             # As of the last cleanup pass, which measured it at `last_checked`.
             "idle_seconds": entry.get("idle_seconds") if running else None,
-            "idle_timeout": _limits(config, owner, lookup).get("idle_timeout"),
+            "idle_timeout": _limits(config, owner, lookup).idle_timeout,
             "cpu_percent": entry.get("cpu_percent") if running else None,
             "last_checked": activity.iso(entry.get("measured_at")) if running else None,
         })
@@ -69,11 +70,11 @@ def _usage(slot_rows_, container_counts, config, lookup):
     for user in sorted(set(held) | set(container_counts)):
         limits = _limits(config, user, lookup)
         count, weight = held.get(user, (0, 0.0))
-        users.append({"user": user, "group": limits.get("group"), "slots": count,
-                      "max_slots": limits.get("max_mig_instances"), "weight": round(weight, 4),
-                      "max_weight": limits.get("max_gpu_equivalents"),
+        users.append({"user": user, "group": limits.group, "slots": count,
+                      "max_slots": limits.max_mig_instances, "weight": round(weight, 4),
+                      "max_weight": limits.max_gpu_equivalents,
                       "containers": container_counts.get(user, 0),
-                      "max_containers": limits.get("max_containers_per_user")})
+                      "max_containers": limits.max_containers_per_user})
     return users
 
 

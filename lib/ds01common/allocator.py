@@ -44,7 +44,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from . import dockerapi, events, gpuqueue, inventory, ledger, paths, policy
+from . import dockerapi, events, gpuqueue, inventory, ledger, names, paths, policy
+from . import labels as label
 from .errors import ResourcesUnavailable, UsageError
 
 log = logging.getLogger("ds01")
@@ -75,8 +76,8 @@ class Allocation:
 
     @property
     def labels(self):
-        return {"ds01.gpu.slots": ",".join(self.slot_ids),
-                "ds01.gpu.uuids": ",".join(slot.uuid for slot in self.slots)}
+        return {label.GPU_SLOTS: ",".join(self.slot_ids),
+                label.GPU_UUIDS: ",".join(slot.uuid for slot in self.slots)}
 
     @property
     def environment(self):
@@ -112,12 +113,13 @@ class Allocation:
                                        "was being created (its reservation expired); nothing was created, try again")
         self.confirmed = True
         if self.slots:
-            events.record("gpu.allocate", context["user"].name, context["log_dir"], container=context["container"],
+            events.record("gpu.allocate", context["user"].name, context["log_dir"],
+                          container=names.short_name(context["container"]),
                           container_id=container_id, slots=self.slot_ids,
                           uuids=[slot.uuid for slot in self.slots],
                           weight=round(sum(slot.weight for slot in self.slots), 4),
                           held_slots=context["held"] + len(self.slots),
-                          max_mig_instances=context["limits"].get("max_mig_instances"))
+                          max_mig_instances=context["limits"].max_mig_instances)
 
     def release(self):
         """Drop the reservation (the create failed or was abandoned).
@@ -211,7 +213,7 @@ def _attempt(context, slots, request, arrival, my_token=None):
     def queue_position():
         everyone = gpuqueue.waiters(context["state_dir"])
         context["waiting_total"] = len(everyone)
-        return gpuqueue.ahead_of(everyone, limits.get("priority"), arrival, my_token)
+        return gpuqueue.ahead_of(everyone, limits.priority, arrival, my_token)
 
     with _transaction(context) as state:
         context["waiting_total"] = 0
@@ -243,7 +245,7 @@ def _wait_for_slot(context, slots, request, first_refusal):
     entry = gpuqueue.join(context["state_dir"], user, context["container"], request, context["limits"])
     token = entry["token"]
     deadline = time.monotonic() + request.wait
-    events.record("gpu.queue.join", user.name, context["log_dir"], container=context["container"],
+    events.record("gpu.queue.join", user.name, context["log_dir"], container=names.short_name(context["container"]),
                   count=request.count, priority=entry["priority"], reason=first_refusal.reason)
     last_position = None
     try:
@@ -293,7 +295,8 @@ def reserve(docker, config, user, limits, docker_container_name, request=None, *
     allocation, refusal, waiting = _attempt(context, slots, request, arrival)
     if allocation is None:
         if request.wait is None or request.wait <= 0 or not refusal.waitable:
-            events.record("gpu.refuse", user.name, log_dir, container=docker_container_name, count=request.count,
+            events.record("gpu.refuse", user.name, log_dir, container=names.short_name(docker_container_name),
+                          count=request.count,
                           reason=refusal.reason, waiting=waiting)
             raise _unavailable(refusal, waiting)
         allocation = _wait_for_slot(context, slots, request, refusal)

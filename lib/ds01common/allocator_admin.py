@@ -48,13 +48,19 @@ def status(docker, config, *, state_dir, inventory_=None, log_dir=None):
     queue = [{"position": position, "token": entry["token"], "user": entry.get("user"),
               "container": entry.get("container"), "count": (entry.get("request") or {}).get("count"),
               "full_gpu": (entry.get("request") or {}).get("full_gpu"), "priority": entry.get("priority"),
-              "since": events.utc_nowiso_utc() if not entry.get("arrival") else iso_utc(entry["arrival"])}
+              "since": _since(entry)}
              for position, entry in enumerate(gpuqueue.waiters(state_dir), start=1)]
     return {"slots": slots, "unknown_slots": unknown, "queue": queue,
             "gpus": [{"index": gpu.index, "uuid": gpu.uuid, "model": gpu.model, "memory": gpu.memory,
                       "mig_enabled": gpu.mig_enabled} for gpu in inv.gpus],
             "reason": inv.reason, "problems": inv.problems, "simulated": inv.simulated,
             "containers_per_user": containers_per_user}
+
+
+def _since(entry):
+    """When a waiter joined; None (shown as "-") for a hand-made entry without an arrival time."""
+    arrival = entry.get("arrival")
+    return iso_utc(arrival) if arrival else None
 
 
 def usage(document, config):
@@ -77,10 +83,10 @@ def usage(document, config):
         except Ds01Error:
             login = user
         limits = config.limits_for(login)
-        rows.append({"user": user, "slots": entry["slots"], "max_slots": limits.get("max_mig_instances"),
-                     "weight": round(entry["weight"], 4), "max_weight": limits.get("max_gpu_equivalents"),
+        rows.append({"user": user, "slots": entry["slots"], "max_slots": limits.max_mig_instances,
+                     "weight": round(entry["weight"], 4), "max_weight": limits.max_gpu_equivalents,
                      "containers": entry.get("containers", 0),
-                     "max_containers": limits.get("max_containers_per_user")})
+                     "max_containers": limits.max_containers_per_user})
     return rows
 
 

@@ -17,6 +17,10 @@ def add_create_options(parser):
     gpus.add_argument("--gpus", type=int, metavar="N", help="GPU slots to take (default: 1)")
     gpus.add_argument("--cpu-only", action="store_true", help="no GPU")
     parser.add_argument("--full-gpu", action="store_true", help="a whole GPU, not a MIG instance (if allowed)")
+    add_wait_option(parser)
+
+
+def add_wait_option(parser):
     parser.add_argument("--wait", nargs="?", type=_seconds, const=WAIT_FOREVER, metavar="SECONDS",
                         help="wait in the GPU queue (for SECONDS, or until served) instead of failing")
 
@@ -88,7 +92,7 @@ def stats_rows(stats, show_user=False):
 
 
 def exit_help(limits=None):
-    idle = format_duration((limits or {}).get("idle_timeout"))
+    idle = format_duration(limits.idle_timeout if limits else None)
     return [
         "To leave a container shell: type `exit` or press Ctrl-D.",
         "Leaving the shell does not stop the container: it keeps running, with its GPU,",

@@ -48,14 +48,14 @@ def exec_command(user, container, command, terminal=None):
             container.name, *command]
 
 
-def run(docker, user, name, command, log_dir=None):
+def run(docker, user, name, command, log_dir=None, config=None, state_dir=None):
     """Start the container if needed, run `command` in it; returns the command's exit status."""
-    container = containers.start(docker, user, name, log_dir=log_dir)
+    container = containers.start(docker, user, name, log_dir=log_dir, config=config, state_dir=state_dir)
     result = process.run(exec_command(user, container, list(command)), check=False, capture=False)
     return result.returncode
 
 
-def shell(docker, user, name, start=True, log_dir=None):
+def shell(docker, user, name, start=True, log_dir=None, config=None, state_dir=None):
     """An interactive shell (needs a terminal); returns the shell's exit status.
 
     Existence and ownership are checked before the terminal, so someone else's container is
@@ -67,6 +67,7 @@ def shell(docker, user, name, start=True, log_dir=None):
     if not terminal_attached():
         raise UsageError(f"a shell needs a terminal; to run one command use `container-run {name} -- CMD`")
     if start:
-        container = containers.start(docker, user, name, log_dir=log_dir, container=container)
+        container = containers.start(docker, user, name, log_dir=log_dir, container=container, config=config,
+                                     state_dir=state_dir)
     result = process.run(exec_command(user, container, SHELL, terminal=True), check=False, capture=False)
     return result.returncode

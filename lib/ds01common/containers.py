@@ -8,22 +8,25 @@ how ownership is checked and how GPU state is rebuilt after a crash.
 import datetime
 import logging
 import os
+import re
 from pathlib import Path
 
 from . import dockerapi, events, names
+from . import labels as label
 from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
 from .units import iso_utc
 
 log = logging.getLogger("ds01")
 
-LABEL_MANAGED = "ds01.managed"
-LABEL_USER = "ds01.user"
-LABEL_UID = "ds01.uid"
-LABEL_PROJECT = "ds01.project"
-LABEL_CREATED = "ds01.created_at"
-LABEL_SLOTS = "ds01.gpu.slots"
-LABEL_UUIDS = "ds01.gpu.uuids"
-LABEL_WORKSPACE = "ds01.workspace"
+# Short local names for the label names of labels.py.
+LABEL_MANAGED = label.MANAGED
+LABEL_USER = label.USER
+LABEL_UID = label.UID
+LABEL_PROJECT = label.PROJECT
+LABEL_CREATED = label.CREATED_AT
+LABEL_SLOTS = label.GPU_SLOTS
+LABEL_UUIDS = label.GPU_UUIDS
+LABEL_WORKSPACE = label.WORKSPACE
 
 CONTAINER_WORKSPACE = "/workspace"
 CONTAINER_DATA = "/data"
@@ -31,6 +34,9 @@ CONTAINER_DATA = "/data"
 # PID 1 is docker-init (init=True), which forwards SIGTERM to this loop and reaps orphans.
 # The loop keeps an idle container alive without a terminal and leaves at once on SIGTERM,
 # so `docker stop` never has to wait for its timeout. Plain POSIX sh: busybox and distros.
+# What `docker ps` shows as an id (or more of it): only these are tried as ids by find().
+CONTAINER_ID_RE = re.compile(r"^[0-9a-f]{12,64}$")
+
 KEEP_ALIVE = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
 
 
@@ -43,7 +49,7 @@ def _what(name):
 def owner_of(labels):
     """The DS01 owner of a container from its labels, or None for a non-DS01 container."""
     labels = labels or {}
-    if labels.get(LABEL_MANAGED) != "true":
+    if not label.is_managed(labels):
         return None
     return labels.get(LABEL_USER)
 
@@ -58,23 +64,33 @@ def check_owner(user, name, labels):
 
 
 def find(docker, user, name):
-    """The user's container `name` (a docker Container); NotFound or PermissionDenied (exit 4)."""
-    names.validate_name(name)
+    """The user's container `name` (a docker Container).
+
+    Names are per user: another user's container of the same name is invisible (NotFound,
+    exit 1). Only addressing someone else's container explicitly, by its Docker name
+    `NAME._.UID` or its id, is PermissionDenied (exit 4)."""
+    short, uid = names.split_docker_name(name or "")
+    if uid is not None and uid != user.uid:
+        return _find_explicit(docker, user, name)
+    name = names.validate_name(short)
     container = dockerapi.get_or_none(docker.containers, names.docker_name(name, user.uid), _what(name))
     if container is not None:
         check_owner(user, name, container.labels)
         return container
-    # Not under the user's name: say whose it is when someone else has one by that name.
-    with dockerapi.errors(_what(name)):
-        others = docker.api.containers(all=True, filters={"label": f"{LABEL_PROJECT}={name}"})
-    for entry in others:
-        entry_name = (entry.get("Names") or ["/"])[0].lstrip("/")
-        if names.split_docker_name(entry_name)[0] == name and owner_of(entry.get("Labels")):
-            raise PermissionDenied(f"permission denied: {name} belongs to {owner_of(entry.get('Labels'))}")
-    foreign = dockerapi.get_or_none(docker.containers, name, _what(name))
-    if foreign is not None:
-        check_owner(user, name, foreign.labels)
+    if CONTAINER_ID_RE.match(name):
+        found = dockerapi.get_or_none(docker.containers, name, _what(name))
+        if found is not None and found.id.startswith(name):
+            check_owner(user, name, found.labels)
+            return found
     raise NotFound(f"no container named {name}: see `container-list`")
+
+
+def _find_explicit(docker, user, docker_container_name):
+    container = dockerapi.get_or_none(docker.containers, docker_container_name, _what(docker_container_name))
+    if container is None:
+        raise NotFound(f"no container named {docker_container_name}: see `container-list`")
+    check_owner(user, docker_container_name, container.labels)
+    return container
 
 
 # --- create ----------------------------------------------------------------------------
@@ -109,7 +125,7 @@ def prepare_workspace(config, user, name, workspace=None):
 
 def labels_for(user, name, workspace, allocation_labels=None, created_at=None):
     labels = {
-        LABEL_MANAGED: "true",
+        LABEL_MANAGED: label.MANAGED_VALUE,
         LABEL_USER: user.name,
         LABEL_UID: str(user.uid),
         LABEL_PROJECT: name,
@@ -125,17 +141,17 @@ def labels_for(user, name, workspace, allocation_labels=None, created_at=None):
 def host_config_options(limits):
     """Docker create options for the user's resolved limits (swap held to the memory figure)."""
     options = {}
-    if limits.get("memory"):
-        options["mem_limit"] = limits["memory"]
-        options["memswap_limit"] = limits["memory"]
-    if limits.get("max_cpus"):
+    if limits.memory:
+        options["mem_limit"] = limits.memory
+        options["memswap_limit"] = limits.memory
+    if limits.max_cpus:
         # Docker refuses more CPUs than the host has; a limit above that means "all of them".
-        cpus = min(limits["max_cpus"], os.cpu_count() or limits["max_cpus"])
+        cpus = min(limits.max_cpus, os.cpu_count() or limits.max_cpus)
         options["nano_cpus"] = int(cpus * 1_000_000_000)
-    if limits.get("shm_size"):
-        options["shm_size"] = limits["shm_size"]
-    if limits.get("pids_limit"):
-        options["pids_limit"] = limits["pids_limit"]
+    if limits.shm_size:
+        options["shm_size"] = limits.shm_size
+    if limits.pids_limit:
+        options["pids_limit"] = limits.pids_limit
     return options
 
 
@@ -292,13 +308,18 @@ def deploy(docker, config, user, name, *, state_dir, log_dir, **create_options):
 
 # --- start / stop / remove / retire ----------------------------------------------------
 
-def start(docker, user, name, log_dir=None, container=None):
-    """Start the user's container (a no-op when it runs); `container`: already found by the caller."""
+def start(docker, user, name, log_dir=None, container=None, config=None, state_dir=None):
+    """Start the user's container (a no-op when it runs); `container`: already found by the caller.
+
+    With `config`, a container whose GPU slot is no longer in the host's inventory (the GPU
+    failed, MIG was re-partitioned) is refused, as one whose slot an admin released is."""
     if container is None:
         container = find(docker, user, name)
     if container.status == "running":
         return container
-    _refuse_revoked(container, name)
+    _refuse_revoked(container, name, state_dir)
+    if config is not None:
+        _refuse_vanished(container, name, config)
     with dockerapi.errors(_what(name)):
         container.start()
         container.reload()
@@ -312,7 +333,31 @@ def start(docker, user, name, log_dir=None, container=None):
     return container
 
 
-def _refuse_revoked(container, name):
+class GpuLost(ResourcesUnavailable):
+    """A stopped container's GPU slot was released by an admin or vanished from the inventory."""
+
+
+def _lost_gpu_advice(name):
+    return (f"`container-start {name} --wait` re-creates it on a free GPU (the workspace is kept, changes "
+            f"outside it are not), or retire it (`container-retire {name}`)")
+
+
+def restart_on_new_gpu(docker, config, user, name, *, wait, state_dir, log_dir):
+    """Replace a container that lost its GPU by a new one of the same name, image, workspace and
+    GPU count, queueing (`wait` seconds, inf: until served) for the slots. Returns deploy's summary."""
+    container = find(docker, user, name)
+    labels = dict(container.labels)
+    image = (container.attrs.get("Config") or {}).get("Image") or container.attrs.get("Image")
+    count = len(split_slots(labels.get(LABEL_SLOTS)))
+    data_dir = next((mount.get("Source") for mount in container.attrs.get("Mounts") or ()
+                     if mount.get("Destination") == CONTAINER_DATA), None)
+    extra = {key: value for key, value in labels.items() if key == label.MLC_FRAMEWORK}
+    retire(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, reason="lost its GPU")
+    return deploy(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, image=image, gpus=count,
+                  wait=wait, workspace=labels.get(LABEL_WORKSPACE), data_dir=data_dir, extra_labels=extra)
+
+
+def _refuse_revoked(container, name, state_dir=None):
     """An admin freed this stopped container's slot (`gpu-allocator release`), which may be
     someone else's by now: starting it would put two containers on one GPU."""
     slots = split_slots(container.labels.get(LABEL_SLOTS))
@@ -320,11 +365,26 @@ def _refuse_revoked(container, name):
         return
     from . import ledger, paths
 
-    revoked = (ledger.read_state(paths.state_dir())["revoked"].get(container.id) or {}).get("slots", [])
+    revoked = (ledger.read_state(state_dir or paths.state_dir())["revoked"].get(container.id) or {}).get("slots", [])
     taken = [slot for slot in slots if slot in revoked]
     if taken:
-        raise ResourcesUnavailable(f"{name} lost GPU {', '.join(taken)} to an admin's release and cannot start: "
-                                   f"retire it (`container-retire {name}`) and create a new one")
+        raise GpuLost(f"{name} lost GPU {', '.join(taken)} to an admin's release and cannot start: "
+                                   + _lost_gpu_advice(name))
+
+
+def _refuse_vanished(container, name, config):
+    """The slot the container was made with is gone from the inventory: there is no such GPU."""
+    slots = split_slots(container.labels.get(LABEL_SLOTS))
+    if not slots:
+        return
+    from . import inventory
+
+    known = {slot.id for slot in inventory.discover(config).slots}
+    vanished = [slot for slot in slots if slot not in known]
+    if vanished:
+        raise GpuLost(f"{name} was made with GPU slot {', '.join(vanished)}, which is no longer on "
+                                   "this host (the GPU failed or was re-partitioned), so it cannot start: "
+                                   + _lost_gpu_advice(name))
 
 
 def stop(docker, user, name, timeout=10, log_dir=None):
@@ -408,7 +468,7 @@ def list_entries(docker, user=None, status=None):
     """Docker's raw list entries for DS01 containers (one engine call), the user's or everyone's.
 
     `docker` None lets dockerapi use its direct socket path (no SDK import: much faster)."""
-    filters = {"label": [f"{LABEL_MANAGED}=true"] + ([f"{LABEL_USER}={user.name}"] if user else [])}
+    filters = {"label": [label.MANAGED_FILTER["label"]] + ([f"{LABEL_USER}={user.name}"] if user else [])}
     if status:
         filters["status"] = [status]
     entries = dockerapi.list_containers(filters, client=docker)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .errors import NotFound, PermissionDenied
 from .ledger import process_alive, process_start_time
+from .records import Limits
 from .statefile import StateFile
 
 log = logging.getLogger("ds01")
@@ -79,8 +80,8 @@ def join(state_dir, user, container, request, limits, pid=None):
     token = uuid.uuid4().hex[:12]
     entry = {"user": user.name, "login": user.login, "container": container,
              "request": {"count": request.count, "full_gpu": bool(request.full_gpu)},
-             "limits": {key: limits.get(key) for key in QUOTA_KEYS},
-             "priority": int(limits.get("priority") or 0), "arrival": time.time(),
+             "limits": {key: limits.value(key) for key in QUOTA_KEYS},
+             "priority": limits.priority, "arrival": time.time(),
              "pid": pid, "pid_start": process_start_time(pid)}
     with queue_file(state_dir).transaction() as data:
         entries = _entries(data)
@@ -147,7 +148,7 @@ def serve_ahead(ahead, state, slots, decide, request_type, holdings_for):
         holdings.user_slots.extend(virtual.get(entry.get("user"), []))
         holdings.user_weight += sum(slot.weight for slot in slots if slot.id in virtual.get(entry.get("user"), []))
         wanted = entry.get("request") or {}
-        decision = decide(slots, holdings, entry.get("limits") or {},
+        decision = decide(slots, holdings, _stored_limits(entry),
                           request_type(int(wanted.get("count", 1)), bool(wanted.get("full_gpu"))))
         if decision.ok:
             served += 1
@@ -155,6 +156,13 @@ def serve_ahead(ahead, state, slots, decide, request_type, holdings_for):
             taken.update(chosen)
             virtual.setdefault(entry.get("user"), []).extend(chosen)
     return taken, served
+
+
+def _stored_limits(entry):
+    """A waiter's quota limits as stored when it joined; keys it lacks mean unlimited."""
+    stored = entry.get("limits")
+    return Limits.from_mapping({key: value for key, value in stored.items() if key in QUOTA_KEYS}
+                               if isinstance(stored, dict) else {})
 
 
 def listing(state_dir):
@@ -168,5 +176,5 @@ def listing(state_dir):
         rows.append({"position": position, "id": entry["token"], "user": entry["user"],
                      "container": short_name(entry["container"]), "count": request.get("count"),
                      "full_gpu": request.get("full_gpu"), "priority": entry.get("priority"),
-                     "since": iso_utc(entry["arrival"])})
+                     "since": iso_utc(entry["arrival"]) if entry.get("arrival") else None})
     return rows

@@ -5,6 +5,8 @@ behind. A flag given on the command line is never asked again. All asking goes t
 prompts.py (terminal check, exit 2 without one, Ctrl-C as KeyboardInterrupt).
 """
 
+from pathlib import Path
+
 from . import images, names, prompts
 
 PROJECT_FLAGS = "project-init NAME [--template T] [--packages PKG...] [--no-git] [--no-build] [--deploy]"
@@ -36,6 +38,12 @@ def ask_project(options, config, *, given=(), templates_dir=None, flags=PROJECT_
                         f"It lives in {workspace or config.workspace_root}/<name> and is kept when containers go.")
         options.name = prompts.text("Project name (lowercase letters, digits, - and _):", flags,
                                     validate=_validate_name).strip()
+    existing = Path(workspace or config.workspace_root).expanduser() / options.name / "Dockerfile"
+    if existing.is_file() and not getattr(options, "regenerate", False):
+        # The Dockerfile is used as it is: a template or package answer would be ignored.
+        prompts.explain(f"{options.name} already has a Dockerfile ({existing}); it is used as it is. "
+                        f"Change it by editing it, or with `image-update {options.name} --packages PKG...`.")
+        given = set(given) | {"template", "packages"}
     if "template" not in given:
         prompts.explain("The image template decides which libraries are preinstalled. "
                         f"It is written to {options.name}/Dockerfile, which you can edit later.")

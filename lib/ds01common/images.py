@@ -14,6 +14,7 @@ import tarfile
 from pathlib import Path
 
 from . import dockerapi, events, names, paths
+from . import labels as label
 from .errors import Ds01Error, NotFound, PermissionDenied, UsageError
 from .units import iso_utc
 from .userfiles import make_directory, write_text
@@ -38,9 +39,10 @@ PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~+*:/@]*$")
 # Beside the Dockerfile, only these small files go to the build: never data or checkpoints.
 CONTEXT_FILES = ("Dockerfile", "requirements.txt", "environment.yml")
 
-LABEL_MANAGED = "ds01.managed"
-LABEL_USER = "ds01.user"
-LABEL_PROJECT = "ds01.project"
+# Short local names for the label names of labels.py.
+LABEL_MANAGED = label.MANAGED
+LABEL_USER = label.USER
+LABEL_PROJECT = label.PROJECT
 
 
 # --- the Dockerfile ----------------------------------------------------------------------
@@ -315,7 +317,7 @@ def _owner(labels, repository_tags):
 def containers_by_image(docker):
     """{image id: [container names]} for every DS01 container (one engine call)."""
     with dockerapi.errors("containers"):
-        entries = docker.api.containers(all=True, filters={"label": f"{LABEL_MANAGED}=true"})
+        entries = docker.api.containers(all=True, filters=dict(label.MANAGED_FILTER))
     using = {}
     for entry in entries:
         labels = entry.get("Labels") or {}

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import dockerapi, events
+from . import labels as label
 from .inventory import sort_slot_ids
 from .statefile import StateFile
 from .units import iso_utc
@@ -63,7 +64,7 @@ DEFAULT_RESERVATION_TIMEOUT = 300.0
 LISTING_FRESH_SECONDS = 10.0
 # Confirmed creates are remembered this long, for container counts against an older listing.
 RECENT_SECONDS = 120.0
-MANAGED_FILTER = {"label": "ds01.managed=true"}
+MANAGED_FILTER = label.MANAGED_FILTER
 
 
 def reservation_timeout():
@@ -115,11 +116,11 @@ def _describe(container):
         labels, status = attrs.get("Labels") or {}, attrs.get("State") or ""
     else:
         name, labels, status = container.name, container.labels or {}, container.status
-    if labels.get("ds01.managed") != "true":
+    if not label.is_managed(labels):
         return None
-    created = labels.get("ds01.created_at") or _iso(attrs.get("Created"))
-    return ContainerInfo(name, container.id, labels.get("ds01.user", ""),
-                         parse_slot_label(labels.get("ds01.gpu.slots")), status, created)
+    created = labels.get(label.CREATED_AT) or _iso(attrs.get("Created"))
+    return ContainerInfo(name, container.id, labels.get(label.USER, ""),
+                         parse_slot_label(labels.get(label.GPU_SLOTS)), status, created)
 
 
 def _iso(created):

@@ -164,7 +164,7 @@ def _running_checks(observation, entry, thresholds, user_limits, now):
                "gpu_utilization": observation.gpu_utilization, "keep_alive": activity.iso(observation.keep_alive),
                "last_active": activity.iso(last_active)}
     candidates = []
-    runtime_limit = user_limits.get("max_runtime")
+    runtime_limit = user_limits.max_runtime
     runtime = now - started
     if runtime_limit:
         details = dict(numbers, runtime_seconds=round(runtime), threshold_seconds=runtime_limit)
@@ -182,7 +182,7 @@ def _running_checks(observation, entry, thresholds, user_limits, now):
                                    f"{format_duration(runtime_limit)} limit; it will be retired in "
                                    f"{format_duration(left)} (save your work; the workspace is kept)",
                                    dict(details, fraction=due[-1], fractions=due)))
-    idle_limit = user_limits.get("idle_timeout")
+    idle_limit = user_limits.idle_timeout
     if idle_limit and active is not None:
         details = dict(numbers, idle_seconds=round(idle_seconds), threshold_seconds=idle_limit,
                        cpu_threshold=thresholds["cpu_idle_percent"])
@@ -202,7 +202,7 @@ def _running_checks(observation, entry, thresholds, user_limits, now):
 
 
 def _gpu_hold_check(observation, user_limits, now):
-    hold = user_limits.get("gpu_hold_after_stop")
+    hold = user_limits.gpu_hold_after_stop
     stopped_at = observation.finished or observation.created
     if hold is None or stopped_at is None:
         return []

@@ -5,34 +5,21 @@ import os
 import tempfile
 from pathlib import Path
 
-from .config import DURATION_KEYS, LIMIT_KEYS, SIZE_KEYS
+from .config_schema import DURATION_KEYS, LIMIT_KEYS, LIMITS, SIZE_KEYS
 from .units import format_duration, format_size
 
 log = logging.getLogger("ds01")
 LIMITS_FILE = ".ds01-limits"
 
-DESCRIPTIONS = {
-    "max_mig_instances": "GPU slots held in total",
-    "max_gpus_per_container": "GPU slots in one container",
-    "max_gpu_equivalents": "GPU-equivalents held in total",
-    "allow_full_gpu": "may take a whole GPU",
-    "max_cpus": "CPUs per container",
-    "memory": "memory per container",
-    "shm_size": "shared memory per container",
-    "pids_limit": "processes per container",
-    "max_containers_per_user": "containers at once",
-    "idle_timeout": "idle time before retirement",
-    "max_runtime": "longest a container may run",
-    "gpu_hold_after_stop": "a stopped container keeps its GPU for",
-    "priority": "place in the GPU queue (higher first)",
-}
+# The schema table holds every limit's meaning once.
+DESCRIPTIONS = {setting.name: setting.description for setting in LIMITS}
 
 
 def as_json(limits):
     """Every section-7 key plus 'group' and 'reason': bytes, seconds, null for unlimited."""
-    document = {key: limits[key] for key in LIMIT_KEYS}
-    document["group"] = limits["group"]
-    document["reason"] = limits.get("reason")
+    document = {key: limits.value(key) for key in LIMIT_KEYS}
+    document["group"] = limits.group
+    document["reason"] = limits.reason
     return document
 
 
@@ -49,13 +36,13 @@ def display_value(key, value):
 
 
 def as_rows(limits):
-    return [(key, display_value(key, limits[key]), DESCRIPTIONS[key]) for key in LIMIT_KEYS]
+    return [(key, display_value(key, limits.value(key)), DESCRIPTIONS[key]) for key in LIMIT_KEYS]
 
 
 def as_text(user, limits):
-    lines = [f"DS01 limits for {user} (group {limits['group']})"]
-    if limits.get("reason"):
-        lines.append(f"override: {limits['reason']}")
+    lines = [f"DS01 limits for {user} (group {limits.group})"]
+    if limits.reason:
+        lines.append(f"override: {limits.reason}")
     width = max(len(key) for key in LIMIT_KEYS)
     lines += [f"  {key.ljust(width)}  {value}" for key, value, _ in as_rows(limits)]
     return "\n".join(lines) + "\n"

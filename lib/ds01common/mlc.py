@@ -2,9 +2,10 @@
 through the config's `images.frameworks` ("<framework>-<version>": image)."""
 
 from . import containers
+from . import labels as label
 from .errors import NotFound
 
-LABEL_FRAMEWORK = "ds01.mlc.framework"
+LABEL_FRAMEWORK = label.MLC_FRAMEWORK
 
 
 def framework_key(framework, version):
@@ -32,10 +33,10 @@ def resolve_framework(config, framework, version):
 
 
 def create(docker, config, user, name, framework, version, *, workspace=None, data_dir=None,
-           gpus=None, state_dir, log_dir):
+           gpus=None, wait=None, state_dir, log_dir):
     image = resolve_framework(config, framework, version)
     return containers.create(docker, config, user, name, image=image, gpus=gpus,
-                             cpu_only=gpus == 0, state_dir=state_dir, log_dir=log_dir,
+                             cpu_only=gpus == 0, wait=wait, state_dir=state_dir, log_dir=log_dir,
                              workspace=workspace, data_dir=data_dir,
                              extra_labels={LABEL_FRAMEWORK: framework_key(framework, version)})
 

@@ -189,3 +189,31 @@ def gpu_utilization(index, module=None):
             return float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
     except Exception:
         return None
+
+
+@dataclass(frozen=True)
+class DeviceUsage:
+    uuid: str                   # the full GPU's, or the MIG device's
+    memory_used: int            # bytes
+    memory_total: int           # bytes
+    utilization: float | None   # busy percent; None where NVML does not measure it (MIG devices)
+
+
+def device_usage(module=None):
+    """[DeviceUsage] for every full GPU and MIG device, in one NVML session; [] when NVML is unusable."""
+    usage = []
+    try:
+        with session(module) as nvml:
+            for handle, uuid in _devices(nvml):
+                try:
+                    memory = nvml.nvmlDeviceGetMemoryInfo(handle)
+                except Exception:  # one device failing must not hide the others
+                    continue
+                try:
+                    utilization = float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+                except Exception:  # NotSupported on MIG devices
+                    utilization = None
+                usage.append(DeviceUsage(uuid, int(memory.used), int(memory.total), utilization))
+    except Unavailable:
+        return []
+    return usage

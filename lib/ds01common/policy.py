@@ -80,7 +80,7 @@ def _at_limit(have, limit, what, key, verb="have"):
 
 def check_quotas(holdings, limits, request):
     """The first quota this request would break, as a Refusal, or None."""
-    max_containers = limits.get("max_containers_per_user")
+    max_containers = limits.max_containers_per_user
     if max_containers is not None and holdings.user_containers + 1 > max_containers:
         text = _at_limit(holdings.user_containers, max_containers, "container", "max_containers_per_user")
         extra = holdings.user_containers + 1 - max_containers
@@ -89,17 +89,17 @@ def check_quotas(holdings, limits, request):
         return Refusal(text + remove, QUOTA)
     if request.count <= 0:
         return None
-    per_container = limits.get("max_gpus_per_container")
+    per_container = limits.max_gpus_per_container
     if per_container is not None and request.count > per_container:
         if per_container == 0:
             return Refusal("your limits allow no GPU slot in a container (max_gpus_per_container = 0); "
                            "use --cpu-only", QUOTA)
         return Refusal(f"you asked for {_plural(request.count, 'GPU slot')}; one container may have at most "
                        f"{per_container} (max_gpus_per_container = {per_container})", QUOTA)
-    if request.full_gpu and not limits.get("allow_full_gpu"):
+    if request.full_gpu and not limits.allow_full_gpu:
         return Refusal("your limits do not allow a full GPU (allow_full_gpu = false); "
                        "leave out --full-gpu to get a MIG slice", QUOTA)
-    max_slots = limits.get("max_mig_instances")
+    max_slots = limits.max_mig_instances
     held = len(holdings.user_slots)
     if max_slots is not None and held + request.count > max_slots:
         setting = f"(max_mig_instances = {max_slots})"
@@ -151,13 +151,13 @@ def decide(slots, holdings, limits, request):
         return Choice(())
     if not slots:
         return Refusal("this host has no GPU slots", NO_GPUS)
-    allow_full = bool(limits.get("allow_full_gpu"))
+    allow_full = limits.allow_full_gpu
     usable = [slot for slot in slots if slot.is_mig or allow_full]
     if request.full_gpu:
         usable = [slot for slot in usable if not slot.is_mig]
     if len(usable) < request.count:
         return Refusal(_not_allowed_reason(slots, usable, request, allow_full), NOT_ALLOWED)
-    max_weight = limits.get("max_gpu_equivalents")
+    max_weight = limits.max_gpu_equivalents
     remaining = None if max_weight is None else max_weight - holdings.user_weight
     if remaining is not None:
         # Checked against the lightest slots on the host, taken or not: if even those do not fit,

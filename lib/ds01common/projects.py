@@ -8,6 +8,7 @@ as soon as it is done, so an interruption can say exactly what was made.
 from dataclasses import dataclass, field
 
 from . import dockerapi, events, images, names, onboarding
+from . import labels as label
 from .errors import NotFound
 
 
@@ -30,7 +31,7 @@ def _say(on_step, step, text):
 
 
 def init(options, *, config, user, docker=None, templates_dir=None, on_step=None, on_output=None,
-         state_dir=None, log_dir=None, gpus=None, cpu_only=False):
+         state_dir=None, log_dir=None, gpus=None, cpu_only=False, wait=None):
     """dir-create -> git-init -> readme-create -> image-create -> (optionally) a container.
 
     `docker` is a callable returning the client, called only when a step needs the engine
@@ -63,14 +64,14 @@ def init(options, *, config, user, docker=None, templates_dir=None, on_step=None
     container = None
     if options.deploy:
         container = launch(docker(), config, user, name, templates_dir=templates_dir, on_output=on_output,
-                           state_dir=state_dir, log_dir=log_dir, gpus=gpus, cpu_only=cpu_only)
+                           state_dir=state_dir, log_dir=log_dir, gpus=gpus, cpu_only=cpu_only, wait=wait)
         _say(on_step, "container", f"container {name} {container['action']}")
     events.record("project.initialised", user.name, log_dir=log_dir, project=name, workspace=str(workspace))
     return {"workspace": str(workspace), "dockerfile": str(dockerfile), "image": image, "container": container}
 
 
 def launch(docker, config, user, name, *, templates_dir=None, on_output=None, on_step=None,
-           state_dir=None, log_dir=None, gpus=None, cpu_only=False, full_gpu=False):
+           state_dir=None, log_dir=None, gpus=None, cpu_only=False, full_gpu=False, wait=None):
     """Build the project's image if it is missing, then start its container (creating it if needed).
 
     Returns {"name", "image", "built", "action", "notice", "gpus"}."""
@@ -97,7 +98,7 @@ def launch(docker, config, user, name, *, templates_dir=None, on_output=None, on
         container = None
     if container is None:
         created = containers.deploy(docker, config, user, name, image=image, gpus=gpus, cpu_only=cpu_only,
-                                    full_gpu=full_gpu, state_dir=state_dir, log_dir=log_dir,
+                                    full_gpu=full_gpu, wait=wait, state_dir=state_dir, log_dir=log_dir,
                                     workspace=str(workspace))
         notice, gpu_slots = created.get("notice"), created.get("gpus") or []
         action = "created and started"
@@ -108,7 +109,7 @@ def launch(docker, config, user, name, *, templates_dir=None, on_output=None, on
         if container.attrs.get("Image") != current:
             notice = (f"{name} still runs the image it was created with; to use the rebuilt {image}: "
                       f"`container-retire {name}`, then `project-launch {name}`")
-        gpu_slots = [slot for slot in (container.labels.get("ds01.gpu.slots") or "").split(",") if slot]
-        containers.start(docker, user, name, log_dir=log_dir)
+        gpu_slots = label.slot_ids(container.labels)
+        containers.start(docker, user, name, log_dir=log_dir, container=container, config=config, state_dir=state_dir)
     _say(on_step, "container", f"container {name} {action}")
     return {"name": name, "image": image, "built": built, "action": action, "notice": notice, "gpus": gpu_slots}

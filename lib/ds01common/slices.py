@@ -80,16 +80,16 @@ def cgroup_parent(config, user, driver="systemd"):
 
 def user_caps(limits):
     """{CPUQuota, MemoryMax, TasksMax} for one user's slice (documented in the module doc)."""
-    containers = limits.get("max_containers_per_user")
+    containers = limits.max_containers_per_user
     caps = {}
     if containers is None:
         return caps
-    if limits.get("max_cpus"):
-        caps["CPUQuota"] = round(limits["max_cpus"] * containers * 100)
-    if limits.get("memory"):
-        caps["MemoryMax"] = limits["memory"] * containers
-    if limits.get("pids_limit"):
-        caps["TasksMax"] = limits["pids_limit"] * containers
+    if limits.max_cpus:
+        caps["CPUQuota"] = round(limits.max_cpus * containers * 100)
+    if limits.memory:
+        caps["MemoryMax"] = limits.memory * containers
+    if limits.pids_limit:
+        caps["TasksMax"] = limits.pids_limit * containers
     return caps
 
 
@@ -143,7 +143,7 @@ def units(config, logins=None):
     by_group = {}
     for login in logins:
         limits = config.limits_for(login)
-        group = limits.get("group") or "default"
+        group = limits.group or "default"
         by_group.setdefault(group, []).append((login, user_caps(limits)))
     root = root_slice(config)
     result = {root: _unit_text("DS01 containers (all users)", {})}

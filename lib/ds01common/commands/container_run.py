@@ -30,5 +30,7 @@ def main(argv):
 
     context = cli.Context(user_option=args.user)
     if command:
-        return container_exec.run(context.docker, context.user, args.name, command, log_dir=context.log_dir)
-    return container_exec.shell(context.docker, context.user, args.name, log_dir=context.log_dir)
+        return container_exec.run(context.docker, context.user, args.name, command, log_dir=context.log_dir,
+                                  config=context.config, state_dir=context.state_dir)
+    return container_exec.shell(context.docker, context.user, args.name, log_dir=context.log_dir,
+                                config=context.config, state_dir=context.state_dir)

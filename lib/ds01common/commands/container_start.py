@@ -1,4 +1,9 @@
-"""Start one of your containers (its main process just keeps it alive; enter with container-run)."""
+"""Start one of your containers (its main process just keeps it alive; enter with container-run).
+
+A stopped container keeps its GPU slot. If it lost the slot (an admin released it, or the GPU is
+no longer on the host), it cannot start; --wait [SECONDS] then re-creates it under the same name,
+image and workspace on a free GPU, queueing until one is free (changes outside /workspace are lost).
+"""
 
 from .. import cli
 
@@ -8,15 +13,26 @@ def build_parser():
 
     parser = cli.parser(__doc__)
     container_cli.add_name(parser)
+    container_cli.add_wait_option(parser)
     cli.add_user_option(parser)
     return parser
 
 
 def main(argv):
     args = build_parser().parse_args(argv)
-    from .. import containers
+    from .. import container_cli, containers
 
     context = cli.Context(user_option=args.user)
-    containers.start(context.docker, context.user, args.name, log_dir=context.log_dir)
+    try:
+        containers.start(context.docker, context.user, args.name, log_dir=context.log_dir, config=context.config,
+                         state_dir=context.state_dir)
+    except containers.GpuLost as lost:
+        if args.wait is None:
+            raise
+        cli.log.warning("%s; re-creating it on a free GPU", str(lost).split(":")[0])
+        result = containers.restart_on_new_gpu(context.docker, context.config, context.user, args.name,
+                                               wait=container_cli.wait_seconds(args.wait),
+                                               state_dir=context.state_dir, log_dir=context.log_dir)
+        print("\n".join(container_cli.created_lines(result)))
     print(f"{args.name} is running; enter it with `container-run {args.name}`")
     return 0

@@ -27,8 +27,8 @@ def main(argv):
     if args.json:
         cli.print_json(limits_view.as_json(limits))
         return 0
-    print(f"Limits for {user.login} (group: {limits['group']})")
-    if limits.get("reason"):
-        print(f"Override reason: {limits['reason']}")
+    print(f"Limits for {user.login} (group: {limits.group})")
+    if limits.reason:
+        print(f"Override reason: {limits.reason}")
     cli.print_table(limits_view.as_rows(limits), ("LIMIT", "VALUE", "MEANING"))
     return 0

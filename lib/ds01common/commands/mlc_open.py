@@ -15,4 +15,5 @@ def main(argv):
     from .. import container_exec
 
     context = cli.Context(user_option=args.user)
-    return container_exec.shell(context.docker, context.user, args.name, log_dir=context.log_dir)
+    return container_exec.shell(context.docker, context.user, args.name, log_dir=context.log_dir,
+                                config=context.config, state_dir=context.state_dir)

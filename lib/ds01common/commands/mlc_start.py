@@ -15,6 +15,7 @@ def main(argv):
     from .. import containers
 
     context = cli.Context(user_option=args.user)
-    containers.start(context.docker, context.user, args.name, log_dir=context.log_dir)
+    containers.start(context.docker, context.user, args.name, log_dir=context.log_dir, config=context.config,
+                     state_dir=context.state_dir)
     print(f"{args.name}: started")
     return 0

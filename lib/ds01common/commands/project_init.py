@@ -14,6 +14,8 @@ from .. import cli
 
 
 def build_parser():
+    from .. import container_cli
+
     parser = cli.parser(__doc__)
     parser.add_argument("name", nargs="?", metavar="NAME", help="project name (asked with --guided)")
     parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
@@ -29,6 +31,7 @@ def build_parser():
     gpu = parser.add_mutually_exclusive_group()
     gpu.add_argument("--gpus", type=int, metavar="N", help="GPUs for --deploy's container")
     gpu.add_argument("--cpu-only", action="store_true", help="no GPU for --deploy's container")
+    container_cli.add_wait_option(parser)
     cli.add_user_option(parser)
     return parser
 
@@ -45,7 +48,7 @@ def options_from(args):
     return options, given
 
 
-def run_init(context, options, gpus=None, cpu_only=False):
+def run_init(context, options, gpus=None, cpu_only=False, wait=None):
     """One code path for flags, --guided and user-setup; says what was made if it stops half-way."""
     from .. import projects
 
@@ -63,7 +66,8 @@ def run_init(context, options, gpus=None, cpu_only=False):
     try:
         return projects.init(options, config=context.config, user=context.user, docker=lambda: context.docker,
                              on_step=on_step, on_output=on_output if sys.stdout.isatty() else None,
-                             state_dir=context.state_dir, log_dir=context.log_dir, gpus=gpus, cpu_only=cpu_only)
+                             state_dir=context.state_dir, log_dir=context.log_dir, gpus=gpus, cpu_only=cpu_only,
+                             wait=wait)
     except BaseException:
         sys.stdout.flush()
         summary = "\n".join(f"  {line}" for line in made) if made else "  nothing"
@@ -90,7 +94,9 @@ def main(argv):
             raise
     else:
         images.require_project(options.name, args.packages, "NAME is required (or use --guided to be asked)")
-    result = run_init(context, options, gpus=args.gpus, cpu_only=args.cpu_only)
+    from ..container_cli import wait_seconds
+
+    result = run_init(context, options, gpus=args.gpus, cpu_only=args.cpu_only, wait=wait_seconds(args.wait))
     print(f"\nProject {options.name} is ready in {result['workspace']}")
     container = result.get("container")
     if container and container.get("notice"):

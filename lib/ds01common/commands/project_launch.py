@@ -4,6 +4,7 @@ An existing container is started (or entered if running); otherwise one is creat
 project's image ds01-<you>/<project>:latest with the workspace at /workspace.
   --open        open a shell in it (needs a terminal)
   --background  leave it running; enter later with container-run NAME
+  --wait [SECONDS]  when no GPU is free, queue for one (SECONDS at most) instead of failing
 Without either: a shell when you are at a terminal, else in the background.
 When you are done for the day: container-retire NAME (frees the GPU, keeps your files).
 """
@@ -13,6 +14,8 @@ from .. import cli
 
 
 def build_parser():
+    from .. import container_cli
+
     parser = cli.parser(__doc__)
     parser.add_argument("name", metavar="NAME", help="project name")
     mode = parser.add_mutually_exclusive_group()
@@ -22,13 +25,14 @@ def build_parser():
     gpu.add_argument("--gpus", type=int, metavar="N", help="GPU slots for a new container (default 1)")
     gpu.add_argument("--cpu-only", action="store_true", help="no GPU for a new container")
     parser.add_argument("--full-gpu", action="store_true", help="a whole GPU (if your limits allow)")
+    container_cli.add_wait_option(parser)
     cli.add_user_option(parser)
     return parser
 
 
 def main(argv):
     args = build_parser().parse_args(argv)
-    from .. import container_exec, projects
+    from .. import container_cli, container_exec, projects
 
     terminal = container_exec.terminal_attached()
     if args.open and not terminal:
@@ -46,7 +50,8 @@ def main(argv):
     result = projects.launch(context.docker, context.config, context.user, args.name,
                              on_output=on_output if sys.stdout.isatty() else None, on_step=on_step,
                              state_dir=context.state_dir, log_dir=context.log_dir, gpus=args.gpus,
-                             cpu_only=args.cpu_only, full_gpu=args.full_gpu)
+                             cpu_only=args.cpu_only, full_gpu=args.full_gpu,
+                             wait=container_cli.wait_seconds(args.wait))
     if result.get("notice"):
         cli.log.warning(result["notice"])
     gpus = ", ".join(result["gpus"]) or "none (CPU only)"

@@ -64,6 +64,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("container-stop", "atomic"),
     Command("dir-create", "atomic"),
     Command("ds01-events", "admin"),
+    Command("ds01-exporter", "admin"),
     Command("ds01-status", "admin"),
     Command("get-resource-limits", "admin", aliases=("check-limits",)),
     Command("git-init", "atomic"),
@@ -113,3 +114,18 @@ def docstring(path: Path) -> str:
         return ast.get_docstring(ast.parse(path.read_text())) or ""
     except (OSError, SyntaxError, ValueError):
         return ""
+
+
+def commands_markdown() -> str:
+    """The README's commands-by-tier table (every command, aliases in parentheses)."""
+    lines = ["| tier | commands |", "|---|---|"]
+    for tier in TIERS:
+        cells = []
+        for command in COMMANDS:
+            if command.tier != tier:
+                continue
+            alias_text = f" (`{'`, `'.join(command.aliases)}`)" if command.aliases else ""
+            cells.append(f"`{command.name} SUB`" if command.prefix else f"`{command.name}`{alias_text}")
+        if cells:
+            lines.append(f"| {tier} | {', '.join(cells)} |")
+    return "\n".join(lines) + "\n"

@@ -6,6 +6,7 @@ project-init -> vscode-setup. Needs a terminal; elsewhere run those three comman
 import sys
 
 from .. import cli
+from ..errors import ResourcesUnavailable
 
 
 def build_parser():
@@ -50,6 +51,11 @@ def main(argv):
         result = projects.init(options, config=context.config, user=user, docker=lambda: context.docker,
                                on_step=on_step, on_output=on_output, state_dir=context.state_dir,
                                log_dir=context.log_dir)
+    except ResourcesUnavailable as refused:
+        # No GPU free for the container: the project itself is ready; user-setup has no --wait.
+        reason = str(refused).replace(" (use --wait to queue)", "")
+        raise ResourcesUnavailable(f"{reason}; your project is set up: start its container later with "
+                                   f"`project-launch {options.name} --wait`") from None
     except BaseException:
         summary = "\n".join(f"  {line}" for line in made) or "  nothing"
         sys.stderr.write(f"user-setup stopped; made so far (kept):\n{summary}\n")

@@ -1,0 +1,58 @@
+"""Typed records that travel between DS01's modules in place of loose dicts.
+
+A misspelt attribute is a mypy error (and an AttributeError), where a misspelt dict key used
+to mean "unlimited" without a word.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Limits:
+    """One user's resolved limits (config.limits_for): sizes in bytes, durations in seconds,
+    None for unlimited; `group` is the user's group, `reason` an override's reason."""
+
+    max_mig_instances: int | None = None
+    max_gpus_per_container: int | None = None
+    max_gpu_equivalents: float | None = None
+    allow_full_gpu: bool = False
+    max_cpus: float | None = None
+    memory: int | None = None
+    shm_size: int | None = None
+    pids_limit: int | None = None
+    max_containers_per_user: int | None = None
+    idle_timeout: int | None = None
+    max_runtime: int | None = None
+    gpu_hold_after_stop: int | None = None
+    priority: int = 0
+    group: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Limits:
+        """Limits from already-parsed values (a queue entry's stored quota keys, a test's table).
+
+        Keys it leaves out take the field defaults above; unknown keys are an error, so a
+        misspelt key cannot pass for a limit."""
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise TypeError(f"unknown limit keys: {', '.join(unknown)}")
+        return cls(**dict(values))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Every field by name, in declaration order (the JSON document's order)."""
+        return asdict(self)
+
+    def value(self, key: str) -> Any:
+        """The limit called `key` (for code that walks the key table); KeyError for an unknown key."""
+        if key not in _LIMIT_FIELDS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+
+_LIMIT_FIELDS = frozenset(item.name for item in fields(Limits))
