@@ -7,6 +7,10 @@ LOGDIR     ?= /var/log/ds01
 CRONDIR    ?= /etc/cron.d
 SYSTEM_PYTHON ?= /usr/bin/python3
 DOCKER_GROUP  ?= docker
+# Locked mode (config `access: ds01-only`): members of USERS_GROUP run exactly the DS01 commands
+# as root through the sudoers drop-in. Keep USERS_GROUP equal to the config's `users_group`.
+USERS_GROUP   ?= ds01-users
+SUDOERSDIR    ?= /etc/sudoers.d
 
 LIBDIR  = $(PREFIX)/lib/ds01
 VENV    = $(LIBDIR)/venv
@@ -26,6 +30,10 @@ install: deps
 	rm -rf $(DESTDIR)$(LIBDIR)/ds01common
 	cp -r lib/ds01common $(DESTDIR)$(LIBDIR)/ds01common
 	find $(DESTDIR)$(LIBDIR)/ds01common -name __pycache__ -prune -exec rm -rf {} +
+	@# The locations are baked in: an installed DS01 never takes them from a user's environment.
+	printf '"""Written by make install: where this installed DS01 keeps its files."""\n\nLAYOUT = {\n    "config": "%s",\n    "state_dir": "%s",\n    "log_dir": "%s",\n    "templates_dir": "%s",\n    "bin_dir": "%s",\n}\n' \
+	  '$(CONFDIR)/resource-limits.yaml' '$(STATEDIR)' '$(LOGDIR)' '$(CONFDIR)/templates' '$(PREFIX)/bin' \
+	  > $(DESTDIR)$(LIBDIR)/ds01common/_install.py
 	# A private virtualenv: works where the system Python refuses pip (PEP 668).
 	test -x $(DESTDIR)$(VENV)/bin/python || $(SYSTEM_PYTHON) -m venv $(DESTDIR)$(VENV)
 	$(DESTDIR)$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
@@ -34,7 +42,7 @@ install: deps
 	@for script in bin/*; do \
 	  name=$$(basename $$script); target=$(DESTDIR)$(PREFIX)/bin/$$name; rm -f $$target; \
 	  if [ -L $$script ]; then ln -s $$(readlink $$script) $$target; \
-	  else sed '1s|^#!.*python3.*$$|#!$(VENV)/bin/python|' $$script > $$target; chmod 755 $$target; fi; \
+	  else sed '1s|^#!.*python3.*$$|#!$(VENV)/bin/python -I|' $$script > $$target; chmod 755 $$target; fi; \
 	done
 	install -d -m 755 $(DESTDIR)$(CONFDIR) $(DESTDIR)$(CONFDIR)/templates
 	test -e $(DESTDIR)$(CONFDIR)/resource-limits.yaml || install -m 644 config/resource-limits.yaml $(DESTDIR)$(CONFDIR)/resource-limits.yaml
@@ -49,12 +57,24 @@ install: deps
 	install -d $(DESTDIR)$(CRONDIR)
 	sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@LOGDIR@|$(LOGDIR)|g; s|@CONFDIR@|$(CONFDIR)|g; s|@STATEDIR@|$(STATEDIR)|g' config/ds01.cron > $(DESTDIR)$(CRONDIR)/ds01
 	chmod 644 $(DESTDIR)$(CRONDIR)/ds01
+	@# Locked mode's door: exactly the installed commands, as root, for USERS_GROUP, no password.
+	getent group $(USERS_GROUP) >/dev/null || groupadd --system $(USERS_GROUP)
+	install -d -m 750 $(DESTDIR)$(SUDOERSDIR)
+	@{ echo '# DS01 locked mode (config access: ds01-only): written by make install; do not edit.'; \
+	  echo 'Defaults:%$(USERS_GROUP) env_reset, !setenv'; \
+	  printf 'Cmnd_Alias DS01_COMMANDS ='; sep=' '; \
+	  for script in bin/*; do printf '%s%s' "$$sep" "$(PREFIX)/bin/$$(basename $$script)"; sep=', '; done; echo; \
+	  echo '%$(USERS_GROUP) ALL = (root) NOPASSWD: DS01_COMMANDS'; } > $(DESTDIR)$(SUDOERSDIR)/.ds01.new
+	chmod 440 $(DESTDIR)$(SUDOERSDIR)/.ds01.new
+	@if command -v visudo >/dev/null 2>&1; then visudo -cqf $(DESTDIR)$(SUDOERSDIR)/.ds01.new || { rm -f $(DESTDIR)$(SUDOERSDIR)/.ds01.new; echo "the sudoers drop-in failed visudo -c" >&2; exit 1; }; \
+	  else echo "visudo not found: install sudo before using locked mode (access: ds01-only)"; fi
+	mv -f $(DESTDIR)$(SUDOERSDIR)/.ds01.new $(DESTDIR)$(SUDOERSDIR)/ds01
 	@echo "DS01 installed: commands in $(PREFIX)/bin, config in $(CONFDIR), state in $(STATEDIR)"
 
 uninstall:
 	@for script in bin/*; do rm -f $(DESTDIR)$(PREFIX)/bin/$$(basename $$script); done
 	rm -rf $(DESTDIR)$(LIBDIR)
-	rm -f $(DESTDIR)$(CRONDIR)/ds01
+	rm -f $(DESTDIR)$(CRONDIR)/ds01 $(DESTDIR)$(SUDOERSDIR)/ds01
 	@echo "kept $(CONFDIR), $(STATEDIR), $(LOGDIR) and every workspace"
 
 # Everything the suite needs on a fresh Debian machine, then the whole suite with a real engine.

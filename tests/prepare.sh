@@ -16,14 +16,20 @@ if [ "${1:-}" != "--venv-only" ]; then
   command -v ssh-keygen >/dev/null 2>&1 || need_packages+=(openssh-client)
   command -v pkill >/dev/null 2>&1 || need_packages+=(procps)
   command -v useradd >/dev/null 2>&1 || need_packages+=(passwd)
+  command -v debootstrap >/dev/null 2>&1 || need_packages+=(debootstrap)  # the Debian+Python test image
+  command -v sudo >/dev/null 2>&1 && command -v visudo >/dev/null 2>&1 || need_packages+=(sudo)  # locked mode
+  # tests/slurm: a one-node Slurm with accounting (started by the suite, see tests/slurm/start-slurm.sh)
+  for package in slurm-wlm slurmdbd munge mariadb-server; do
+    dpkg -s $package >/dev/null 2>&1 || need_packages+=($package)
+  done
 fi
 if [ ${#need_packages[@]} -gt 0 ]; then
   echo "prepare: installing ${need_packages[*]}"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need_packages[@]}" >/dev/null
 fi
 
-if ! [ -x $VENV/bin/python ] || ! $VENV/bin/python -c 'import docker, yaml, filelock, questionary, pynvml, pytest, hypothesis, mypy' 2>/dev/null; then
+if ! [ -x $VENV/bin/python ] || ! $VENV/bin/python -c 'import docker, yaml, filelock, questionary, pynvml, pytest, hypothesis, mypy, kubernetes_validate' 2>/dev/null; then
   echo "prepare: building $VENV"
   $SYSTEM_PYTHON -m venv $VENV
   $VENV/bin/python -m pip install -q --disable-pip-version-check -r requirements-test.txt
@@ -38,3 +44,4 @@ if ! timeout 10 docker info >/dev/null 2>&1; then
 fi
 
 bash tests/build-test-image.sh
+bash tests/build-python-image.sh  # once, then cached as an image tag (about 40 s)

@@ -13,6 +13,7 @@ import time
 from . import activity, events, identity, lifecycle
 from . import labels as label
 from .errors import Ds01Error, UsageError
+from .names import short_name
 from .units import format_duration, parse_duration
 
 log = logging.getLogger("ds01")
@@ -55,7 +56,8 @@ def status(docker, config, *, state_dir, allocator_status=None, lookup=identity.
     return {"gpus": gpu.get("gpus") or [], "slots": slots, "unknown_slots": gpu.get("unknown_slots") or [],
             "users": _usage(slots + (gpu.get("unknown_slots") or []), counts, config, lookup),
             "queue": gpu.get("queue") or [], "reason": gpu.get("reason"), "problems": gpu.get("problems") or [],
-            "simulated": bool(gpu.get("simulated")), "containers": containers}
+            "simulated": bool(gpu.get("simulated")), "containers": containers,
+            "outside_processes": gpu.get("outside_processes") or []}
 
 
 def _usage(slot_rows_, container_counts, config, lookup):
@@ -107,8 +109,8 @@ def gpu_lines(document):
 
 def slot_rows(document):
     rows = []
-    for slot in document["slots"] + [dict(row, state="not on this host") for row in document["unknown_slots"]]:
-        container = slot.get("container")
+    for slot in document["slots"] + [dict(row, state="vanished") for row in document["unknown_slots"]]:
+        container = short_name(slot.get("container"))
         if container and slot.get("container_status"):
             container = f"{container} ({slot['container_status']})"
         rows.append((slot.get("id"), slot.get("profile") or "full", slot.get("weight"),
@@ -118,7 +120,8 @@ def slot_rows(document):
 
 
 def queue_rows(document):
-    return [(position, entry.get("user"), entry.get("container"), entry.get("priority"), entry.get("count"),
+    return [(position, entry.get("user"), short_name(entry.get("container")), entry.get("priority"),
+             entry.get("count"),
              entry.get("since")) for position, entry in enumerate(document["queue"], 1)]
 
 

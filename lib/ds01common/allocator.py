@@ -68,6 +68,7 @@ class Allocation:
         self.notice = notice
         self.token = token
         self.confirmed = False
+        self.simulated = False  # slots from config gpus.simulate: no device behind them
         self._context = context
 
     @property
@@ -85,11 +86,14 @@ class Allocation:
             # "void" makes the NVIDIA runtime behave like runc even when the image sets "all".
             return {"CUDA_VISIBLE_DEVICES": "", "NVIDIA_VISIBLE_DEVICES": "void"}
         uuids = ",".join(slot.uuid for slot in self.slots)
-        return {"CUDA_VISIBLE_DEVICES": uuids, "NVIDIA_VISIBLE_DEVICES": uuids}
+        environment = {"CUDA_VISIBLE_DEVICES": uuids, "NVIDIA_VISIBLE_DEVICES": uuids}
+        if self.simulated:
+            environment["DS01_GPU_SIMULATED"] = "1"  # so nobody takes the UUIDs for real devices
+        return environment
 
     def device_requests(self, nvidia_runtime):
         """Device requests naming the slot UUIDs (never a count); none without the NVIDIA runtime."""
-        if not nvidia_runtime or not self.slots:
+        if not nvidia_runtime or not self.slots or self.simulated:
             return []
         return dockerapi.gpu_device_requests(slot.uuid for slot in self.slots)
 
@@ -189,9 +193,10 @@ def _holdings_for(state):
     return holdings_for
 
 
-def _decide(state, slots, user, limits, container, request, queue_position):
+def _decide(state, slots, user, limits, container, request, queue_position, outside=None):
     """(decision, slots the user holds): the policy's answer after every waiter ahead (by
-    priority, then arrival) is virtually served."""
+    priority, then arrival) is virtually served. `outside`: NVML's processes when
+    gpus.avoid_busy is on; slots busy with processes of no DS01 container count as taken."""
     holdings = policy.user_holdings(state.holders(), user.name)
     holdings.user_containers = len(state.user_containers(user.name, excluding=container))
     wanted = policy.Request(request.count, request.full_gpu)
@@ -203,7 +208,21 @@ def _decide(state, slots, user, limits, container, request, queue_position):
     if ahead:
         holdings.taken, _served = gpuqueue.serve_ahead(ahead, state, slots, policy.decide, policy.Request,
                                                        _holdings_for(state))
-    return policy.decide(slots, holdings, limits, wanted), held
+    busy = _busy_outside(state, slots, outside)
+    holdings.taken = set(holdings.taken) | busy
+    decision = policy.decide(slots, holdings, limits, wanted)
+    if busy and not decision.ok and decision.waitable:
+        decision = policy.Refusal(f"{decision.reason}; GPU slot(s) {', '.join(inventory.sort_slot_ids(busy))} "
+                                  "are busy with processes outside DS01 (gpus.avoid_busy)", decision.kind)
+    return decision, held
+
+
+def _busy_outside(state, slots, processes):
+    if not processes:
+        return set()
+    from . import gpu_outside
+    ours = {container.id for container in state.containers}
+    return gpu_outside.busy_slot_ids(gpu_outside.find(processes, slots, ours))
 
 
 def _attempt(context, slots, request, arrival, my_token=None):
@@ -215,9 +234,11 @@ def _attempt(context, slots, request, arrival, my_token=None):
         context["waiting_total"] = len(everyone)
         return gpuqueue.ahead_of(everyone, limits.priority, arrival, my_token)
 
+    probe = context.get("outside_probe")
+    outside = probe() if probe is not None and request.count > 0 else None  # NVML, outside the lock
     with _transaction(context) as state:
         context["waiting_total"] = 0
-        decision, held = _decide(state, slots, user, limits, container, request, queue_position)
+        decision, held = _decide(state, slots, user, limits, container, request, queue_position, outside)
         if not decision.ok:
             return None, decision, context["waiting_total"]
         token = uuid.uuid4().hex
@@ -272,7 +293,7 @@ def _wait_for_slot(context, slots, request, first_refusal):
 
 @contextlib.contextmanager
 def reserve(docker, config, user, limits, docker_container_name, request=None, *, state_dir=None,
-            log_dir=None, inventory_=None):
+            log_dir=None, inventory_=None, gpu_processes=None):
     """Reserve GPU slots for a container about to be created; see the module docstring."""
     request = request or GpuRequest()
     state_dir = state_dir or paths.state_dir()
@@ -291,6 +312,10 @@ def reserve(docker, config, user, limits, docker_container_name, request=None, *
         request = GpuRequest(0, False, False, None)
     context = {"docker": docker, "user": user, "limits": limits, "container": docker_container_name,
                "state_dir": state_dir, "log_dir": log_dir, "weights": inv.weights, "held": 0}
+    if config is not None and config.avoid_busy_gpus and slots:
+        # Simulated GPUs have no processes: NVML is asked only for real ones (or a test's fake).
+        from . import gpu_outside
+        context["outside_probe"] = gpu_processes or (None if inv.simulated else gpu_outside.nvml_processes)
     arrival = time.time()
     allocation, refusal, waiting = _attempt(context, slots, request, arrival)
     if allocation is None:
@@ -301,6 +326,10 @@ def reserve(docker, config, user, limits, docker_container_name, request=None, *
             raise _unavailable(refusal, waiting)
         allocation = _wait_for_slot(context, slots, request, refusal)
     allocation.notice = notice
+    if inv.simulated and allocation.slots:
+        allocation.simulated = True
+        allocation.notice = (f"GPU {', '.join(allocation.slot_ids)} is simulated (config gpus.simulate): "
+                             "no real device behind it; the container sees DS01_GPU_SIMULATED=1")
     try:
         yield allocation
     except BaseException:
@@ -310,12 +339,14 @@ def reserve(docker, config, user, limits, docker_container_name, request=None, *
         allocation.release()
 
 
-def release_container(docker, docker_container_name, *, state_dir=None, log_dir=None):
+def release_container(docker, docker_container_name, *, state_dir=None, log_dir=None, by=None, reason=None):
     """Free the slots of a removed container now (events are recorded); returns the slot ids freed.
 
-    A container that still exists keeps its slots: its labels are the truth until it is removed."""
+    A container that still exists keeps its slots: its labels are the truth until it is removed.
+    `by`/`reason` (e.g. the user, "retired") are what the gpu.release event says instead of reconcile's guess."""
     state_dir = state_dir or paths.state_dir()
-    with ledger.transaction(docker, state_dir, log_dir=log_dir or paths.log_dir()) as state:
+    explained = {docker_container_name: (by, reason)} if by and reason else None
+    with ledger.transaction(docker, state_dir, log_dir=log_dir or paths.log_dir(), explained=explained) as state:
         freed = [change[1] for change in state.changes
                  if change[0] == "dropped" and change[2] == docker_container_name]
         if not any(container.name == docker_container_name for container in state.containers):

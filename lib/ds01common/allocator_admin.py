@@ -13,6 +13,7 @@ import time
 
 from . import dockerapi, events, gpuqueue, inventory, ledger
 from .errors import Ds01Error, NotFound
+from .names import short_name
 from .units import iso_utc
 
 log = logging.getLogger("ds01")
@@ -26,6 +27,7 @@ def status(docker, config, *, state_dir, inventory_=None, log_dir=None):
         assignments = {key: dict(value) for key, value in state.assignments.items()}
         reserved = {slot_id: entry for entry in state.reservations.values() for slot_id in entry.get("slots", [])}
         statuses = {container.name: container.status for container in state.containers}
+        ds01_ids = {container.id for container in state.containers}
         containers_per_user = {}
         for container in state.containers:
             containers_per_user[container.user] = containers_per_user.get(container.user, 0) + 1
@@ -54,7 +56,15 @@ def status(docker, config, *, state_dir, inventory_=None, log_dir=None):
             "gpus": [{"index": gpu.index, "uuid": gpu.uuid, "model": gpu.model, "memory": gpu.memory,
                       "mig_enabled": gpu.mig_enabled} for gpu in inv.gpus],
             "reason": inv.reason, "problems": inv.problems, "simulated": inv.simulated,
-            "containers_per_user": containers_per_user}
+            "containers_per_user": containers_per_user, "outside_processes": _outside(inv, ds01_ids)}
+
+
+def _outside(inv, ds01_ids):
+    """GPU processes in no DS01 container (gpu_outside.py); none to look for on simulated GPUs."""
+    if inv.simulated or not inv.slots:
+        return []
+    from . import gpu_outside
+    return [process.as_dict() for process in gpu_outside.find(gpu_outside.nvml_processes(), inv.slots, ds01_ids)]
 
 
 def _since(entry):
@@ -131,7 +141,8 @@ def release_slot(docker, config, slot_id, *, force=False, actor=None, state_dir,
         for reservation in state.reservations.values():
             if slot_id in reservation.get("slots", []):
                 reservation["slots"] = [other for other in reservation["slots"] if other != slot_id]
-    events.record("gpu.release", holder.get("user"), log_dir, container=holder.get("container"), slots=[slot_id],
+    events.record("gpu.release", holder.get("user"), log_dir, container=short_name(holder.get("container")),
+                  slots=[slot_id],
                   by=actor, reason="admin release" + (" (container stopped)" if stopped else ""))
     return dict(holder, stopped=stopped)
 

@@ -8,16 +8,14 @@ import argparse
 import logging
 import os
 import sys
-from pathlib import Path
 
-from . import paths
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, Ds01Error
 
 log = logging.getLogger("ds01")
 
 
 def program_name():
-    return Path(sys.argv[0]).name or "ds01"
+    return os.path.basename(sys.argv[0]) or "ds01"
 
 
 class _StderrHandler(logging.Handler):
@@ -40,6 +38,9 @@ def _write_crash_log(error_text):
     """Save a traceback where an admin can find it; return the file path."""
     import datetime
     import tempfile
+    from pathlib import Path
+
+    from . import paths
 
     stamp = datetime.datetime.now().strftime("%Y%m%dT%H%M%S")
     name = f"crash-{program_name()}-{stamp}-{os.getpid()}.log"
@@ -70,10 +71,9 @@ def run(main, argv=None):
         sys.stderr.write(f"\n{program_name()}: interrupted\n")
         code = EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (e.g. `| head`); nothing more to say.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        code = EXIT_ERROR
+        # The reader went away (e.g. `| head`): it had what it wanted; nothing more to say.
+        _silence_stdout()
+        code = 0
     except SystemExit:
         raise
     except Exception as error:
@@ -84,7 +84,18 @@ def run(main, argv=None):
         message = " ".join(str(error).split()) or type(error).__name__
         sys.stderr.write(f"{program_name()}: unexpected error: {type(error).__name__}: {message}{where}\n")
         code = EXIT_ERROR
+    try:
+        sys.stdout.flush()  # here, not at interpreter exit, where a closed pipe means exit 120
+    except BrokenPipeError:
+        _silence_stdout()
     sys.exit(code or 0)
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null so Python's final flush has nowhere to fail."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def parser(doc, **kwargs):
@@ -154,15 +165,19 @@ class Context:
     def docker(self):
         if self._docker is None:
             from . import dockerapi
-            self._docker = dockerapi.connect()
+            self._docker = dockerapi.LazyClient()
         return self._docker
 
     @property
     def state_dir(self):
+        from . import paths
+
         return paths.state_dir()
 
     @property
     def log_dir(self):
+        from . import paths
+
         return paths.log_dir()
 
 

@@ -193,6 +193,37 @@ def port_range(value: Any) -> str:
     return value
 
 
+def keep_alive_duration(value: Any) -> int:
+    """A duration that must end: a `.keep-alive` may not count for ever."""
+    if value is None:
+        raise ValueError("expected a duration like '24h'; null is not allowed (a keep-alive must expire)")
+    seconds: int = parse_duration(value)
+    return seconds
+
+
+ACCESS_MODES = ("docker-group", "ds01-only")
+
+
+def scheduler(value: Any) -> str:
+    if value != "slurm":
+        raise ValueError(f"expected slurm (or no cluster section for one server), got {value!r}")
+    return "slurm"
+
+
+def access_mode(value: Any) -> str:
+    if value not in ACCESS_MODES:
+        raise ValueError(f"expected one of {', '.join(ACCESS_MODES)}, got {value!r}")
+    return str(value)
+
+
+def image_patterns(value: Any) -> list[str]:
+    """Image names or shell-style patterns (`lab/*:*`); whitespace or an empty one is refused."""
+    if not isinstance(value, list) or not all(isinstance(item, str) and item.strip() and item == item.strip()
+                                              and not any(char.isspace() for char in item) for item in value):
+        raise ValueError(f"expected a list of image names or patterns like 'lab/*', got {value!r}")
+    return value
+
+
 EXEMPTION_KEYS = ("user", "what", "until", "reason")
 EXEMPTION_WHAT = ("idle", "max_runtime", "gpu_hold", "never_started", "all")
 
@@ -214,8 +245,11 @@ def exemptions(value: Any) -> list[dict[str, Any]]:
                 text(exemption.get(key))
             except ValueError as error:
                 problems.append((f"{where}.{key}", str(error)))
-        what = exemption.get("what", "all")
-        if what not in EXEMPTION_WHAT:
+        what = exemption.get("what")
+        if what is None:
+            # An entry without `what` used to exempt from everything: an admin must say so.
+            problems.append((f"{where}.what", f"missing: say what it exempts from ({', '.join(EXEMPTION_WHAT)})"))
+        elif what not in EXEMPTION_WHAT:
             problems.append((f"{where}.what", f"expected one of {', '.join(EXEMPTION_WHAT)}, got {what!r}"))
         if exemption.get("until") is not None:
             try:
@@ -277,10 +311,10 @@ SETTINGS: tuple[Setting, ...] = (
             "processes per container", "Processes per container"),
     Setting("limits", "max_containers_per_user", optional(count), 3, "count or null",
             "containers at once, running or stopped", "Max Containers"),
-    Setting("limits", "idle_timeout", parse_duration, "2h", "duration or null",
+    Setting("limits", "idle_timeout", parse_duration, "48h", "duration or null",
             "idle time before a container is retired (workspace kept)", "Idle timeout"),
-    Setting("limits", "max_runtime", parse_duration, "48h", "duration or null",
-            "longest a container may run before it is retired", "Max runtime"),
+    Setting("limits", "max_runtime", parse_duration, None, "duration or null",
+            "longest a container may run before it is retired (null: as long as it is busy)", "Max runtime"),
     Setting("limits", "gpu_hold_after_stop", parse_duration, "1h", "duration or null",
             "how long a stopped container keeps its GPU slot", "GPU held after stop"),
     Setting("limits", "priority", priority, 10, "1-100",
@@ -288,11 +322,19 @@ SETTINGS: tuple[Setting, ...] = (
     # gpus
     Setting("gpus", "simulate", optional(simulated_gpus), None, "list of GPUs",
             "a simulated inventory (`{model, memory, mig: [profiles]}` per GPU); NVML is then never called"),
+    Setting("gpus", "avoid_busy", boolean, False, "boolean",
+            "do not hand out a slot whose GPU runs processes of no DS01 container (bare-metal jobs, other "
+            "containers); gpu-status shows them either way"),
     # images
     Setting("images", "base", text, "ubuntu:22.04", "image",
             "FROM line of the image-create templates"),
     Setting("images", "frameworks", framework_images, {}, "mapping",
             "`\"<framework>-<version>\": image` for mlc-create"),
+    Setting("images", "allowed", image_patterns, [], "list of patterns",
+            "further images anyone may run with `--image` (shell patterns like `lab/*`); a user's own, "
+            "the framework, base and default images are always allowed"),
+    Setting("images", "default", optional(text), None, "image or null",
+            "image for a container whose project has no image of its own (default: images.base)"),
     # lifecycle (cleanup-idle-containers)
     Setting("lifecycle", "cpu_idle_percent", percent, 2.0, "percent",
             "a container below this CPU % (and below the GPU thresholds) is idle"),
@@ -306,6 +348,9 @@ SETTINGS: tuple[Setting, ...] = (
             "warn the owner at these fractions of max_runtime"),
     Setting("lifecycle", "never_started_timeout", parse_duration, "1h", "duration",
             "a container created but never started is removed after this"),
+    Setting("lifecycle", "keep_alive_max", keep_alive_duration, "24h", "duration",
+            "a `.keep-alive` in a workspace counts as activity for at most this long after it is touched "
+            "(a future date counts from when DS01 first sees it)"),
     Setting("lifecycle", "stats_sample_seconds", positive_number, 1.0, "seconds",
             "how long one CPU sample of a container lasts"),
     Setting("lifecycle", "exemptions", exemptions, [], "list",
@@ -321,6 +366,27 @@ SETTINGS: tuple[Setting, ...] = (
             "the name laptops reach this server by (vscode-setup, container-jupyter); default: its full name"),
     Setting("connect", "ports", port_range, "20000-29999", "FIRST-LAST",
             "127.0.0.1 host ports, one per container, forwarded to port 8888 inside"),
+    # who may use DS01, and how (README: "Two trust models")
+    Setting("", "access", access_mode, "docker-group", "docker-group | ds01-only",
+            "`docker-group`: users are in the docker group (root-equivalent); `ds01-only`: users are in "
+            "`users_group` only and DS01 commands run through sudo (locked mode)"),
+    Setting("", "users_group", text, "ds01-users", "group name",
+            "locked mode: members may run the DS01 commands (match `make install USERS_GROUP=`)"),
+    # cluster: absent = this one server; `scheduler: slurm` = containers run as Slurm jobs (issue 14)
+    Setting("cluster", "scheduler", optional(scheduler), None, "slurm or null",
+            "`slurm`: containers run as Slurm jobs on the cluster's nodes; absent: this one server"),
+    Setting("cluster", "partition", optional(text), None, "partition name",
+            "the Slurm partition DS01 submits to (default: the cluster's default partition)"),
+    Setting("cluster", "full_gpu_type", optional(text), None, "GRES type",
+            "GRES type of a whole GPU (`--full-gpu`), e.g. a100; null: untyped `gpu:N`"),
+    Setting("cluster", "mig_type", optional(text), None, "GRES type",
+            "GRES type of the MIG instance a default request gets, e.g. 1g.10gb; null: untyped `gpu:N`"),
+    Setting("cluster", "account", text, "ds01", "account name",
+            "the Slurm account setup-slurm-limits puts DS01's users under"),
+    Setting("cluster", "slurm_conf", optional(text), None, "path",
+            "the slurm.conf Slurm's tools read (default: Slurm's own, /etc/slurm/slurm.conf)"),
+    Setting("cluster", "start_timeout", parse_duration, "2m", "duration",
+            "how long container-create waits for a started job's container to run"),
 )
 
 LAYERS = ("defaults", "groups", "user_overrides")

@@ -13,6 +13,8 @@ def add_name(parser, help_text="container name (as shown by container-list)"):
 
 def add_create_options(parser):
     parser.add_argument("--image", metavar="IMG", help="image to run (default: ds01-<you>/NAME:latest)")
+    parser.add_argument("--project", metavar="P",
+                        help="mount the existing project P's workspace (default: ~/workspace/NAME)")
     gpus = parser.add_mutually_exclusive_group()
     gpus.add_argument("--gpus", type=int, metavar="N", help="GPU slots to take (default: 1)")
     gpus.add_argument("--cpu-only", action="store_true", help="no GPU")
@@ -40,7 +42,7 @@ def _seconds(text):
 
 def create_kwargs(args):
     return {"image": args.image, "gpus": args.gpus, "cpu_only": args.cpu_only,
-            "full_gpu": args.full_gpu, "wait": wait_seconds(args.wait)}
+            "full_gpu": args.full_gpu, "wait": wait_seconds(args.wait), "project": args.project}
 
 
 def wait_seconds(value):
@@ -72,9 +74,11 @@ def retired_lines(result):
 def list_rows(items, show_user=False):
     rows = []
     for item in items:
-        row = [item["name"], item["status"], item["image"], ",".join(item["gpus"]) or "-", item["created"]]
+        row = [item["name"], item["status"], item["image"], ",".join(item["gpus"]) or "-",
+               item.get("port") or "-", item["created"]]
         rows.append(([item["user"]] if show_user else []) + row)
-    headers = (["USER"] if show_user else []) + ["NAME", "STATUS", "IMAGE", "GPUS", "CREATED"]
+    # PORT: the 127.0.0.1 host port forwarded to 8888 inside (container-jupyter prints the ssh line).
+    headers = (["USER"] if show_user else []) + ["NAME", "STATUS", "IMAGE", "GPUS", "PORT", "CREATED"]
     return rows, headers
 
 

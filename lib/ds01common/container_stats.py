@@ -4,15 +4,21 @@ One list call finds the containers; the running ones are sampled in parallel (ea
 takes the engine about a second, so sampling one after another would not scale).
 """
 
+from __future__ import annotations
+
 import concurrent.futures
 import logging
+from typing import TYPE_CHECKING, Any
 
 from . import containers, dockerapi
+
+if TYPE_CHECKING:
+    from .identity import User
 
 MAX_WORKERS = 64
 
 
-def cpu_percent_between(before, after):
+def cpu_percent_between(before: dict[str, Any], after: dict[str, Any]) -> float | None:
     """CPU % (100 = one full core, as `docker stats` shows it) between two stats documents;
     None when they cannot tell (no system time passed, fields missing)."""
     try:
@@ -24,22 +30,22 @@ def cpu_percent_between(before, after):
         return 0.0 if system_delta > 0 else None
     cpu = after["cpu_stats"]
     online = cpu.get("online_cpus") or len(cpu["cpu_usage"].get("percpu_usage") or []) or 1
-    return round(cpu_delta / system_delta * online * 100.0, 2)
+    return round(float(cpu_delta / system_delta * online * 100.0), 2)
 
 
-def precpu_percent(sample):
+def precpu_percent(sample: dict[str, Any]) -> float | None:
     """CPU % from one non-one-shot stats document (the engine filled precpu_stats), or None."""
     return cpu_percent_between({"cpu_stats": sample.get("precpu_stats") or {}}, sample)
 
 
-def cpu_percent(sample):
+def cpu_percent(sample: dict[str, Any]) -> float:
     """CPU % for display: a sample without a previous reading (or unmeasurable) shows as 0."""
     if not (sample.get("precpu_stats") or {}).get("system_cpu_usage"):
         return 0.0
     return precpu_percent(sample) or 0.0
 
 
-def memory_used(sample):
+def memory_used(sample: dict[str, Any]) -> int:
     """Memory in use without the page cache (cgroup v1 `cache`, v2 `inactive_file`)."""
     memory = sample.get("memory_stats") or {}
     usage = memory.get("usage") or 0
@@ -48,18 +54,19 @@ def memory_used(sample):
     return max(usage - cache, 0)
 
 
-def from_sample(item, sample):
+def from_sample(item: dict[str, Any], sample: dict[str, Any] | None) -> dict[str, Any]:
     memory = (sample or {}).get("memory_stats") or {}
     return dict(item, cpu_percent=cpu_percent(sample or {}), memory_used=memory_used(sample or {}),
                 memory_limit=memory.get("limit"), pids=((sample or {}).get("pids_stats") or {}).get("current"))
 
 
-def _sample(docker, container_id):
+def _sample(docker: Any, container_id: str) -> dict[str, Any]:
     with dockerapi.errors("container stats"):
-        return docker.api.stats(container_id, stream=False)
+        sample: dict[str, Any] = docker.api.stats(container_id, stream=False)
+        return sample
 
 
-def collect(docker, user=None, name=None):
+def collect(docker: Any, user: User | None = None, name: str | None = None) -> list[dict[str, Any]]:
     """Stats for the user's containers (or every DS01 container with user None), or one by name."""
     if name is not None:
         container = containers.find(docker, user, name)
@@ -68,7 +75,7 @@ def collect(docker, user=None, name=None):
         entries = containers.list_entries(docker, user)
     results = [dict(containers.summary(entry), id=entry["Id"]) for entry in entries]
     running = [item for item in results if item["status"] == "running"]
-    samples = {}
+    samples: dict[str, dict[str, Any] | None] = {}
     if running:
         # More threads than the client's connection pool: urllib3 opens extra connections and
         # warns when it closes them afterwards; that is expected here, not worth a line.

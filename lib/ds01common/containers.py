@@ -30,12 +30,14 @@ LABEL_WORKSPACE = label.WORKSPACE
 
 CONTAINER_WORKSPACE = "/workspace"
 CONTAINER_DATA = "/data"
+CONTAINER_MODELS = "/models"  # AIME's `mlc create -m DIR`: a models directory
 
 # PID 1 is docker-init (init=True), which forwards SIGTERM to this loop and reaps orphans.
 # The loop keeps an idle container alive without a terminal and leaves at once on SIGTERM,
 # so `docker stop` never has to wait for its timeout. Plain POSIX sh: busybox and distros.
 # What `docker ps` shows as an id (or more of it): only these are tried as ids by find().
 CONTAINER_ID_RE = re.compile(r"^[0-9a-f]{12,64}$")
+LONGEST_NAME = 40  # names.NAME_RE: anything longer can only be an id
 
 KEEP_ALIVE = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
 
@@ -72,6 +74,8 @@ def find(docker, user, name):
     short, uid = names.split_docker_name(name or "")
     if uid is not None and uid != user.uid:
         return _find_explicit(docker, user, name)
+    if CONTAINER_ID_RE.match(short) and len(short) > LONGEST_NAME:
+        return _find_explicit(docker, user, short)  # a full id: never a name
     name = names.validate_name(short)
     container = dockerapi.get_or_none(docker.containers, names.docker_name(name, user.uid), _what(name))
     if container is not None:
@@ -85,11 +89,12 @@ def find(docker, user, name):
     raise NotFound(f"no container named {name}: see `container-list`")
 
 
-def _find_explicit(docker, user, docker_container_name):
-    container = dockerapi.get_or_none(docker.containers, docker_container_name, _what(docker_container_name))
-    if container is None:
-        raise NotFound(f"no container named {docker_container_name}: see `container-list`")
-    check_owner(user, docker_container_name, container.labels)
+def _find_explicit(docker, user, key):
+    """A container named by its Docker name or its id: the user's own, else exit 4 (or not found)."""
+    container = dockerapi.get_or_none(docker.containers, key, _what(key))
+    if container is None or CONTAINER_ID_RE.match(key) and not container.id.startswith(key):
+        raise NotFound(f"no container named {key}: see `container-list`")
+    check_owner(user, key, container.labels)
     return container
 
 
@@ -106,10 +111,48 @@ def resolve_image(docker, user, name, image=None):
                 raise NotFound(f"image {image} is not on this server and could not be pulled "
                                f"({error}); see `image-list`") from None
         return image
-    own = names.image_name(user.name, name)
+    own = names.image_name(user.name, name, uid=user.uid)
     if dockerapi.get_or_none(docker.images, own, f"image {own}") is None:
         raise NotFound(f"no image for {name}: build one with `image-create {name}`, or pass --image IMAGE")
     return own
+
+
+def choose_image(docker, config, user, name, image=None, project=None, use_default=False):
+    """(image, notice): --image (another user's DS01 image is exit 4), else the project's own image
+    (`project`, else `name`), else with `use_default` the config's images.default, saying so."""
+    if image:
+        from .security import check_image
+
+        check_image(docker, config, user, image)  # own, configured or images.allowed only (exit 4)
+        return resolve_image(docker, user, name, image), None
+    own_project = project or name
+    own = names.image_name(user.name, own_project, uid=user.uid)
+    if dockerapi.get_or_none(docker.images, own, f"image {own}") is not None:
+        return own, None
+    if not use_default:
+        return resolve_image(docker, user, own_project), None
+    fallback = config.default_image
+    return resolve_image(docker, user, name, fallback), (
+        f"{own_project} has no image of its own ({own}): running the default image {fallback} "
+        f"(images.default); `image-create {own_project}` builds one for the project")
+
+
+def name_from_image(user, image):
+    """The container name for `container-deploy --image ds01-<you>/<project>:<tag>` without NAME."""
+    from . import images
+
+    if not image or not image.startswith("ds01-") or "/" not in image.split(":")[0]:
+        raise UsageError("NAME is required unless --image is one of your project images "
+                         "(ds01-<you>/<project>:<tag>, see `image-list`)")
+    return images.resolve_reference(user, image)[1]
+
+
+def project_workspace(config, user, project):
+    """An existing project's workspace, for `--project P` (which never makes one)."""
+    path = config.workspace_dir(user.home) / names.validate_name(project, "project")
+    if not path.is_dir():
+        raise NotFound(f"no project {project} in {path.parent}: create it with `project-init {project}`")
+    return path
 
 
 def prepare_workspace(config, user, name, workspace=None):
@@ -156,12 +199,19 @@ def host_config_options(limits):
 
 
 def create_options(user, name, image, workspace, limits, labels, environment=None,
-                   device_requests=None, data_dir=None, cgroup_parent=None):
-    """Everything `docker.containers.create` gets; pure, so tests can check it without Docker."""
+                   device_requests=None, data_dir=None, cgroup_parent=None, home=None, port=None,
+                   models_dir=None):
+    """Everything `docker.containers.create` gets; pure, so tests can check it without Docker.
+
+    `home`: HOME inside (inside.py; never the workspace); `port`: the host port for ports.py."""
+    from . import inside, ports
+
     volumes = {str(workspace): {"bind": CONTAINER_WORKSPACE, "mode": "rw"}}
     if data_dir:
         volumes[str(data_dir)] = {"bind": CONTAINER_DATA, "mode": "rw"}
-    env = {"HOME": CONTAINER_WORKSPACE, "USER": user.name, "DS01_CONTAINER": name}
+    if models_dir:
+        volumes[str(models_dir)] = {"bind": CONTAINER_MODELS, "mode": "rw"}
+    env = {"HOME": home or inside.FOREIGN_HOME, "USER": user.name, "DS01_CONTAINER": name}
     env.update(environment or {})
     options = dict(
         image=image,
@@ -183,6 +233,9 @@ def create_options(user, name, image, workspace, limits, labels, environment=Non
         security_opt=["no-new-privileges"],
     )
     options.update(host_config_options(limits))
+    if port is not None:
+        options.update(ports.publish_options(port))
+        options["labels"] = dict(labels, **{label.PORT: str(port)})
     if device_requests:
         options["device_requests"] = device_requests
     if cgroup_parent:
@@ -238,35 +291,44 @@ def gpu_request(gpus=None, cpu_only=False, full_gpu=False, wait=None):
 def create(docker, config, user, name, *, state_dir, log_dir, **options):
     """Create (not start) the user's container `name`; returns its summary dict.
 
-    Options: image, gpus, cpu_only, full_gpu, wait, workspace, data_dir, extra_labels.
+    Options: image, gpus, cpu_only, full_gpu, wait, workspace, data_dir, models_dir, extra_labels.
     The GPU reservation wraps the create: any failure inside it gives the slots back."""
     return _create(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, **options)[0]
 
 
 def _create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False, full_gpu=False,
-            wait=None, state_dir, log_dir, workspace=None, data_dir=None, extra_labels=None):
+            wait=None, state_dir, log_dir, workspace=None, data_dir=None, extra_labels=None, models_dir=None,
+            project=None, default_image=False):
     """create()'s work; also returns the docker Container, so deploy need not look it up again."""
-    from . import allocator
+    from . import allocator, inside, ports
 
     names.validate_name(name)
     limits = config.limits_for(user.login)
     docker_container_name = names.docker_name(name, user.uid)
     request = gpu_request(gpus, cpu_only, full_gpu, wait)
-    chosen_image = resolve_image(docker, user, name, image)
+    if project is not None and workspace is None:
+        workspace = str(project_workspace(config, user, project))
+    chosen_image, image_notice = choose_image(docker, config, user, name, image, project, default_image)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise NotFound(f"data directory {data_dir} does not exist")
-    workspace_path = prepare_workspace(config, user, name, workspace)
+    view = inside.for_image(chosen_image, inside.image_labels(
+        dockerapi.get_or_none(docker.images, chosen_image, f"image {chosen_image}")))
     with allocator.reserve(docker, config, user, limits, docker_container_name, request,
                            state_dir=state_dir, log_dir=log_dir) as allocation:
+        # Made only once the reservation stands: a create refused by quota leaves nothing behind.
+        workspace_path = prepare_workspace(config, user, name, workspace)
         labels = labels_for(user, name, workspace_path, allocation.labels)
         labels.update(extra_labels or {})
         engine = _EngineFacts(docker)
         nvidia = bool(allocation.slots) and engine.has_nvidia_runtime
-        options = create_options(user, name, chosen_image, workspace_path, limits, labels,
-                                 allocation.environment, allocation.device_requests(nvidia),
-                                 data_dir=data_dir, cgroup_parent=_cgroup_parent(config, user, engine))
-        with dockerapi.errors(_what(name)):
-            container = docker.containers.create(**options)
+        # The port is chosen and the container labelled with it under one lock (ports.py).
+        with ports.reserve(docker, state_dir, ports.parse_range(config.setting("connect.ports"))) as port:
+            options = create_options(user, name, chosen_image, workspace_path, limits, labels,
+                                     allocation.environment, allocation.device_requests(nvidia),
+                                     data_dir=data_dir, cgroup_parent=_cgroup_parent(config, user, engine),
+                                     home=view.home, port=port, models_dir=models_dir)
+            with dockerapi.errors(_what(name)):
+                container = docker.containers.create(**options)
         try:
             with dockerapi.errors(_what(name)):
                 container = docker.containers.get(container.id)
@@ -275,12 +337,12 @@ def _create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False
             _remove_quietly(container)
             raise
         slots = [slot.id for slot in allocation.slots]
-        notice = allocation.notice
+        notice = "\n".join(text for text in (image_notice, allocation.notice, view.notice) if text) or None
     events.record("container.created", user.name, log_dir=log_dir, container=name, image=chosen_image,
                   gpus=slots, workspace=str(workspace_path))
     return {"name": name, "docker_name": docker_container_name, "id": container.id, "user": user.name,
             "image": chosen_image, "gpus": slots, "workspace": str(workspace_path),
-            "status": container.status, "notice": notice}, container
+            "status": container.status, "notice": notice, "port": port, "home": view.home}, container
 
 
 def _remove_quietly(container):
@@ -291,7 +353,14 @@ def _remove_quietly(container):
 
 
 def deploy(docker, config, user, name, *, state_dir, log_dir, **create_options):
-    """Create and start; a container that cannot start is removed again, so its slot is not held."""
+    """Create and start; a container that cannot start is removed again, so its slot is not held.
+
+    `name` None: the name (and workspace) is the project of --image `ds01-<you>/<project>:<tag>`.
+    Without --image and without a project image, the config's images.default runs (with a notice)."""
+    if name is None:
+        name = name_from_image(user, create_options.get("image"))
+        create_options.setdefault("project", name)
+    create_options.setdefault("default_image", True)
     result, container = _create(docker, config, user, name, state_dir=state_dir, log_dir=log_dir,
                                 **create_options)
     try:
@@ -399,8 +468,9 @@ def stop(docker, user, name, timeout=10, log_dir=None):
 
 
 def remove(docker, user, name, *, force=False, state_dir, log_dir, container=None, actor=None,
-           reason="manual"):
-    """Remove the container and free its GPU slots; the workspace stays."""
+           reason="manual", action="removed"):
+    """Remove the container and free its GPU slots; the workspace stays. `action` ("removed",
+    "retired") is what the gpu.release event says happened."""
     from . import allocator
 
     container = container or find(docker, user, name)
@@ -410,7 +480,8 @@ def remove(docker, user, name, *, force=False, state_dir, log_dir, container=Non
     labels = container.labels
     with dockerapi.errors(_what(name)):
         container.remove(force=force)
-    allocator.release_container(docker, container.name, state_dir=state_dir, log_dir=log_dir)
+    allocator.release_container(docker, container.name, state_dir=state_dir, log_dir=log_dir,
+                                by=actor or user.name, reason=action if reason == "manual" else f"{action}: {reason}")
     events.record("container.removed", user.name, log_dir=log_dir, container=name,
                   actor=actor or user.name, reason=reason, gpus=split_slots(labels.get(LABEL_SLOTS)))
     return {"name": name, "gpus": split_slots(labels.get(LABEL_SLOTS)),
@@ -427,7 +498,7 @@ def retire(docker, config, user, name, *, state_dir, log_dir, save_changes=False
     container = find(docker, user, name)
     image = None
     if save_changes:
-        repository = names.image_repository(user.name, name)
+        repository = names.image_repository(user.name, name, uid=user.uid)
         tag = commit_tag()
         with dockerapi.errors(_what(name)):
             container.commit(repository=repository, tag=tag,
@@ -437,7 +508,7 @@ def retire(docker, config, user, name, *, state_dir, log_dir, save_changes=False
         with dockerapi.errors(_what(name)):
             container.stop(timeout=timeout)
     result = remove(docker, user, name, force=True, state_dir=state_dir, log_dir=log_dir,
-                    container=container, actor=actor, reason=reason)
+                    container=container, actor=actor, reason=reason, action="retired")
     events.record("container.retired", user.name, log_dir=log_dir, container=name,
                   actor=actor or user.name, reason=reason, image=image)
     result["image"] = image
@@ -461,6 +532,7 @@ def summary(entry):
         "image": entry.get("Image"),
         "gpus": split_slots(labels.get(LABEL_SLOTS)),
         "created": labels.get(LABEL_CREATED),
+        "port": int(labels[label.PORT]) if (labels.get(label.PORT) or "").isdigit() else None,
     }
 
 

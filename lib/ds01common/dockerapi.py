@@ -35,6 +35,61 @@ def connect(timeout=DEFAULT_TIMEOUT):
         raise _connection_error(error) from None
 
 
+class LazyClient:
+    """A docker client made on first use, so a command pays for the SDK only if it needs it.
+
+    Measured: importing the SDK (requests, urllib3) costs more than a status command's engine
+    calls together. A sparse listing, which is all that `gpu-status`, `container-list` and the
+    ledger's reconcile need, goes straight over the unix socket instead; anything else connects
+    the real client (with its ping and one-line errors) and is passed through to it."""
+
+    def __init__(self, timeout=DEFAULT_TIMEOUT):
+        self._timeout = timeout
+        self._client = None
+
+    @property
+    def connected(self):
+        return self._client is not None
+
+    def real(self):
+        if self._client is None:
+            self._client = connect(self._timeout)
+        return self._client
+
+    @property
+    def containers(self):
+        return _LazyContainers(self)
+
+    def __getattr__(self, name):
+        return getattr(self.real(), name)
+
+
+class _LazyContainers:
+    def __init__(self, owner):
+        self._owner = owner
+
+    def list(self, all=False, filters=None, sparse=False, **options):  # noqa: A002 - the SDK's own name
+        if sparse and not options and not self._owner.connected and _engine_address().startswith("unix://"):
+            normal = {key: [value] if isinstance(value, str) else list(value)
+                      for key, value in (filters or {}).items()}
+            found = _unix_get_json(_engine_address()[len("unix://"):], "/containers/json",
+                                   {"all": "1" if all else "0", "filters": normal})
+            return [ListedContainer(item) for item in found]
+        return self._owner.real().containers.list(all=all, filters=filters, sparse=sparse, **options)
+
+    def __getattr__(self, name):
+        return getattr(self._owner.real().containers, name)
+
+
+class ListedContainer:
+    """One entry of the engine's container list, shaped as the SDK's sparse Container: `id` and
+    the list API's `attrs` (Names, Labels, State, Created, ...)."""
+
+    def __init__(self, attrs):
+        self.attrs = attrs
+        self.id = attrs.get("Id", "")
+
+
 def _connection_error(error):
     address = _engine_address()
     if _is_socket_permission_problem(error):

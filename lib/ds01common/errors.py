@@ -4,6 +4,8 @@ Library code never prints, exits or prompts: it raises one of these, and the sin
 error boundary in `ds01common.cli.run` turns it into one line on stderr and an exit code.
 """
 
+from collections.abc import Iterable
+
 EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -55,7 +57,7 @@ class LockTimeout(Ds01Error):
 class ConfigError(Ds01Error):
     """The config file has one or more problems; all of them are listed."""
 
-    def __init__(self, problems):
+    def __init__(self, problems: Iterable[str]) -> None:
         self.problems = list(problems)
         # One problem fits on one line (contract section 8); several are listed below a heading.
         if len(self.problems) == 1:

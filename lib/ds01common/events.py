@@ -4,6 +4,7 @@ import json
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from . import paths
 from .units import iso_utc
@@ -12,11 +13,12 @@ log = logging.getLogger("ds01")
 EVENTS_FILE = "events.jsonl"
 
 
-def utc_now_iso():
+def utc_now_iso() -> str:
     return iso_utc()
 
 
-def record(event, user, log_dir=None, **details):
+def record(event: str, user: str | None, log_dir: str | os.PathLike[str] | None = None,
+           **details: Any) -> dict[str, Any]:
     """Append one event; a log that cannot be written is a warning, never a failed command."""
     entry = {"time": utc_now_iso(), "user": user, "event": event, "details": details}
     path = Path(log_dir or paths.log_dir()) / EVENTS_FILE
@@ -36,7 +38,7 @@ def record(event, user, log_dir=None, **details):
     return entry
 
 
-def read(log_dir=None):
+def read(log_dir: str | os.PathLike[str] | None = None) -> list[dict[str, Any]]:
     """Every event, oldest first; unparsable lines are skipped."""
     path = Path(log_dir or paths.log_dir()) / EVENTS_FILE
     try:

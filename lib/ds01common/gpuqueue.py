@@ -107,12 +107,18 @@ def present(state_dir, token):
 
 
 def cancel(state_dir, user, token=None, is_admin=False):
-    """Cancel the user's waits (or one by token; an admin may cancel anyone's); returns the entries removed."""
+    """Cancel the user's waits, or one by token or by the user's own container NAME (another
+    user's container of that name is not theirs to see); an admin may cancel anyone's by token.
+    Returns the entries removed."""
+    from .names import short_name
+
     removed = []
     with queue_file(state_dir).transaction() as data:
         entries = _entries(data)
         for key, entry in list(entries.items()):
-            if token is not None and key != token:
+            by_name = token not in entries and entry.get("user") == user.name \
+                and short_name(entry.get("container")) == token
+            if token is not None and key != token and not by_name:
                 continue
             if entry.get("user") != user.name:
                 if token is None:
@@ -122,7 +128,7 @@ def cancel(state_dir, user, token=None, is_admin=False):
             removed.append(dict(entries.pop(key), token=key))
         data["waiters"] = entries
     if token is not None and not removed:
-        raise NotFound(f"no queue entry {token}")
+        raise NotFound(f"no queue entry {token} (an ID or one of your container names; see `gpu-queue`)")
     if token is None and not removed:
         raise NotFound(f"{user.name} has no entry in the GPU queue")
     return removed

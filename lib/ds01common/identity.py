@@ -14,18 +14,18 @@ from .errors import NotFound, PermissionDenied
 User = namedtuple("User", "login name uid gid home")
 
 
-def sanitise(login):
+def sanitise(login: str) -> str:
     """Lowercase, '@domain' dropped, anything outside [a-z0-9_.-] becomes '_'."""
     name = login.split("@", 1)[0].lower()
     name = re.sub(r"[^a-z0-9_.-]", "_", name)
     return name or "_"
 
 
-def _from_pwd(entry):
+def _from_pwd(entry: pwd.struct_passwd) -> User:
     return User(entry.pw_name, sanitise(entry.pw_name), entry.pw_uid, entry.pw_gid, entry.pw_dir)
 
 
-def current_user():
+def current_user() -> User:
     """The real uid's user (not the effective one: a setuid wrapper must not change who acts)."""
     uid = os.getuid()
     try:
@@ -34,7 +34,7 @@ def current_user():
         raise NotFound(f"uid {uid} has no entry in the password database") from None
 
 
-def lookup_user(name):
+def lookup_user(name: str) -> User:
     """A user by login name, by sanitised name, or by uid given as digits."""
     try:
         if name.isdigit():
@@ -47,7 +47,7 @@ def lookup_user(name):
     raise NotFound(f"no such user: {name}")
 
 
-def is_admin(user, admin_group):
+def is_admin(user: User, admin_group: str) -> bool:
     """uid 0, or a member (primary or supplementary) of the admin group."""
     if user.uid == 0:
         return True
@@ -58,7 +58,7 @@ def is_admin(user, admin_group):
     return user.login in group.gr_mem or user.gid == group.gr_gid
 
 
-def acting_user(requested, admin_group, caller=None):
+def acting_user(requested: str | None, admin_group: str, caller: User | None = None) -> User:
     """The user a command acts for: the caller, or `requested` when the caller is an admin."""
     caller = caller or current_user()
     if not requested or requested in (caller.login, caller.name):

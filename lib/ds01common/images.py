@@ -13,7 +13,7 @@ import shlex
 import tarfile
 from pathlib import Path
 
-from . import dockerapi, events, names, paths
+from . import dockerapi, events, image_build, names, paths
 from . import labels as label
 from .errors import Ds01Error, NotFound, PermissionDenied, UsageError
 from .units import iso_utc
@@ -38,6 +38,7 @@ PIP_INSTALL = "RUN python3 -m pip install "
 PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~+*:/@]*$")
 # Beside the Dockerfile, only these small files go to the build: never data or checkpoints.
 CONTEXT_FILES = ("Dockerfile", "requirements.txt", "environment.yml")
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # Docker's rule for a tag
 
 # Short local names for the label names of labels.py.
 LABEL_MANAGED = label.MANAGED
@@ -169,7 +170,6 @@ def render(template, base_image, packages=(), project="project", templates_dir=N
         raise Ds01Error(f"unknown template {template!r}: choose from {', '.join(choices)}")
     try:
         text = (directory / f"Dockerfile.{template}").read_text()
-        fragment = (directory / USER_FRAGMENT).read_text().rstrip("\n")
     except OSError as error:
         raise Ds01Error(f"cannot read the Dockerfile templates in {directory}: {error.strerror} "
                         "(DS01_TEMPLATES_DIR names another folder)") from None
@@ -179,7 +179,8 @@ def render(template, base_image, packages=(), project="project", templates_dir=N
         "{{BASE_IMAGE}}": base_image,
         "{{PROJECT}}": project,
         "{{PACKAGES}}": PACKAGES_MARKER + "\n" + packages_line(packages),
-        "{{USER_SETUP}}": fragment,
+        # DS01's user step is added at build time (image_build), never written into the file.
+        "{{USER_SETUP}}": image_build.USER_STEP_NOTE,
     }
     for placeholder, value in replacements.items():
         text = text.replace(placeholder, value)
@@ -222,18 +223,33 @@ def update_dockerfile(config, user, project, *, packages=(), remove=()):
 
 # --- building ----------------------------------------------------------------------------
 
-def _context(directory):
-    """An in-memory build context with the Dockerfile and its small companions only."""
+def user_step(templates_dir=None):
+    """DS01's user step (the templates' user.fragment), appended to the Dockerfile at build time."""
+    directory = templates_location(templates_dir)
+    try:
+        return (directory / USER_FRAGMENT).read_text()
+    except OSError as error:
+        raise Ds01Error(f"cannot read DS01's user step {directory / USER_FRAGMENT}: {error.strerror} "
+                        "(DS01_TEMPLATES_DIR names another folder)") from None
+
+
+def _context(directory, dockerfile_text):
+    """An in-memory build context: the Dockerfile to build (`dockerfile_text`) and the project's
+    small companions only."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as archive:
         for name in CONTEXT_FILES:
             path = Path(directory) / name
-            if path.is_file():
+            if name == "Dockerfile":
+                data = dockerfile_text.encode()
+            elif path.is_file():
                 data = path.read_bytes()
-                info = tarfile.TarInfo(name)
-                info.size = len(data)
-                info.mode = 0o644
-                archive.addfile(info, io.BytesIO(data))
+            else:
+                continue
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mode = 0o644
+            archive.addfile(info, io.BytesIO(data))
     buffer.seek(0)
     return buffer
 
@@ -254,19 +270,20 @@ def build(docker, config, user, project, *, no_cache=False, on_output=None, log_
     path = dockerfile_path(config, user, project)
     if not path.is_file():
         raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
-    reference = names.image_name(user.name, project, tag)
+    reference = names.image_name(user.name, project, tag, uid=user.uid)
+    built = image_build.compose(path.read_text(), user_step())
     previous = _current_id(docker, reference)
     recent = []
     image_id = None
     with dockerapi.errors(f"image {reference}"):
-        stream = docker.api.build(fileobj=_context(path.parent), custom_context=True, tag=reference,
+        stream = docker.api.build(fileobj=_context(path.parent, built.text), custom_context=True, tag=reference,
                                   labels=image_labels(user, project), buildargs=build_args(user),
                                   nocache=no_cache, rm=True, forcerm=True, decode=True)
         for chunk in stream:
             if "error" in chunk:
                 detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
-                tail = "" if on_output else "\n" + "".join(recent[-15:]).rstrip()
-                raise Ds01Error(f"image build failed for {reference}: {' '.join(detail.split())}{tail}")
+                raise Ds01Error(image_build.failure_message(reference, project, path, built, recent, detail,
+                                                            shown=on_output is not None))
             text = chunk.get("stream")
             if text is None and chunk.get("status") and not chunk.get("progressDetail"):
                 text = f"{chunk['status']} {chunk.get('id', '')}".rstrip() + "\n"
@@ -330,14 +347,14 @@ def containers_by_image(docker):
 def list_images(docker, user):
     """The user's images, one entry per tag: image, project, tag, id, size, created, containers."""
 
-    prefix = f"ds01-{user.name}/"
+    prefix = f"ds01-{names.image_user(user.name, user.uid)}/"
     with dockerapi.errors("images"):
         entries = docker.api.images()
     using = containers_by_image(docker)
     result = []
     for entry in entries:
         tags = [tag for tag in entry.get("RepoTags") or () if tag.startswith(prefix)]
-        if not tags or _owner(entry.get("Labels"), tags) != user.name:
+        if not tags or not _is_owner(_owner(entry.get("Labels"), tags), user):
             continue
         created = iso_utc(entry.get("Created") or 0)
         for reference in sorted(tags):
@@ -350,9 +367,16 @@ def list_images(docker, user):
     return sorted(result, key=lambda item: (item["project"], item["tag"] != "latest", item["tag"]))
 
 
+def _is_owner(owner, user):
+    """The label names the user; an unlabelled image's repository names their image-name form."""
+    return owner is not None and owner in (user.name, names.image_user(user.name, user.uid))
+
+
 def resolve_reference(user, project_or_image, tag="latest"):
-    """(image reference, project) for PROJECT or a full `ds01-<user>/<project>[:tag]`; exit 4 for others'."""
+    """(image reference, project) for PROJECT, PROJECT:TAG or a full `ds01-<user>/<project>[:tag]`;
+    exit 4 for another user's."""
     text = project_or_image.strip()
+    own = names.image_user(user.name, user.uid)
     if "/" in text:
         repository, _, given_tag = text.partition(":")
         owner_part, _, project = repository.partition("/")
@@ -360,11 +384,15 @@ def resolve_reference(user, project_or_image, tag="latest"):
         if owner is None:
             raise PermissionDenied(f"permission denied: {text} is not a DS01 project image")
         names.validate_name(project, "project")
-        reference = names.image_name(owner, project, given_tag or tag)
-        if owner != user.name:
+        reference = f"ds01-{owner}/{project}:{given_tag or tag}"
+        if owner != own:
             raise PermissionDenied(f"permission denied: {reference} belongs to {owner}")
         return reference, project
-    return names.image_name(user.name, names.validate_name(text, "project"), tag), text
+    project, _, given_tag = text.partition(":")
+    if given_tag and not TAG_RE.match(given_tag):
+        raise Ds01Error(f"invalid tag {given_tag!r}: use letters, digits, '_', '.' and '-' (at most 128)")
+    names.validate_name(project, "project")
+    return names.image_name(user.name, project, given_tag or tag, uid=user.uid), project
 
 
 def find_image(docker, user, project_or_image, tag="latest"):
@@ -374,7 +402,7 @@ def find_image(docker, user, project_or_image, tag="latest"):
     if image is None:
         raise NotFound(f"no image {reference}: build it with `image-create {project}`")
     owner = _owner(image.labels, [reference])
-    if owner != user.name:
+    if not _is_owner(owner, user):
         raise PermissionDenied(f"permission denied: {reference} belongs to {owner}")
     return image, reference
 

@@ -6,12 +6,19 @@ mode on offers only its MIG instances, none when it has none. Slots are always o
 numerically (never "10" before "2").
 """
 
+from __future__ import annotations
+
 import functools
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .units import parse_size
+
+if TYPE_CHECKING:
+    from . import nvml
 
 MIG_SLICES_PER_GPU = 7
 _PROFILE_RE = re.compile(r"^(\d+)g\.(\d+)gb$")
@@ -30,10 +37,10 @@ class Slot:
     model: str = ""
 
     @property
-    def is_mig(self):
+    def is_mig(self) -> bool:
         return self.profile is not None
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return {"id": self.id, "gpu": self.gpu, "uuid": self.uuid, "profile": self.profile,
                 "weight": round(self.weight, 4)}
 
@@ -45,32 +52,32 @@ class Gpu:
     model: str
     memory: int
     mig_enabled: bool = False
-    slots: tuple = ()
+    slots: tuple[Slot, ...] = ()
 
 
 @dataclass
 class Inventory:
-    gpus: list = field(default_factory=list)
+    gpus: list[Gpu] = field(default_factory=list)
     reason: str | None = None      # why there are no GPUs (NVML failure), for messages
-    problems: list = field(default_factory=list)   # per-GPU failures that did not hide the others
+    problems: list[str] = field(default_factory=list)   # per-GPU failures that did not hide the others
     simulated: bool = False
 
     @functools.cached_property
-    def slots(self):
+    def slots(self) -> list[Slot]:
         return sorted((slot for gpu in self.gpus for slot in gpu.slots), key=lambda slot: slot_sort_key(slot.id))
 
     @property
-    def weights(self):
+    def weights(self) -> dict[str, float]:
         """{slot id: GPU-equivalents}: what the ledger needs to weigh adopted slots."""
         return {slot.id: slot.weight for slot in self.slots}
 
-    def slot(self, slot_id):
+    def slot(self, slot_id: str) -> Slot | None:
         for candidate in self.slots:
             if candidate.id == slot_id:
                 return candidate
         return None
 
-    def describe_emptiness(self):
+    def describe_emptiness(self) -> str:
         if self.reason:
             return f"this host has no GPU slots ({self.reason})"
         if self.gpus:
@@ -78,7 +85,7 @@ class Inventory:
         return "this host has no GPU slots"
 
 
-def slot_sort_key(slot_id):
+def slot_sort_key(slot_id: object) -> tuple[int | str, ...]:
     """Numeric order of slot ids: "2" < "10", "1:2" < "1:10"; odd ids sort last, stably."""
     parts = str(slot_id).split(":")
     try:
@@ -87,42 +94,43 @@ def slot_sort_key(slot_id):
         return (1, str(slot_id))
 
 
-def sort_slot_ids(slot_ids):
+def sort_slot_ids(slot_ids: Iterable[str]) -> list[str]:
     return sorted(slot_ids, key=slot_sort_key)
 
 
-def profile_slices(profile):
+def profile_slices(profile: str | None) -> int | None:
     """Compute slices of a MIG profile ("3g.40gb" -> 3); None if unparsable."""
     match = _PROFILE_RE.match(profile or "")
     return int(match.group(1)) if match else None
 
 
-def profile_weight(profile):
+def profile_weight(profile: str | None) -> float:
     slices = profile_slices(profile)
     if slices is None:
         return 1.0
     return min(slices, MIG_SLICES_PER_GPU) / MIG_SLICES_PER_GPU
 
 
-def profile_memory(profile):
+def profile_memory(profile: str | None) -> int:
     match = _PROFILE_RE.match(profile or "")
     return int(match.group(2)) * 1024 ** 3 if match else 0
 
 
-def simulated_uuid(gpu_index, mig_index=None):
+def simulated_uuid(gpu_index: int, mig_index: int | None = None) -> str:
     if mig_index is None:
         return f"GPU-{uuid.uuid5(_SIMULATION_NAMESPACE, f'gpu-{gpu_index}')}"
     return f"MIG-{uuid.uuid5(_SIMULATION_NAMESPACE, f'mig-{gpu_index}-{mig_index}')}"
 
 
-def simulated(spec):
+def simulated(spec: list[dict[str, Any]] | None) -> Inventory:
     """The inventory described by `gpus.simulate` (a list of {model, memory, mig}); no NVML call."""
     gpus = []
     for index, entry in enumerate(spec or []):
         model = entry.get("model", "NVIDIA simulated GPU")
-        memory = parse_size(entry.get("memory", "80g"))
+        memory = parse_size(entry.get("memory", "80g")) or 0
         gpu_uuid = simulated_uuid(index)
         mig = entry.get("mig")
+        slots: tuple[Slot, ...]
         if mig is None:
             slots = (Slot(str(index), index, gpu_uuid, None, 1.0, memory, model),)
         else:
@@ -133,7 +141,7 @@ def simulated(spec):
     return Inventory(gpus=gpus, simulated=True)
 
 
-def from_nvml(found):
+def from_nvml(found: nvml.Discovery) -> Inventory:
     """Turn nvml.discover()'s result into an Inventory."""
     gpus = []
     for info in found.gpus:
@@ -147,7 +155,7 @@ def from_nvml(found):
     return Inventory(gpus=gpus, reason=found.reason, problems=list(found.problems))
 
 
-def discover(config, nvml_module=None):
+def discover(config: Any, nvml_module: Any = None) -> Inventory:
     """The host's inventory: simulated when the config says so, else from NVML."""
     spec = config.simulated_gpus if config is not None else None
     if spec is not None:

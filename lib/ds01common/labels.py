@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from . import paths
+
 MANAGED = "ds01.managed"  # "true" on every container and image DS01 made
 USER = "ds01.user"  # the owner's name
 UID = "ds01.uid"  # the owner's numeric uid, as text
@@ -20,7 +22,10 @@ MLC_FRAMEWORK = "ds01.mlc.framework"  # mlc-create's framework choice
 PORT = "ds01.port"  # the 127.0.0.1 host port forwarded to the container's service port (8888)
 HOME = "ds01.home"  # on images DS01 built: the user's home inside, a per-container directory
 
-MANAGED_VALUE = "true"
+# A demo or test run keeps to its own containers with DS01_LABEL_SCOPE=<word> (a trusted
+# environment only, like DS01_STATE_DIR): it labels them ds01.managed=<word>, and every listing
+# then sees only those, never the real users' containers and slots.
+MANAGED_VALUE = paths.trusted_environ("DS01_LABEL_SCOPE") or "true"
 # The engine-side filter that lists DS01's containers and nothing else.
 MANAGED_FILTER = {"label": f"{MANAGED}={MANAGED_VALUE}"}
 

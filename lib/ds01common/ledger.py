@@ -49,7 +49,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import dockerapi, events
+from . import dockerapi, events, paths
 from . import labels as label
 from .inventory import sort_slot_ids
 from .statefile import StateFile
@@ -70,7 +70,8 @@ MANAGED_FILTER = label.MANAGED_FILTER
 def reservation_timeout():
     """Seconds a reservation may wait for its container; env DS01_RESERVATION_TIMEOUT overrides."""
     try:
-        return float(os.environ.get("DS01_RESERVATION_TIMEOUT", DEFAULT_RESERVATION_TIMEOUT))
+        # Root and development only: a user shortening it would see everyone's creates as stale.
+        return float(paths.trusted_environ("DS01_RESERVATION_TIMEOUT") or DEFAULT_RESERVATION_TIMEOUT)
     except ValueError:
         return DEFAULT_RESERVATION_TIMEOUT
 
@@ -223,8 +224,10 @@ def reconcile(data, containers, weights=None, now=None, listed_at=None):
     for container_id, entry in list(revoked.items()):
         if container_id not in by_id and float((entry or {}).get("time", 0)) < listed_at:
             del revoked[container_id]
+    # Kept by age only, even when this listing shows the container: a transaction whose own
+    # listing predates the create must still count it (the container cap under parallel creates).
     for name, entry in list(data["recent"].items()):
-        if name in by_name or float(entry.get("time", 0)) < now - RECENT_SECONDS:
+        if not now - RECENT_SECONDS <= float(entry.get("time", 0)) <= now + RECENT_SECONDS:
             del data["recent"][name]
 
     assignments = data["assignments"]
@@ -312,8 +315,9 @@ class State:
         """Names of the user's DS01 containers, including creates in progress."""
         names = {container.name for container in self.containers if container.user == user}
         names.update(entry.get("container") for entry in self.reservations.values() if entry.get("user") == user)
-        names.update(name for name, entry in self.data["recent"].items()
-                     if entry.get("user") == user and float(entry.get("time", 0)) >= self.listed_at)
+        # Recent creates count by age (reconcile drops them after RECENT_SECONDS), whatever the
+        # listing's time: a listing taken before the lock may lack a container confirmed since.
+        names.update(name for name, entry in self.data["recent"].items() if entry.get("user") == user)
         names.discard(excluding)
         return names
 
@@ -327,7 +331,7 @@ class State:
 
 
 @contextlib.contextmanager
-def transaction(docker, state_dir, weights=None, log_dir=None, timeout=None, reconciled=True):
+def transaction(docker, state_dir, weights=None, log_dir=None, timeout=None, reconciled=True, explained=None):
     """Lock the ledger, reconcile it with Docker, yield a State; written back when the block ends.
 
     `reconciled=False` skips Docker entirely: for confirming one's own reservation, or dropping
@@ -353,16 +357,21 @@ def transaction(docker, state_dir, weights=None, log_dir=None, timeout=None, rec
             log.warning("container %s is labelled with GPU slot %s, which %s holds; it does not get it",
                         claimant, slot_id, holder)
         yield State(data, containers, changes, conflicts, listed_at)
-    _record_changes(changes, log_dir)
+    _record_changes(changes, log_dir, explained)
 
 
 _CHANGE_EVENTS = {"dropped": "gpu.release", "adopted": "gpu.adopt", "unreserved": "gpu.unreserve"}
 
 
-def _record_changes(changes, log_dir):
+def _record_changes(changes, log_dir, explained=None):
+    """Events for what reconciling changed; `explained` {docker name: (by, reason)} names a known cause
+    (a retire or remove that just happened) instead of "reconcile"."""
+    from .names import short_name
+
     for kind, slot_id, container, why, user in changes:
-        events.record(_CHANGE_EVENTS[kind], user, log_dir, container=container,
-                      slots=[part for part in slot_id.split(",") if part], reason=why, by="reconcile")
+        by, reason = (explained or {}).get(container, ("reconcile", why)) if kind == "dropped" else ("reconcile", why)
+        events.record(_CHANGE_EVENTS[kind], user, log_dir, container=short_name(container),
+                      slots=[part for part in slot_id.split(",") if part], reason=reason, by=by)
 
 
 def read_state(state_dir):

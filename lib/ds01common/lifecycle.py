@@ -80,7 +80,7 @@ def exemption_for(config, owner, reason, now):
     for exemption in config.lifecycle.get("exemptions") or []:
         if exemption.get("user") not in (owner.login, owner.name):
             continue
-        if exemption.get("what", "all") not in (reason, "all"):
+        if exemption.get("what") not in (reason, "all"):  # config validation makes `what` required
             continue
         until = _until_epoch(exemption.get("until"))
         if until is not None and now > until:
@@ -152,11 +152,16 @@ def _running_checks(observation, entry, thresholds, user_limits, now):
         entry.update(started=started, runtime_warned=[], idle_warned_for=None, last_active=None)
     active, why = is_active(observation, thresholds)
     entry.update(cpu_percent=observation.cpu_percent, gpu_memory=observation.gpu_memory, measured_at=now)
-    last_active = max(value for value in (started, entry.get("last_active"), observation.keep_alive)
-                      if value is not None)
+    # Real activity is remembered; a .keep-alive is weighed afresh each pass, so it stops counting
+    # once it is older than keep_alive_max instead of living on in the stored last_active.
+    real_last_active = max(value for value in (started, entry.get("last_active")) if value is not None)
     if active:
-        last_active = now
-    entry["last_active"] = last_active
+        real_last_active = now
+    entry["last_active"] = real_last_active
+    touched = effective_keep_alive(observation.keep_alive, entry, now)
+    keep_alive_counts = touched is not None and now - touched < thresholds["keep_alive_max"]
+    last_active = max(real_last_active, touched) if keep_alive_counts else real_last_active
+    entry["idle_since"] = last_active
     entry["last_active_iso"] = activity.iso(last_active)
     idle_seconds = max(0.0, now - last_active)
     entry["idle_seconds"] = round(idle_seconds) if active is not None else None
@@ -197,8 +202,22 @@ def _running_checks(observation, entry, thresholds, user_limits, now):
                                f"{observation.name} has been idle for {format_duration(idle_seconds)}; it will be "
                                f"retired after {format_duration(idle_limit)} idle (in "
                                f"{format_duration(idle_limit - idle_seconds)}). Use it, or `touch {keep_alive}` "
-                               "to keep it; the workspace is always kept", details))
+                               f"to keep it (a touch counts for up to {format_duration(thresholds['keep_alive_max'])}); "
+                               "the workspace is always kept", details))
     return candidates
+
+
+def effective_keep_alive(mtime, entry, now):
+    """When a .keep-alive counts as touched: its mtime, but a future mtime counts from the pass
+    that first saw it (remembered in `entry`), so `touch -d 2099-01-01` cannot keep a container for ever."""
+    if mtime is None:
+        entry.pop("keep_alive_seen", None)
+        return None
+    seen = entry.get("keep_alive_seen") or {}
+    if seen.get("mtime") != mtime:
+        seen = {"mtime": mtime, "at": now}
+        entry["keep_alive_seen"] = seen
+    return min(mtime, seen["at"])
 
 
 def _gpu_hold_check(observation, user_limits, now):
@@ -259,7 +278,7 @@ def _resolve(observation, owner, entry, candidates, config, now):
             elif not retire_done:
                 actions.append(Action("warn", reason, observation, message, details))
                 if reason == "idle":
-                    entry["idle_warned_for"] = entry.get("last_active")
+                    entry["idle_warned_for"] = entry.get("idle_since")
                 else:
                     entry["runtime_warned"] = sorted(set(entry.get("runtime_warned") or [])
                                                      | set(details.get("fractions") or []))

@@ -100,7 +100,7 @@ def git_init(directory, user, templates_dir=None, use_lfs=None):
 def readme_text(config, user, project, templates_dir=None):
     workspace = config.workspace_dir(user.home) / project
     replacements = {"{{PROJECT}}": project, "{{USER}}": user.login, "{{WORKSPACE}}": str(workspace),
-                    "{{IMAGE}}": names.image_name(user.name, project)}
+                    "{{IMAGE}}": names.image_name(user.name, project, uid=user.uid)}
     text = _template(README_TEMPLATE, templates_dir)
     for placeholder, value in replacements.items():
         text = text.replace(placeholder, value)

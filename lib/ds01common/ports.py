@@ -70,6 +70,8 @@ def ports_taken(entries: Iterable[Mapping[str, Any]]) -> set[int]:
 def host_port_free(port: int) -> bool:
     """Whether nothing on this host listens on 127.0.0.1:`port` (a process outside Docker may)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As servers bind: a closed connection lingering in TIME_WAIT does not make the port busy.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((HOST_ADDRESS, port))
         except OSError:

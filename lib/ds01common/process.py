@@ -1,16 +1,20 @@
 """The one module that runs other programs (git, ssh-keygen, systemctl, write, …)."""
 
+import os
 import shutil
 import subprocess
+from collections.abc import Mapping, Sequence
 
 from .errors import Ds01Error
 
 
-def which(program):
+def which(program: str) -> str | None:
     return shutil.which(program)
 
 
-def run(command, check=True, capture=True, input=None, cwd=None, env=None, timeout=None, user=None):
+def run(command: Sequence[str], check: bool = True, capture: bool = True, input: str | None = None,  # noqa: A002
+        cwd: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None,
+        timeout: float | None = None, user: str | int | None = None) -> subprocess.CompletedProcess[str]:
     """Run `command` (a list); returns CompletedProcess. A failure is one-line Ds01Error when `check`."""
     try:
         result = subprocess.run(command, check=False, capture_output=capture, text=True, input=input,

@@ -88,8 +88,8 @@ def launch(docker, config, user, name, *, templates_dir=None, on_output=None, on
             _say(on_step, "image-create", f"{path} written")
         images.build(docker, config, user, name, on_output=on_output, log_dir=log_dir)
         built = True
-        _say(on_step, "image-build", f"image {names.image_name(user.name, name)}")
-    image = names.image_name(user.name, name)
+        _say(on_step, "image-build", f"image {names.image_name(user.name, name, uid=user.uid)}")
+    image = names.image_name(user.name, name, uid=user.uid)
     notice = None
     gpu_slots = []
     try:

@@ -1,89 +1,172 @@
 """Lock-protected JSON state files: lock, read, change, write a temp file, os.replace.
 
-The lock is a separate `<file>.lock` taken with filelock (fcntl on Linux), so a process
-killed mid-update frees it and leaves the previous content in place. Files are created
-0660 whatever the umask because every DS01 user (the docker group) writes them.
+The lock is a separate `<file>.lock` held with flock(2), so a process killed mid-update frees
+it and leaves the previous content in place. Files are created 0660 whatever the umask because
+every DS01 user (the docker group) writes them in docker-group mode.
+
+Nothing planted in the state dir is followed: the lock file and the state file are opened with
+O_NOFOLLOW, a link or directory in their place is moved aside, a lock whose file was swapped
+while we waited is taken again, and a state file that cannot be read as the expected JSON
+(binary, a directory, too deeply nested, NaN, the wrong shape) is kept aside and rebuilt.
 """
 
 import contextlib
+import errno
+import fcntl
 import json
 import logging
 import os
+import stat
 import tempfile
 import time
 from pathlib import Path
 
+from . import paths, security
 from .errors import Ds01Error, LockTimeout, StateCorrupt
 
 log = logging.getLogger("ds01")
 FILE_MODE = 0o660
 DEFAULT_LOCK_TIMEOUT = 300.0
-# filelock polls every 50 ms by default; locks here are held for milliseconds.
 POLL_SECONDS = 0.005
+# A temp file of a state file older than this, found under its lock, was left by a killed writer.
+ORPHAN_SECONDS = 60.0
+MAX_STATE_BYTES = 256 * 1024 * 1024
 
 
 def _lock_timeout():
     try:
-        return float(os.environ.get("DS01_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT))
+        return float(paths.trusted_environ("DS01_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT)
     except ValueError:  # a typo in the environment must not crash every command
         return DEFAULT_LOCK_TIMEOUT
 
 
-def _ensure_file_mode(path):
-    """Create `path` if missing with mode 0660 regardless of umask; fix a too-narrow mode we own."""
+def _os_failure(directory, error):
+    """One line naming the state dir for a full, read-only or closed one (exit 1, never a traceback)."""
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return Ds01Error(f"cannot write in {directory}: permission denied (are you in the docker group?)")
+    if error.errno == errno.ENOSPC:
+        return Ds01Error(f"cannot write in {directory}: the disk is full")
+    if error.errno == errno.EROFS:
+        return Ds01Error(f"cannot write in {directory}: it is on a read-only file system")
+    return Ds01Error(f"cannot write in {directory}: {error.strerror}")
+
+
+def _open_lock(lock_path):
+    """The lock file's fd: a regular file (a planted link or directory is moved aside), 0660."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
-    except PermissionError:
-        raise Ds01Error(f"cannot open {path}: permission denied (are you in the docker group?)") from None
+        fd = security.open_regular(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+    except OSError as error:
+        raise _os_failure(Path(lock_path).parent, error) from None
     try:
-        if os.fstat(fd).st_uid == os.getuid():
+        if os.fstat(fd).st_uid == os.geteuid():
             os.fchmod(fd, FILE_MODE)
-    finally:
+    except OSError:
+        pass
+    return fd
+
+
+def _still_at(fd, lock_path):
+    """Whether the locked fd is still the file at lock_path (it was not moved aside meanwhile)."""
+    try:
+        here = os.lstat(lock_path)
+    except OSError:
+        return False
+    mine = os.fstat(fd)
+    return stat.S_ISREG(here.st_mode) and (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def _try_lock(lock_path):
+    """A locked fd for lock_path, or None when another process holds it."""
+    fd = _open_lock(lock_path)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
         os.close(fd)
+        return None
+    except OSError:
+        os.close(fd)
+        raise
+    if _still_at(fd, lock_path):
+        return fd
+    os.close(fd)  # swapped while we took it: take the new one
+    return None
 
 
 @contextlib.contextmanager
 def locked(path, timeout=None):
     """Hold the exclusive lock for `path`; says 'waiting for lock' when another holds it."""
-    import filelock  # lazy: only state-touching commands need it
-
     lock_path = f"{path}.lock"
+    directory = Path(lock_path).parent
     try:
-        Path(lock_path).parent.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise Ds01Error(f"cannot create the state dir {Path(lock_path).parent}: {error.strerror}") from None
-    _ensure_file_mode(lock_path)
-    lock = filelock.FileLock(lock_path, mode=FILE_MODE)
+        raise Ds01Error(f"cannot create the state dir {directory}: {error.strerror}") from None
     timeout = _lock_timeout() if timeout is None else timeout
-    try:
-        lock.acquire(timeout=0.2, poll_interval=POLL_SECONDS)
-    except filelock.Timeout:
-        log.warning("waiting for lock %s …", lock_path)
-        started = time.monotonic()
-        try:
-            lock.acquire(timeout=timeout, poll_interval=POLL_SECONDS)
-        except filelock.Timeout:
+    started = time.monotonic()
+    warned = False
+    delay = POLL_SECONDS
+    fd = _try_lock(lock_path)
+    while fd is None:
+        waited = time.monotonic() - started
+        if waited > timeout:
             raise LockTimeout(f"gave up waiting for lock {lock_path} after {timeout:.0f}s; "
-                              "another DS01 command holds it") from None
-        log.debug("got lock %s after %.1fs", lock_path, time.monotonic() - started)
+                              "another DS01 command holds it")
+        if not warned and waited > 0.2:
+            log.warning("waiting for lock %s …", lock_path)
+            warned = True
+        time.sleep(delay)
+        delay = min(delay * 1.5, 0.05)
+        fd = _try_lock(lock_path)
     try:
         yield
     finally:
-        lock.release()
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not a number DS01 writes")
 
 
 def read(path, default=None):
-    """The parsed content, `default` when the file is missing or empty; StateCorrupt if unparsable."""
+    """The parsed content, `default` when the file is missing or empty; StateCorrupt when it is
+    not a regular file, not UTF-8, not JSON, holds NaN/Infinity, or is nested too deeply."""
     try:
-        text = Path(path).read_text()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return default
     except PermissionError:
         raise Ds01Error(f"cannot read {path}: permission denied (are you in the docker group?)") from None
+    except OSError as error:
+        if error.errno == errno.ELOOP:
+            raise StateCorrupt(f"{path} is a symlink") from None
+        raise StateCorrupt(f"{path} cannot be opened: {error.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise StateCorrupt(f"{path} is not a regular file")
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if sum(map(len, chunks)) > MAX_STATE_BYTES:
+                raise StateCorrupt(f"{path} is larger than any state DS01 writes")
+    except OSError as error:
+        raise StateCorrupt(f"{path} cannot be read: {error.strerror}") from None
+    finally:
+        os.close(fd)
+    try:
+        text = b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise StateCorrupt(f"{path} is not text (binary content)") from None
     if not text.strip():
         return default
     try:
-        return json.loads(text)
+        return json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise StateCorrupt(f"{path} is nested too deeply") from None
     except ValueError as error:
         raise StateCorrupt(f"{path} is not valid JSON: {error}") from None
 
@@ -93,21 +176,44 @@ def write(path, data):
     path = Path(path)
     try:
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except PermissionError:
-        raise Ds01Error(f"cannot write in {path.parent}: permission denied (are you in the docker group?)") from None
+    except OSError as error:
+        raise _os_failure(path.parent, error) from None
     try:
         os.fchmod(fd, FILE_MODE)
         with os.fdopen(fd, "w") as handle:
             # One dumps() call without indent uses the C encoder: ~10x faster on big ledgers.
-            handle.write(json.dumps(data, sort_keys=True))
+            handle.write(json.dumps(data, sort_keys=True, allow_nan=False))
             handle.write("\n")
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
+        if isinstance(error, OSError):
+            raise _os_failure(path.parent, error) from None
         raise
+
+
+def remove_orphans(path, now=None, older_than=ORPHAN_SECONDS):
+    """Delete temp files of `path` (`.<name>.*.tmp`) left by killed writers; returns how many.
+
+    Called under the file's lock, where no live writer of this file can be mid-write; the age
+    guard also spares a writer of `write()` used without the lock."""
+    path = Path(path)
+    now = time.time() if now is None else now
+    removed = 0
+    try:
+        candidates = [entry for entry in os.scandir(path.parent)
+                      if entry.name.startswith(f".{path.name}.") and entry.name.endswith(".tmp")]
+    except OSError:
+        return 0
+    for entry in candidates:
+        with contextlib.suppress(OSError):
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > older_than:
+                os.unlink(entry.path)
+                removed += 1
+    return removed
 
 
 class StateFile:
@@ -149,12 +255,16 @@ class StateFile:
     def transaction(self, timeout=None):
         """Lock, read (a corrupt file is kept aside and replaced by an empty one), yield, write."""
         with locked(self.path, timeout):
+            remove_orphans(self.path)
             try:
-                data = self._upgrade(read(self.path)) if self.path.exists() else None
+                data = read(self.path)
+                data = None if data is None else self._upgrade(data)
             except StateCorrupt as error:
-                kept = self.path.with_name(f"{self.path.name}.corrupt-{int(time.time())}")
-                with contextlib.suppress(OSError):
-                    os.replace(self.path, kept)
+                kept = self.path.with_name(f"{self.path.name}.corrupt-{time.time_ns()}")
+                try:
+                    os.rename(self.path, kept)
+                except OSError as move_error:
+                    raise _os_failure(self.path.parent, move_error) from None
                 log.warning("%s; kept it as %s and started afresh", error, kept)
                 data = None
             if data is None:

@@ -5,6 +5,7 @@ Sizes: Docker style, "512m", "32g", "1t", plain integers are bytes, None is unli
 """
 
 import re
+from typing import Any
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}
@@ -12,7 +13,7 @@ _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*$")
 _SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([bkmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
 
 
-def parse_duration(value):
+def parse_duration(value: Any) -> int | None:
     """Seconds (int) from a duration value; None stays None."""
     if value is None:
         return None
@@ -30,7 +31,7 @@ def parse_duration(value):
     raise ValueError(f"expected a duration like '45s', '30m', '48h', '7d' or a number of hours, got {value!r}")
 
 
-def parse_size(value):
+def parse_size(value: Any) -> int | None:
     """Bytes (int) from a Docker-style size; None stays None."""
     if value is None:
         return None
@@ -48,7 +49,7 @@ def parse_size(value):
     raise ValueError(f"expected a size like '512m', '32g' or '1t', got {value!r}")
 
 
-def format_duration(seconds):
+def format_duration(seconds: float | None) -> str:
     """A short human form: 45s, 30m, 2h30m, 7d; None is 'never'."""
     if seconds is None:
         return "never"
@@ -63,7 +64,7 @@ def format_duration(seconds):
     return "".join(parts[:2])
 
 
-def format_size(size):
+def format_size(size: int | None) -> str:
     """Bytes as 1.5g / 512m / 10k; None is 'unlimited'."""
     if size is None:
         return "unlimited"
@@ -74,7 +75,7 @@ def format_size(size):
     return f"{size}b"
 
 
-def iso_utc(epoch=None):
+def iso_utc(epoch: float | None = None) -> str:
     """A moment (seconds since the epoch; now when omitted) as '2026-11-22T21:57:30Z'."""
     import datetime
     import time

@@ -6,18 +6,26 @@ Root acting for a user never follows a symlink that user owns: the user could po
 opened with O_NOFOLLOW, and ownership is handed over with lchown / fchown.
 """
 
+from __future__ import annotations
+
 import os
 import stat
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeGuard
 
 from .errors import Ds01Error, PermissionDenied
 
+if TYPE_CHECKING:
+    from .identity import User
 
-def _acting_for(user):
+PathLike = str | os.PathLike[str]
+
+
+def _acting_for(user: User | None) -> TypeGuard[User]:
     return os.geteuid() == 0 and user is not None and user.uid != 0
 
 
-def refuse_user_symlinks(path, user):
+def refuse_user_symlinks(path: PathLike, user: User | None) -> None:
     """PermissionDenied when root acts for `user` and the path runs through a symlink that user owns."""
     if not _acting_for(user):
         return
@@ -32,7 +40,7 @@ def refuse_user_symlinks(path, user):
                                    "DS01 does not follow it while acting for them")
 
 
-def give_to(path, user):
+def give_to(path: PathLike, user: User | None) -> None:
     """Root acting for someone: what we write is theirs, not root's (the link itself, never its target)."""
     if _acting_for(user):
         try:
@@ -41,7 +49,7 @@ def give_to(path, user):
             pass
 
 
-def write_text(path, text, user, mode=0o644):
+def write_text(path: PathLike, text: str, user: User | None, mode: int = 0o644) -> Path:
     """Write through a temp file in the same dir, so an interruption never leaves half a file."""
     path = Path(path)
     refuse_user_symlinks(path, user)
@@ -61,7 +69,7 @@ def write_text(path, text, user, mode=0o644):
     return path
 
 
-def append_line(path, line, user):
+def append_line(path: PathLike, line: str, user: User | None) -> Path:
     """Append one line to a file in the user's space (created theirs, never through a symlink)."""
     path = Path(path)
     refuse_user_symlinks(path, user)
@@ -78,7 +86,7 @@ def append_line(path, line, user):
     return path
 
 
-def make_directory(path, user, mode=0o755):
+def make_directory(path: PathLike, user: User | None, mode: int = 0o755) -> list[Path]:
     """mkdir -p that hands every directory it made to `user`; returns the ones made, outermost first."""
     path = Path(path)
     refuse_user_symlinks(path, user)

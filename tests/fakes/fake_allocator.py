@@ -78,6 +78,7 @@ class FakeAllocator:
         else:
             self.held[docker_container_name] = slots
 
-    def release_container(self, docker, docker_container_name, state_dir=None, log_dir=None):
+    def release_container(self, docker, docker_container_name, state_dir=None, log_dir=None, by=None, reason=None):
         self.released.append(docker_container_name)
+        self.release_reasons.append(reason)
         self.free.extend(self.held.pop(docker_container_name, []))

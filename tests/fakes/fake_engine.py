@@ -66,8 +66,8 @@ class FakeContainers:
     def get(self, key):
         self._engine.calls["inspect"] += 1
         for container in self._engine.by_name.values():
-            if key in (container.id, container.name):
-                return container
+            if key in (container.id, container.name) or len(key) >= 12 and container.id.startswith(key):
+                return container  # like Docker: a name, the id, or an id prefix
         raise docker.errors.NotFound(f"No such container: {key}")
 
     def create(self, image=None, name=None, labels=None, **options):

@@ -2,10 +2,13 @@
 
 `scenario(name)` returns a module-like object to pass as `module=` (or to put in
 sys.modules["pynvml"]). Scenarios: "no_library", "driver_not_loaded", "two_full_gpus",
-"mig_four_instances", "mig_no_instances", "one_gpu_raising".
+"mig_four_instances", "mig_no_instances", "one_gpu_raising", "busy_outside" (GPU 0 runs host
+process 4242 and GPU 1 a process of container `OTHER_CONTAINER`, with memory and utilisation;
+`fake_process` writes the matching /proc entries under a fake proc root).
 """
 
 import types
+from pathlib import Path
 from dataclasses import dataclass, field
 
 NVML_DEVICE_MIG_ENABLE = 1
@@ -51,6 +54,7 @@ class FakeMig:
     slices: int
     memory_mb: int
     processes: list = field(default_factory=list)
+    memory_used_mb: int = 0
 
 
 @dataclass
@@ -62,13 +66,14 @@ class FakeGpu:
     broken: bool = False             # every query raises GPU-is-lost
     processes: list = field(default_factory=list)
     utilization: int = 0
+    memory_used: int = 0
 
 
 class _Memory:
-    def __init__(self, total):
+    def __init__(self, total, used=0):
         self.total = total
-        self.used = 0
-        self.free = total
+        self.used = used
+        self.free = total - used
 
 
 def make_module(gpus, init_error=None):
@@ -116,7 +121,9 @@ def make_module(gpus, init_error=None):
 
     def nvmlDeviceGetMemoryInfo(handle):  # noqa: N802
         handle = _gpu(handle)
-        return _Memory(handle.memory_mb * 1024 ** 2 if isinstance(handle, FakeMig) else handle.memory)
+        if isinstance(handle, FakeMig):
+            return _Memory(handle.memory_mb * 1024 ** 2, handle.memory_used_mb * 1024 ** 2)
+        return _Memory(handle.memory, handle.memory_used)
 
     def nvmlDeviceGetMigMode(handle):  # noqa: N802
         handle = _gpu(handle)
@@ -141,6 +148,8 @@ def make_module(gpus, init_error=None):
         return [types.SimpleNamespace(pid=pid, usedGpuMemory=used) for pid, used in _gpu(handle).processes]
 
     def nvmlDeviceGetUtilizationRates(handle):  # noqa: N802
+        if isinstance(handle, FakeMig):
+            raise NVMLError_NotSupported()
         return types.SimpleNamespace(gpu=_gpu(handle).utilization, memory=0)
 
     for function in (nvmlInit, nvmlShutdown, nvmlDeviceGetCount, nvmlDeviceGetHandleByIndex, nvmlDeviceGetName,
@@ -170,4 +179,29 @@ def scenario(name):
         return make_module([FakeGpu("GPU-bbbb", mig=[])])
     if name == "one_gpu_raising":
         return make_module([FakeGpu("GPU-0000"), FakeGpu("GPU-1111", broken=True), FakeGpu("GPU-2222")])
+    if name == "busy_outside":
+        return make_module([FakeGpu("GPU-0000-busy", processes=[(HOST_PID, 6 * GIB)], utilization=87,
+                                    memory_used=6 * GIB),
+                            FakeGpu("GPU-1111-other", processes=[(OTHER_CONTAINER_PID, 2 * GIB)], utilization=12,
+                                    memory_used=2 * GIB),
+                            FakeGpu("GPU-2222-free")])
     raise KeyError(name)
+
+
+# --- processes for the "busy_outside" scenario, and a fake /proc to find their owners ---
+
+HOST_PID = 4242
+OTHER_CONTAINER_PID = 4343
+OTHER_CONTAINER = "f" * 64
+
+
+def fake_process(proc_root, pid, uid, container_id=None, command="python3"):
+    """/proc/PID/{status,cgroup,comm} under `proc_root` for a process of `uid`, in `container_id`'s
+    cgroup (a Docker container under the systemd driver) or on the host when None."""
+    directory = Path(proc_root) / str(pid)
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "status").write_text(f"Name:\t{command}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n")
+    cgroup = f"0::/system.slice/docker-{container_id}.scope\n" if container_id else "0::/user.slice/session-1.scope\n"
+    (directory / "cgroup").write_text(cgroup)
+    (directory / "comm").write_text(command + "\n")
+    return pid

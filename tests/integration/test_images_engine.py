@@ -42,7 +42,8 @@ def test_a_huge_directory_service_uid_gets_its_user_without_huge_files(engine, u
     base_size = client.images.get(BASE).attrs["Size"]
     assert built["size"] - base_size < 1_000_000  # no sparse lastlog/faillog blown up to gigabytes
     labels = client.images.get(built["image"]).labels
-    assert labels == {"ds01.managed": "true", "ds01.user": f"giant{unique}", "ds01.project": project}
+    assert labels == {"ds01.managed": "true", "ds01.user": f"giant{unique}", "ds01.project": project,
+                      "ds01.home": f"/home/giant{unique}"}
 
 
 def test_create_list_update_delete_through_the_commands(engine, unique):

@@ -3,11 +3,13 @@
 import json
 import threading
 import time
+from dataclasses import replace
 
 import pytest
 from ds01common import allocator, gpuqueue, ledger
 from ds01common.errors import DockerUnavailable, ResourcesUnavailable, UsageError
 from ds01common.identity import User
+from ds01common.records import Limits
 from fakes.fake_config import SimConfig
 from fakes.fake_docker import FakeDocker, ds01_labels
 
@@ -15,10 +17,10 @@ ALICE = User("alice", "alice", 1000, 1000, "/home/alice")
 BOB = User("bob", "bob", 1001, 1001, "/home/bob")
 MIXED = [{"model": "NVIDIA A100-SXM4-80GB", "memory": "80g"},
          {"model": "NVIDIA A100-SXM4-80GB", "memory": "80g", "mig": ["3g.40gb", "2g.20gb", "1g.10gb", "1g.10gb"]}]
-STUDENT = {"max_mig_instances": 1, "max_gpus_per_container": 1, "max_gpu_equivalents": None,
-           "allow_full_gpu": False, "max_containers_per_user": 3, "priority": 10}
-UNLIMITED = {"max_mig_instances": None, "max_gpus_per_container": None, "max_gpu_equivalents": None,
-             "allow_full_gpu": True, "max_containers_per_user": None, "priority": 10}
+STUDENT = Limits(max_mig_instances=1, max_gpus_per_container=1, max_gpu_equivalents=None,
+                 allow_full_gpu=False, max_containers_per_user=3, priority=10)
+UNLIMITED = Limits(max_mig_instances=None, max_gpus_per_container=None, max_gpu_equivalents=None,
+                   allow_full_gpu=True, max_containers_per_user=None, priority=10)
 
 
 @pytest.fixture
@@ -121,11 +123,11 @@ def test_full_server_is_exit_3_and_says_how_many_wait(env):
 def test_a_newcomer_does_not_jump_a_waiter_who_can_use_the_free_slot(env):
     for index in range(4):
         create(env, BOB, f"b{index}", limits=UNLIMITED)
-    gpuqueue.join(env["state_dir"], BOB, "w._.1001", allocator.GpuRequest(), dict(UNLIMITED, priority=10))
+    gpuqueue.join(env["state_dir"], BOB, "w._.1001", allocator.GpuRequest(), replace(UNLIMITED, priority=10))
     with pytest.raises(ResourcesUnavailable, match="1 waiting"):
-        create(env, ALICE, "a", limits=dict(UNLIMITED, priority=10))
+        create(env, ALICE, "a", limits=replace(UNLIMITED, priority=10))
     # A higher-priority newcomer goes first.
-    allocation, _ = create(env, ALICE, "a", limits=dict(UNLIMITED, priority=50))
+    allocation, _ = create(env, ALICE, "a", limits=replace(UNLIMITED, priority=50))
     assert len(allocation.slots) == 1
 
 

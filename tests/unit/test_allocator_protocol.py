@@ -11,14 +11,15 @@ from pathlib import Path
 from ds01common import allocator, ledger
 from ds01common.errors import ResourcesUnavailable
 from ds01common.identity import User
+from ds01common.records import Limits
 from fakes.fake_config import SimConfig
 from fakes.fake_docker import FakeDocker, ds01_labels
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 GPUS = [{"memory": "80g"}, {"memory": "80g", "mig": ["1g.10gb", "1g.10gb"]}]
-LIMITS = {"max_mig_instances": None, "max_gpus_per_container": 2, "max_gpu_equivalents": None,
-          "allow_full_gpu": True, "max_containers_per_user": None, "priority": 10}
+LIMITS = Limits(max_mig_instances=None, max_gpus_per_container=2, max_gpu_equivalents=None,
+                allow_full_gpu=True, max_containers_per_user=None, priority=10)
 ACTIONS = ("start", "create", "confirm", "fail_after_create", "abort", "rm", "expire")
 
 

@@ -24,7 +24,7 @@ def test_every_executable_in_bin_is_registered_and_aliases_are_symlinks():
 
 def test_every_command_module_exists_and_has_a_summary():
     for command in registry.COMMANDS:
-        assert command.module_path.is_file(), command.name
+        assert os.path.isfile(command.module_path), command.name
         summary = command.summary()
         assert summary and not summary.endswith(":"), command.name
 

@@ -27,38 +27,38 @@ def load(tmp_path, document):
 def test_a_user_in_two_groups_gets_the_first_in_file_order(tmp_path):
     config = load(tmp_path, LAYERED)
     limits = config.limits_for("dana")
-    assert limits["group"] == "researcher"
-    assert limits["max_mig_instances"] == 2
-    assert limits["allow_full_gpu"] is False
+    assert limits.group == "researcher"
+    assert limits.max_mig_instances == 2
+    assert limits.allow_full_gpu is False
 
 
 def test_an_override_replaces_only_its_own_keys(tmp_path):
     limits = load(tmp_path, LAYERED).limits_for("alice")
-    assert limits["max_mig_instances"] == 3
-    assert limits["memory"] == 64 * 1024 ** 3        # still the group's
-    assert limits["priority"] == 30                   # still the group's
-    assert limits["idle_timeout"] == 7200             # still the defaults'
-    assert limits["group"] == "researcher"            # an override does not change the group
-    assert limits["reason"] == "deadline"
+    assert limits.max_mig_instances == 3
+    assert limits.memory == 64 * 1024 ** 3        # still the group's
+    assert limits.priority == 30                   # still the group's
+    assert limits.idle_timeout == 7200             # still the defaults'
+    assert limits.group == "researcher"            # an override does not change the group
+    assert limits.reason == "deadline"
 
 
 def test_an_unknown_user_gets_the_default_group(tmp_path):
     limits = load(tmp_path, LAYERED).limits_for("nobody-listed")
-    assert limits["group"] == "student"
-    assert limits["memory"] == 16 * 1024 ** 3
-    assert limits["reason"] is None
+    assert limits.group == "student"
+    assert limits.memory == 16 * 1024 ** 3
+    assert limits.reason is None
 
 
 def test_keys_missing_from_every_layer_fall_back_to_builtin_defaults(tmp_path):
     limits = load(tmp_path, {"default_group": "g", "groups": {"g": {}}}).limits_for("x")
-    assert set(LIMIT_KEYS) <= set(limits)
-    assert limits["max_containers_per_user"] == BUILTIN_DEFAULTS["max_containers_per_user"]
+    assert set(LIMIT_KEYS) <= set(limits.as_dict())
+    assert limits.max_containers_per_user == BUILTIN_DEFAULTS["max_containers_per_user"]
 
 
 def test_null_means_unlimited(tmp_path):
     document = {"defaults": {"max_mig_instances": None, "max_runtime": None, "memory": None}}
     limits = load(tmp_path, document).limits_for("x")
-    assert limits["max_mig_instances"] is None and limits["max_runtime"] is None and limits["memory"] is None
+    assert limits.max_mig_instances is None and limits.max_runtime is None and limits.memory is None
 
 
 GOOD_VALUES = {
@@ -83,7 +83,7 @@ def test_every_limit_key_has_a_good_and_a_bad_example():
 @pytest.mark.parametrize("key", LIMIT_KEYS)
 def test_each_limit_key_parses_its_value(tmp_path, key):
     raw, parsed = GOOD_VALUES[key]
-    assert load(tmp_path, {"defaults": {key: raw}}).limits_for("x")[key] == parsed
+    assert load(tmp_path, {"defaults": {key: raw}}).limits_for("x").value(key) == parsed
 
 
 @pytest.mark.parametrize("key", LIMIT_KEYS)
@@ -176,8 +176,8 @@ def test_the_shipped_example_config_is_valid():
     from helpers import ROOT
 
     config = config_module.load(ROOT / "config" / "resource-limits.yaml")
-    assert config.limits_for("bob")["reason"]
-    assert config.limits_for("carol")["group"] == "faculty"
+    assert config.limits_for("bob").reason
+    assert config.limits_for("carol").group == "faculty"
 
 
 def test_a_config_that_is_not_utf8_text_is_a_config_error_not_a_crash(tmp_path):

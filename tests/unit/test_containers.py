@@ -49,7 +49,7 @@ def test_create_applies_limits_identity_workspace_and_labels(world):
     assert options["nano_cpus"] == 1_500_000_000 and options["shm_size"] == 64 * 1024 ** 2
     assert options["pids_limit"] == 99
     assert options["user"] == f"{alice.uid}:{alice.gid}" and options["working_dir"] == "/workspace"
-    assert options["environment"]["HOME"] == "/workspace"
+    assert options["environment"]["HOME"] == "/tmp"  # not an image DS01 built: a temporary home, never /workspace
     assert options["environment"]["CUDA_VISIBLE_DEVICES"] == "GPU-fake-0"
     assert options["privileged"] is False and options["network_mode"] == "bridge" and options["init"] is True
     assert "device_requests" not in options  # no NVIDIA runtime on this engine
@@ -141,10 +141,25 @@ def test_the_workspace_is_made_for_the_user_when_an_admin_creates_it(world, tmp_
     assert path.stat().st_uid == nobody.uid and path.parent.stat().st_uid == nobody.uid
 
 
-def test_others_containers_are_permission_denied_naming_the_owner(world):
+def test_another_users_container_of_the_same_name_is_invisible_and_mine_can_be_made(world):
     create(world, user="bob")
-    with pytest.raises(PermissionDenied, match="permission denied: demo belongs to bob"):
+    with pytest.raises(NotFound, match="no container named demo: see `container-list`") as caught:
         containers.find(world["engine"], world["alice"], "demo")
+    assert caught.value.exit_code == 1
+    create(world, user="alice")
+    assert containers.find(world["engine"], world["alice"], "demo").labels["ds01.user"] == "alice"
+    assert containers.find(world["engine"], world["bob"], "demo").labels["ds01.user"] == "bob"
+
+
+def test_naming_another_users_container_by_docker_name_or_id_is_permission_denied(world):
+    theirs = create(world, user="bob")
+    for explicit in (theirs["docker_name"], theirs["id"], theirs["id"][:12]):
+        with pytest.raises(PermissionDenied, match="belongs to bob") as caught:
+            containers.find(world["engine"], world["alice"], explicit)
+        assert caught.value.exit_code == 4
+    mine = create(world, name="mine")
+    assert containers.find(world["engine"], world["alice"], mine["docker_name"]).id == mine["id"]
+    assert containers.find(world["engine"], world["alice"], mine["id"][:12]).id == mine["id"]
 
 
 def test_a_non_ds01_container_with_the_name_is_not_yours(world):
@@ -153,7 +168,7 @@ def test_a_non_ds01_container_with_the_name_is_not_yours(world):
         containers.find(world["engine"], world["alice"], "demo")
     world["engine"].by_name.clear()
     world["engine"].add("demo", labels={"maintainer": "x"})
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(NotFound):  # someone's plain `docker run --name demo` is not what the user meant
         containers.find(world["engine"], world["alice"], "demo")
 
 
@@ -170,7 +185,8 @@ def test_listing_is_one_engine_call_in_the_contract_shape(world):
     items = containers.list_containers(world["engine"], world["alice"])
     assert world["engine"].calls["list"] == 1 and world["engine"].calls["inspect"] == 0
     assert [item["name"] for item in items] == [f"c{index}" for index in range(5)]
-    assert set(items[0]) == {"name", "user", "status", "image", "gpus", "created"}
+    assert set(items[0]) == {"name", "user", "status", "image", "gpus", "created", "port"}
+    assert len({item["port"] for item in items}) == 5  # each container has its own forwarded port
     assert len(containers.list_containers(world["engine"])) == 6
 
 

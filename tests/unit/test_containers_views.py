@@ -5,6 +5,7 @@ import os
 import pytest
 from ds01common import container_cli, container_exec, container_stats, identity
 from ds01common.errors import UsageError
+from ds01common.records import Limits
 from fakes.fake_engine import FakeEngine
 
 SAMPLE = {
@@ -124,7 +125,7 @@ def test_a_negative_or_unreadable_wait_is_a_usage_error_not_wait_forever(value, 
 
 
 def test_exit_help_says_the_container_keeps_running_and_the_workspace_stays():
-    text = "\n".join(container_cli.exit_help({"idle_timeout": 7200}))
+    text = "\n".join(container_cli.exit_help(Limits(idle_timeout=7200)))
     assert "Ctrl-D" in text and "keeps running" in text and "2h" in text and "always kept" in text
 
 
@@ -138,7 +139,9 @@ def test_retire_words_say_the_workspace_is_untouched():
 def test_tables_show_the_user_column_only_for_everyone():
     item = {"name": "demo", "user": "alice", "status": "running", "image": "img", "gpus": [], "created": "t"}
     rows, headers = container_cli.list_rows([item])
-    assert headers[0] == "NAME" and rows == [["demo", "running", "img", "-", "t"]]
+    assert headers[0] == "NAME" and rows == [["demo", "running", "img", "-", "-", "t"]]
+    rows, headers = container_cli.list_rows([dict(item, port=20001)])
+    assert headers[4] == "PORT" and rows[0][4] == 20001
     rows, headers = container_cli.list_rows([item], show_user=True)
     assert headers[0] == "USER" and rows[0][0] == "alice"
 

@@ -69,10 +69,10 @@ def test_status_rows_show_gpus_slots_queue_idle_against_the_limit_and_quotas():
     assert adminviews.gpu_lines(document) == ["GPU 1  A100  80g  MIG (simulated)",
                                               "1 of 2 slots in use (0.43 of 0.71 GPU-equivalents)",
                                               "warning: GPU 2 is gone"]
-    assert adminviews.slot_rows(document) == [("1:0", "3g.40gb", 0.429, "assigned", "bob", "b._.2 (running)"),
+    assert adminviews.slot_rows(document) == [("1:0", "3g.40gb", 0.429, "assigned", "bob", "b (running)"),
                                               ("1:1", "2g.20gb", 0.286, "free", "-", "-"),
-                                              ("3", "full", 1.0, "not on this host", "bob", "old._.2")]
-    assert adminviews.queue_rows(document) == [(1, "carol", "c._.3", 30, 2, "t")]
+                                              ("3", "full", 1.0, "vanished", "bob", "old")]
+    assert adminviews.queue_rows(document) == [(1, "carol", "c", 30, 2, "t")]
     assert adminviews.container_rows(document) == [("bob", "b", "running", "1:0", "0.3", "30m / 2h")]
     assert adminviews.user_rows(document) == [("bob", "researcher", "1/3", "2/∞", "1.429/2")]
 

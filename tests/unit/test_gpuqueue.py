@@ -8,13 +8,14 @@ import pytest
 from ds01common import gpuqueue, inventory, policy
 from ds01common.errors import NotFound, PermissionDenied
 from ds01common.identity import User
+from ds01common.records import Limits
 
 ALICE = User("alice", "alice", 1000, 1000, "/home/alice")
 BOB = User("bob", "bob", 1001, 1001, "/home/bob")
 
 
 def join(state_dir, user, priority, container="c._.1", pid=None):
-    limits = {"priority": priority, "max_mig_instances": None, "allow_full_gpu": True}
+    limits = Limits(priority=priority, max_mig_instances=None, allow_full_gpu=True)
     return gpuqueue.join(state_dir, user, container, policy.Request(1), limits, pid=pid)
 
 

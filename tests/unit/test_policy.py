@@ -2,9 +2,11 @@
 and hypothesis properties: never a taken slot, never a slot twice, never past a quota."""
 
 import re
+from dataclasses import replace
 
 from ds01common import inventory, policy
 from ds01common.policy import Holdings, Request
+from ds01common.records import Limits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,12 +14,12 @@ MIXED = inventory.simulated([
     {"memory": "80g"}, {"memory": "80g"},
     {"memory": "80g", "mig": ["3g.40gb", "2g.20gb", "1g.10gb", "1g.10gb"]},
     {"memory": "80g", "mig": ["1g.10gb", "1g.10gb", "1g.10gb"]}]).slots
-STUDENT = {"max_mig_instances": 1, "max_gpus_per_container": 1, "max_gpu_equivalents": None,
-           "allow_full_gpu": False, "max_containers_per_user": 3}
-RESEARCHER = {"max_mig_instances": 4, "max_gpus_per_container": 4, "max_gpu_equivalents": None,
-              "allow_full_gpu": True, "max_containers_per_user": None}
-UNLIMITED = {"max_mig_instances": None, "max_gpus_per_container": None, "max_gpu_equivalents": None,
-             "allow_full_gpu": True, "max_containers_per_user": None}
+STUDENT = Limits(max_mig_instances=1, max_gpus_per_container=1, max_gpu_equivalents=None,
+                 allow_full_gpu=False, max_containers_per_user=3)
+RESEARCHER = Limits(max_mig_instances=4, max_gpus_per_container=4, max_gpu_equivalents=None,
+                    allow_full_gpu=True, max_containers_per_user=None)
+UNLIMITED = Limits(max_mig_instances=None, max_gpus_per_container=None, max_gpu_equivalents=None,
+                   allow_full_gpu=True, max_containers_per_user=None)
 
 
 def held(*slot_ids, mine=()):
@@ -75,7 +77,7 @@ def test_max_mig_instances_counts_every_slot_the_user_holds():
 
 
 def test_max_gpus_per_container_bounds_one_request_not_the_total():
-    limits = dict(RESEARCHER, max_gpus_per_container=2)
+    limits = replace(RESEARCHER, max_gpus_per_container=2)
     refusal = policy.decide(MIXED, held(), limits, Request(count=3))
     assert refusal.reason == "you asked for 3 GPU slots; one container may have at most 2 (max_gpus_per_container = 2)"
     # Holding 2 already is fine for a new 2-slot container while the total quota (4) allows it.
@@ -83,7 +85,7 @@ def test_max_gpus_per_container_bounds_one_request_not_the_total():
 
 
 def test_max_gpu_equivalents_is_checked_when_set():
-    limits = dict(RESEARCHER, max_gpu_equivalents=0.5)
+    limits = replace(RESEARCHER, max_gpu_equivalents=0.5)
     refusal = policy.decide(MIXED, held(mine=["2:0"]), limits, Request(full_gpu=True))
     assert refusal.reason == ("you hold 0.43 of 0.5 GPU-equivalents allowed (max_gpu_equivalents = 0.5); "
                               "the smallest choice would add 1, making 1.43")
@@ -94,7 +96,7 @@ def test_max_gpu_equivalents_is_checked_when_set():
 
 
 def test_gpu_equivalent_quota_falls_back_to_smaller_slices():
-    limits = dict(RESEARCHER, max_gpu_equivalents=0.3)
+    limits = replace(RESEARCHER, max_gpu_equivalents=0.3)
     chosen = policy.decide(MIXED, held(), limits, Request(count=2))
     assert sum(slot.weight for slot in chosen.slots) <= 0.3
 
@@ -170,7 +172,7 @@ def test_a_choice_never_takes_a_taken_slot_a_slot_twice_or_goes_past_a_quota(
     mine = mine - taken_by_others
     holdings = held(*taken_by_others, mine=sorted(mine))
     holdings.user_containers = containers
-    decision = policy.decide(MIXED, holdings, limits, Request(count=count, full_gpu=full_gpu))
+    decision = policy.decide(MIXED, holdings, Limits.from_mapping(limits), Request(count=count, full_gpu=full_gpu))
     if not decision.ok:
         assert decision.reason and decision.kind in (policy.BUSY, policy.QUOTA, policy.NOT_ALLOWED)
         return
@@ -206,7 +208,7 @@ def test_a_quota_refusal_names_the_limit_it_broke_with_its_value_and_that_limit_
         limits, mine, containers, count, full_gpu):
     holdings = held(mine=sorted(mine))
     holdings.user_containers = containers
-    decision = policy.decide(MIXED, holdings, limits, Request(count=count, full_gpu=full_gpu))
+    decision = policy.decide(MIXED, holdings, Limits.from_mapping(limits), Request(count=count, full_gpu=full_gpu))
     if decision.ok or decision.kind != policy.QUOTA:
         return
     reason = decision.reason
@@ -239,13 +241,13 @@ def test_a_busy_refusal_is_one_that_waiting_can_cure_and_no_other_refusal_is(
         limits, taken_by_others, mine, count, full_gpu):
     mine = mine - taken_by_others
     request = Request(count=count, full_gpu=full_gpu)
-    decision = policy.decide(MIXED, held(*taken_by_others, mine=sorted(mine)), limits, request)
+    decision = policy.decide(MIXED, held(*taken_by_others, mine=sorted(mine)), Limits.from_mapping(limits), request)
     if decision.ok:
         return
     if decision.waitable:  # cured once the holders leave (the user's own containers may be retired)
-        assert policy.decide(MIXED, held(), limits, request).ok, decision
+        assert policy.decide(MIXED, held(), Limits.from_mapping(limits), request).ok, decision
     else:  # other users leaving never cures it
-        assert not policy.decide(MIXED, held(mine=sorted(mine)), limits, request).ok, decision
+        assert not policy.decide(MIXED, held(mine=sorted(mine)), Limits.from_mapping(limits), request).ok, decision
 
 
 @settings(max_examples=100, deadline=None)

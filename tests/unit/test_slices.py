@@ -7,6 +7,7 @@ import subprocess
 import yaml
 from ds01common import config as config_module
 from ds01common import identity, slices
+from ds01common.records import Limits
 from helpers import run_command
 
 
@@ -27,12 +28,12 @@ def test_dashes_in_names_are_escaped_so_they_do_not_mean_nesting():
 
 
 def test_user_caps_are_per_container_limits_times_containers():
-    caps = slices.user_caps({"max_cpus": 4, "memory": 8 << 30, "pids_limit": 100, "max_containers_per_user": 2})
+    caps = slices.user_caps(Limits(max_cpus=4, memory=8 << 30, pids_limit=100, max_containers_per_user=2))
     assert caps == {"CPUQuota": 800, "MemoryMax": 16 << 30, "TasksMax": 200}
 
 
 def test_unlimited_containers_means_no_caps():
-    assert slices.user_caps({"max_cpus": 4, "memory": 1, "pids_limit": 1, "max_containers_per_user": None}) == {}
+    assert slices.user_caps(Limits(max_cpus=4, memory=1, pids_limit=1, max_containers_per_user=None)) == {}
 
 
 def test_units_cover_the_root_each_group_and_each_user_with_group_sums(tmp_path):

@@ -174,9 +174,13 @@ def test_a_state_file_or_dir_closed_to_the_caller_is_one_clear_error(tmp_path, m
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(statefile.Path, "read_text", denied)
+    real_open = statefile.os.open
+    closed = str(tmp_path / "doc.json")
+    monkeypatch.setattr(statefile.os, "open", lambda path, *rest, **kw: denied() if str(path) == closed
+                        else real_open(path, *rest, **kw))
     with pytest.raises(Ds01Error, match="cannot read .*permission denied"):
         statefile.read(tmp_path / "doc.json")
+    monkeypatch.setattr(statefile.os, "open", real_open)
     monkeypatch.setattr(statefile.tempfile, "mkstemp", denied)
     with pytest.raises(Ds01Error, match="cannot write in .*permission denied"):
         statefile.write(tmp_path / "doc.json", {})

@@ -6,10 +6,14 @@ for its own imports and no other's) and runs its `main` inside the one error bou
 
 from __future__ import annotations
 
-import functools
 import importlib
-from collections.abc import Callable
-from types import ModuleType
+
+# Not `from typing import TYPE_CHECKING`: importing typing costs every command start more than
+# the rest of this module; mypy treats any name TYPE_CHECKING as true all the same.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import ModuleType
 
 
 def load(name: str) -> Callable[[list[str]], int]:
@@ -20,6 +24,8 @@ def load(name: str) -> Callable[[list[str]], int]:
     module: ModuleType = importlib.import_module(f"{__name__}.{command.module_name}")
     main: Callable[..., int] = module.main
     if command.prefix:
+        import functools
+
         return functools.partial(main, prefix=command.prefix)
     return main
 

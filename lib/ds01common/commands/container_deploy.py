@@ -3,7 +3,11 @@
   --open        open a shell in it (needs a terminal)
   --background  leave it running; enter later with container-run NAME
 Without either: a shell when you are at a terminal, else in the background.
-Options as for container-create: --image, --gpus N | --cpu-only, --full-gpu, --wait.
+Options as for container-create: --image, --project P, --gpus N | --cpu-only, --full-gpu, --wait.
+
+  container-deploy --image ds01-<you>/thesis:experiment-42   NAME left out: the container and its
+                       workspace are the image's project (thesis), so the tag runs on thesis's files
+  container-deploy scratch                                   no image for scratch: runs images.default
 """
 import sys
 
@@ -14,7 +18,8 @@ def build_parser():
     from .. import container_cli
 
     parser = cli.parser(__doc__)
-    container_cli.add_name(parser, "container / project name")
+    parser.add_argument("name", metavar="NAME", nargs="?",
+                        help="container / project name (default: the project of --image ds01-<you>/PROJECT:TAG)")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--open", action="store_true", help="open a shell in it")
     mode.add_argument("--background", action="store_true", help="leave it running in the background")
@@ -34,6 +39,7 @@ def main(argv):
     result = containers.deploy(context.docker, context.config, context.user, args.name,
                                state_dir=context.state_dir, log_dir=context.log_dir,
                                **container_cli.create_kwargs(args))
+    args.name = result["name"]
     if result.get("notice"):
         cli.log.warning(result["notice"])
     print("\n".join(container_cli.created_lines(result)))

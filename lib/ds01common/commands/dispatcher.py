@@ -13,6 +13,10 @@ def build_parser(prefix: str) -> argparse.ArgumentParser:
 
     parser = cli.parser(f"Run a {prefix} command: `{prefix} SUB ARGS...` is the same as `{prefix}-SUB ARGS...`.",
                         epilog=dispatch.describe_subcommands(prefix))
+    from .. import __version__
+
+    # AIME's `mlc -v`; the same on every family.
+    parser.add_argument("-v", "--version", action="version", version=f"{prefix} (DS01) {__version__}")
     parser.add_argument("sub", metavar="SUB", help="which subcommand")
     parser.add_argument("args", nargs="*", default=[], metavar="ARGS", help="passed on unchanged")
     return parser

@@ -1,30 +1,119 @@
 """Show DS01's event log: allocations, releases, warnings, retirements, with their numbers.
 
-Reads events.jsonl in $DS01_LOG_DIR. Filters combine: --user NAME (the sanitised user
-name), --since 2h / 7d / 2026-11-01T09:00, --event NAME (a name or its prefix, e.g.
-`lifecycle.` or `container.`). Oldest first; --json prints the matching entries.
+Reads events.jsonl in $DS01_LOG_DIR and its rotated files (events.jsonl.1, .2.gz, ...).
+Filters combine: --user NAME (the sanitised user name), --container NAME (a container's
+events, by its name), --since 2h / 7d / 2026-11-01T09:00, --event NAME (a name or its
+prefix, e.g. `lifecycle.` or `container.`). Oldest first; --json prints the matching entries.
+--follow prints the matching events, then new ones as they are written (within a second),
+across log rotations, until Ctrl-C; with --json, one JSON object per line.
+--summary counts the matching events by event and by user (with --since: over that time).
 """
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any
 
 from .. import cli
 
+TIER = "admin"
+FOLLOW_BACKLOG = 10
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("--user", metavar="NAME", help="only this user's events")
+    parser.add_argument("--container", metavar="NAME", help="only this container's events")
     parser.add_argument("--since", metavar="WHEN", help="a duration ago (30m, 2h, 7d) or an ISO date/time")
     parser.add_argument("--event", metavar="NAME", help="only events with this name (or prefix)")
     parser.add_argument("--limit", type=int, metavar="N", help="only the last N matching events")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("-f", "--follow", action="store_true", help="keep printing new events as they are written")
+    mode.add_argument("--summary", action="store_true", help="counts by event and by user")
     cli.add_json_option(parser)
     return parser
 
 
-def main(argv):
+def _matching(args: argparse.Namespace, entries: list[dict[str, Any]], since: float | None) -> list[dict[str, Any]]:
+    from .. import adminviews
+    from ..monitoring import eventlog
+
+    chosen: list[dict[str, Any]] = adminviews.filter_events(entries, args.user, since, args.event)
+    if args.container:
+        chosen = [entry for entry in chosen if eventlog.matches_container(entry, args.container)]
+    return chosen
+
+
+def _print_entries(entries: list[dict[str, Any]], as_json: bool) -> None:
+    from .. import adminviews
+
+    if as_json:
+        import json
+        for entry in entries:
+            sys.stdout.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+    else:
+        for row in adminviews.event_rows(entries):
+            print("  ".join(str(cell) for cell in row))
+    sys.stdout.flush()
+
+
+def _summary(entries: list[dict[str, Any]], args: argparse.Namespace) -> int:
+    from ..monitoring import eventlog
+
+    summary = eventlog.Summary().add(entries)
+    if args.json:
+        cli.print_json(dict(summary.as_dict(), since=args.since))
+        return 0
+    over = f" since {args.since}" if args.since else ""
+    print(f"{summary.total} events{over}")
+    if summary.total:
+        print()
+        cli.print_table(sorted(summary.by_event.items()), ("EVENT", "COUNT"))
+        print()
+        cli.print_table(sorted(summary.by_user.items()), ("USER", "COUNT"))
+        print()
+        cli.print_table([(user, event, count) for (user, event), count in sorted(summary.by_user_event.items())],
+                        ("USER", "EVENT", "COUNT"))
+    return 0
+
+
+def follow(args: argparse.Namespace, log_dir: Any, since: float | None, sleep: Any = time.sleep,
+           keep_going: Any = lambda: True) -> int:
+    """Print the backlog, then new matching events as they come (see the module docstring)."""
+    from ..monitoring import eventlog
+
+    # The follower opens the file before the backlog is read: nothing written between is lost
+    # (at worst an event written in that instant is printed twice).
+    follower = eventlog.Follower(log_dir / eventlog.EVENTS_FILE)
+    try:
+        backlog = _matching(args, eventlog.read_all(log_dir, since=since), since)
+        limit = FOLLOW_BACKLOG if args.limit is None else max(args.limit, 0)
+        _print_entries(backlog[-limit:] if limit else [], args.json)
+        while keep_going():
+            found = _matching(args, follower.poll(), since)
+            if found:
+                _print_entries(found, args.json)
+            else:
+                sleep(0.25)
+    finally:
+        follower.close()
+    return 0
+
+
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import adminviews
+    from ..monitoring import eventlog
 
     context = cli.Context()
     since = adminviews.parse_since(args.since) if args.since else None
-    entries = adminviews.read_events(context.log_dir, user=args.user, since=since, event=args.event)
+    if args.follow:
+        return follow(args, context.log_dir, since)
+    entries = _matching(args, eventlog.read_all(context.log_dir, since=since), since)
+    if args.summary:
+        return _summary(entries, args)
     if args.limit is not None:
         entries = entries[-args.limit:] if args.limit > 0 else []
     if args.json:

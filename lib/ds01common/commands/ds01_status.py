@@ -38,6 +38,11 @@ def main(argv):
     print("\nContainers (CPU and idle time as of the last cleanup pass)")
     cli.print_table(adminviews.container_rows(document), ("USER", "NAME", "STATUS", "GPUS", "CPU%", "IDLE / LIMIT"),
                     empty="  no DS01 containers")
+    if document["outside_processes"]:
+        from .. import gpu_outside
+        print("\nGPU processes outside DS01 (not in any DS01 container)")
+        cli.print_table(gpu_outside.rows(document["outside_processes"]),
+                        ("SLOT", "PID", "USER", "MEMORY", "WHERE", "COMMAND"))
     print("\nUsers (used/quota)")
     cli.print_table(adminviews.user_rows(document), ("USER", "GROUP", "CONTAINERS", "SLOTS", "GPUEQ"),
                     empty="  nobody holds anything")

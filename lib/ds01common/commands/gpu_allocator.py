@@ -40,7 +40,8 @@ def show_status(context, as_json):
     if rows:
         cli.print_table(rows, ("SLOT", "PROFILE", "GPUEQ", "USER", "CONTAINER", "SINCE"))
     for row in document["unknown_slots"]:
-        print(f"slot {row['id']} (not on this host) held by {row['user']} ({_short(row['container'])})")
+        print(f"slot {row['id']} vanished (no longer in this host's inventory: GPU failed or re-partitioned); "
+              f"{_short(row['container'])} of {row['user']} holds it and cannot start until re-created")
     if document["queue"]:
         print(f"{len(document['queue'])} waiting in the GPU queue (see gpu-queue)")
     return 0

@@ -1,7 +1,7 @@
 """List the queue of containers waiting for a GPU slot, or cancel your own place in it.
 
   gpu-queue [--json]       waiters in service order: priority first, then arrival
-  gpu-queue cancel [ID]    leave the queue (all your entries, or the one with ID)
+  gpu-queue cancel [ID|NAME]  leave the queue (all your entries, the one with ID, or your container NAME's)
 """
 
 from .. import cli
@@ -13,7 +13,8 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("list", help="list the queue (the default)")
     cancel = commands.add_parser("cancel", help="cancel your place in the queue")
-    cancel.add_argument("token", nargs="?", metavar="ID", help="one entry's id (see the list)")
+    cancel.add_argument("token", nargs="?", metavar="ID|NAME",
+                        help="one entry's id (see the list), or the name of your container that waits")
     cli.add_user_option(cancel)
     return parser
 

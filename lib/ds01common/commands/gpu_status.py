@@ -33,7 +33,8 @@ def main(argv):
     usage = allocator_admin.usage(document, context.config)
     if args.json:
         cli.print_json({"gpus": document["gpus"], "slots": document["slots"], "users": usage,
-                        "queue": document["queue"], "reason": document["reason"]})
+                        "queue": document["queue"], "reason": document["reason"],
+                        "outside_processes": document.get("outside_processes", [])})
         return 0
     simulated = " (simulated)" if document["simulated"] else ""
     if not document["gpus"]:
@@ -57,6 +58,11 @@ def main(argv):
         cli.print_table([(row["user"], _of(row["slots"], row["max_slots"]),
                           _of(row["weight"], row["max_weight"], 2), _of(row["containers"], row["max_containers"]))
                          for row in usage], ("USER", "SLOTS", "GPUEQ", "CONTAINERS"))
+    if document.get("outside_processes"):
+        from .. import gpu_outside
+        print("\nGPU processes outside DS01 (not in any DS01 container)")
+        cli.print_table(gpu_outside.rows(document["outside_processes"]),
+                        ("SLOT", "PID", "USER", "MEMORY", "WHERE", "COMMAND"))
     if document["queue"]:
         print(f"\n{len(document['queue'])} waiting for a GPU (gpu-queue lists them)")
     return 0

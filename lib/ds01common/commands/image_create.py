@@ -8,7 +8,14 @@ The build output is shown as it happens on a terminal.
 
   image-create myproject --template cv --packages wandb einops
   image-create myproject --no-build        # only write the Dockerfile
+  image-create myproject --framework Pytorch --version 2.8.0   # FROM the server's PyTorch 2.8.0 image
+  image-create --list-frameworks           # the frameworks and versions this server maps to images
+
+--framework/--version take the image from the framework table (images.frameworks, as mlc-create);
+the template's stack is installed on top of it. An existing Dockerfile keeps everything but its
+FROM line, which names the framework image (the old file is kept as Dockerfile.previous).
 """
+import argparse
 import sys
 
 from .. import cli
@@ -22,11 +29,33 @@ def build_parser():
     parser.add_argument("--packages", nargs="+", action="extend", metavar="PKG",
                         help="extra pip packages: `--packages a b` (the words up to the next option), "
                         "`--packages a,b` or repeated `--packages`")
+    parser.add_argument("--framework", metavar="FW", help="build on the server's image for FW (with --version)")
+    parser.add_argument("--version", metavar="V", help="the framework version, e.g. 2.8.0")
+    parser.add_argument("--list-frameworks", action="store_true", help="print the framework table and exit")
     parser.add_argument("--no-build", action="store_true", help="write the Dockerfile only")
     parser.add_argument("--regenerate", action="store_true", help="rewrite an existing Dockerfile")
     parser.add_argument("--no-cache", action="store_true", help="build every step again")
     cli.add_user_option(parser)
     return parser
+
+
+def framework_base(args: argparse.Namespace, context: cli.Context) -> str | None:
+    """The framework's image as the base; an existing Dockerfile gets it as its FROM line now."""
+    from .. import frameworks, images
+    from ..errors import UsageError
+
+    if not (args.framework and args.version) or args.base:
+        raise UsageError("--framework and --version go together, without --base; "
+                         "`image-create --list-frameworks` lists them")
+    chosen = frameworks.resolve(context.config.frameworks, args.framework, args.version)
+    path = images.dockerfile_path(context.config, context.user, args.project)
+    if path.is_file() and not args.regenerate:
+        if frameworks.set_dockerfile_base(path, chosen.image, context.user):
+            print(f"{path}: FROM {chosen.image} ({chosen.title}); the rest of the Dockerfile is kept, "
+                  "the old one is Dockerfile.previous")
+        return None
+    print(f"framework {chosen.title}: FROM {chosen.image}")
+    return chosen.image
 
 
 def stream_if_terminal():
@@ -43,8 +72,15 @@ def main(argv):
     args = build_parser().parse_args(argv)
     from .. import images, names
 
-    images.require_project(args.project, args.packages)
     context = cli.Context(user_option=args.user)
+    if args.list_frameworks:
+        from .mlc_family import print_framework_table
+
+        print_framework_table(context)
+        return 0
+    images.require_project(args.project, args.packages)
+    if args.framework or args.version:
+        args.base = framework_base(args, context)
     path, written = images.write_dockerfile(context.config, context.user, args.project, template=args.template,
                                             base=args.base, packages=args.packages or (),
                                             regenerate=args.regenerate)
@@ -52,7 +88,7 @@ def main(argv):
     if args.no_build:
         print(f"build it with: image-create {args.project}")
         return 0
-    print(f"building {names.image_name(context.user.name, args.project)} ...", flush=True)
+    print(f"building {names.image_name(context.user.name, args.project, uid=context.user.uid)} ...", flush=True)
     result = images.build(context.docker, context.config, context.user, args.project, no_cache=args.no_cache,
                           on_output=stream_if_terminal(), log_dir=context.log_dir)
     print(f"built {result['image']}")

@@ -1,20 +1,5 @@
-"""AIME-style: stop a container (mlc-stop NAME); its GPU stays reserved until mlc-remove."""
+"""AIME-style: stop a container (mlc-stop NAME [-f|-Y]); its GPU stays reserved until mlc-remove."""
 
-from .. import cli
+from .mlc_family import subcommand
 
-
-def build_parser():
-    parser = cli.parser(__doc__)
-    parser.add_argument("name", metavar="NAME", help="container name")
-    cli.add_user_option(parser)
-    return parser
-
-
-def main(argv):
-    args = build_parser().parse_args(argv)
-    from .. import containers
-
-    context = cli.Context(user_option=args.user)
-    containers.stop(context.docker, context.user, args.name, log_dir=context.log_dir)
-    print(f"{args.name}: stopped")
-    return 0
+build_parser, main = subcommand("stop", __doc__)

@@ -7,9 +7,8 @@ text and one-line summary are its module's docstring, read without importing the
 
 from __future__ import annotations
 
-import ast
-from dataclasses import dataclass
-from pathlib import Path
+import os
+from collections import namedtuple
 
 TIERS = ("wizard", "orchestrator", "atomic", "admin", "dispatcher")
 TIER_TITLES = {
@@ -17,32 +16,39 @@ TIER_TITLES = {
     "orchestrator": "Orchestrators: several steps in one command",
     "atomic": "Atomic commands: one thing each",
     "admin": "Admin, status and cron tools",
-    "dispatcher": "Dispatchers: `container SUB` = `container-SUB` (likewise image, project, user)",
+    "dispatcher": "Dispatchers: `container SUB` = `container-SUB` (likewise image, mlc, project, user)",
 }
 
+# A namedtuple, not a dataclass: every command start imports this table, and the dataclasses
+# machinery (inspect, re-compiled annotations) would cost more than the rest of the lookup.
+_CommandFields = namedtuple("_CommandFields", "name tier module aliases prefix", defaults=("", (), None))
 
-@dataclass(frozen=True)
-class Command:
+
+class Command(_CommandFields):
+    """name, tier, module ("" = name with - as _), aliases, prefix (dispatchers: `<prefix> SUB`)."""
+
+    __slots__ = ()
     name: str
     tier: str
-    module: str = ""
-    aliases: tuple[str, ...] = ()
-    prefix: str | None = None  # dispatchers: `<prefix> SUB` runs `<prefix>-SUB`
+    module: str
+    aliases: tuple[str, ...]
+    prefix: str | None
 
     @property
     def module_name(self) -> str:
         return self.module or self.name.replace("-", "_")
 
     @property
-    def module_path(self) -> Path:
-        return Path(__file__).with_name(self.module_name + ".py")
+    def module_path(self) -> str:
+        return os.path.join(os.path.dirname(__file__), self.module_name + ".py")
 
     def summary(self) -> str:
         """First line of the module's docstring (for a dispatcher: its family's description)."""
         if self.prefix:
             return (f"Run a {self.prefix} command: `{self.prefix} SUB ARGS...` is the same as "
                     f"`{self.prefix}-SUB ARGS...`.")
-        return docstring(self.module_path).strip().splitlines()[0] if docstring(self.module_path) else ""
+        lines = docstring(self.module_path).strip().splitlines()
+        return lines[0] if lines else ""
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -55,6 +61,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("container-create", "atomic"),
     Command("container-deploy", "orchestrator"),
     Command("container-exit", "atomic"),
+    Command("container-jupyter", "atomic"),
     Command("container-list", "atomic"),
     Command("container-remove", "atomic"),
     Command("container-retire", "orchestrator"),
@@ -76,6 +83,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("image-delete", "atomic"),
     Command("image-list", "atomic"),
     Command("image-update", "atomic"),
+    Command("mlc", "dispatcher", module="dispatcher", prefix="mlc"),
     Command("mlc-create", "atomic"),
     Command("mlc-list", "atomic"),
     Command("mlc-open", "atomic"),
@@ -83,6 +91,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("mlc-start", "atomic"),
     Command("mlc-stats", "atomic"),
     Command("mlc-stop", "atomic"),
+    Command("mlc-update-sys", "atomic"),
     Command("project", "dispatcher", module="dispatcher", prefix="project"),
     Command("project-init", "orchestrator", aliases=("new-project",)),
     Command("project-launch", "orchestrator"),
@@ -109,9 +118,13 @@ def family(prefix: str) -> dict[str, Command]:
     return {command.name[len(start):]: command for command in COMMANDS if command.name.startswith(start)}
 
 
-def docstring(path: Path) -> str:
+def docstring(path: str) -> str:
+    """A module's docstring, read without importing (and so without running) the module."""
+    import ast
+
     try:
-        return ast.get_docstring(ast.parse(path.read_text())) or ""
+        with open(path, encoding="utf-8") as handle:
+            return ast.get_docstring(ast.parse(handle.read())) or ""
     except (OSError, SyntaxError, ValueError):
         return ""
 

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from .. import gpu_outside, gpuqueue, identity, ledger, lifecycle
+from .. import labels as label
 from ..errors import Ds01Error
 from ..inventory import Inventory
+from ..records import Limits
 
-MANAGED_FILTER = {"label": "ds01.managed=true"}
+MANAGED_FILTER = label.MANAGED_FILTER
 SLOT_STATES = ("free", "assigned", "reserved")
 ListContainers = Callable[[], list[dict[str, Any]]]
 
@@ -80,12 +82,12 @@ class Snapshot:
 def container_info(entry: dict[str, Any]) -> ledger.ContainerInfo | None:
     """A ledger ContainerInfo from one entry of the engine's container list (None if not DS01's)."""
     labels = entry.get("Labels") or {}
-    if labels.get("ds01.managed") != "true":
+    if not label.is_managed(labels):
         return None
     name = (entry.get("Names") or [entry.get("Id", "")])[0].lstrip("/")
-    created = labels.get("ds01.created_at") or str(entry.get("Created") or "")
-    return ledger.ContainerInfo(name, str(entry.get("Id")), labels.get("ds01.user", ""),
-                                ledger.parse_slot_label(labels.get("ds01.gpu.slots")),
+    created = labels.get(label.CREATED_AT) or str(entry.get("Created") or "")
+    return ledger.ContainerInfo(name, str(entry.get("Id")), labels.get(label.USER, ""),
+                                ledger.parse_slot_label(labels.get(label.GPU_SLOTS)),
                                 str(entry.get("State") or ""), created)
 
 
@@ -98,15 +100,16 @@ class _Limits:
 
     def __init__(self, config: Any, lookup: Callable[[str], Any]) -> None:
         self._config, self._lookup = config, lookup
-        self._cache: dict[str, dict[str, Any]] = {}
+        self._cache: dict[str, Limits] = {}
 
-    def __call__(self, user: str) -> dict[str, Any]:
+    def __call__(self, user: str) -> Limits:
         if user not in self._cache:
             try:
                 login = self._lookup(user).login
             except Ds01Error:
                 login = user
-            self._cache[user] = self._config.limits_for(login)
+            limits: Limits = self._config.limits_for(login)
+            self._cache[user] = limits
         return self._cache[user]
 
 
@@ -167,7 +170,7 @@ def _slots(inventory: Inventory, data: dict[str, Any], usage: dict[str, Any]) ->
 
 
 def _containers(infos: list[ledger.ContainerInfo], idle_state: dict[str, Any],
-                limits: Callable[[str], dict[str, Any]]) -> list[ContainerView]:
+                limits: Callable[[str], Limits]) -> list[ContainerView]:
     views = []
     for info in infos:
         entry = idle_state.get(info.id) or {}
@@ -175,12 +178,12 @@ def _containers(infos: list[ledger.ContainerInfo], idle_state: dict[str, Any],
         idle = entry.get("idle_seconds") if running else None
         views.append(ContainerView(_short(info.name) or info.name, info.user or "?", info.status or "unknown",
                                    len(info.slots), None if idle is None else float(idle),
-                                   limits(info.user).get("idle_timeout") if info.user else None,
+                                   limits(info.user).idle_timeout if info.user else None,
                                    entry.get("measured_at") if running else None))
     return sorted(views, key=lambda view: (view.user, view.name))
 
 
-def _users(snapshot: Snapshot, limits: Callable[[str], dict[str, Any]]) -> list[UserView]:
+def _users(snapshot: Snapshot, limits: Callable[[str], Limits]) -> list[UserView]:
     held: dict[str, list[float]] = {}
     for slot in snapshot.slots:
         if slot.user:
@@ -194,6 +197,6 @@ def _users(snapshot: Snapshot, limits: Callable[[str], dict[str, Any]]) -> list[
         user_limits = limits(user)
         count, weight = held.get(user, [0, 0.0])
         views.append(UserView(user, int(count), round(weight, 4), containers.get(user, 0),
-                              user_limits.get("max_mig_instances"), user_limits.get("max_gpu_equivalents"),
-                              user_limits.get("max_containers_per_user")))
+                              user_limits.max_mig_instances, user_limits.max_gpu_equivalents,
+                              user_limits.max_containers_per_user))
     return views

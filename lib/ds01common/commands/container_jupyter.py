@@ -1,0 +1,42 @@
+"""Start JupyterLab in one of your containers and print how to open it from your laptop.
+
+JupyterLab runs inside as you, token-protected, on the container's port 8888, which DS01
+forwards to a port of this server's 127.0.0.1 only (shown by container-list). On your laptop,
+run the printed `ssh -N -L ...` line, then open the printed URL. The container is started if
+it is stopped; a JupyterLab already running there is reused.
+
+  container-jupyter thesis
+  container-jupyter thesis --json      # {name, port, token, url, ssh, host} for scripts
+"""
+
+from .. import cli
+
+
+def build_parser():
+    from .. import container_cli
+
+    parser = cli.parser(__doc__)
+    container_cli.add_name(parser)
+    parser.add_argument("--hostname", metavar="HOST", help="the name laptops reach this server by "
+                        "(default: connect.host in the config, else this machine's full name)")
+    cli.add_json_option(parser)
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv):
+    args = build_parser().parse_args(argv)
+    from .. import laptop
+
+    context = cli.Context(user_option=args.user)
+    host = laptop.server_name(args.hostname or context.config.setting("connect.host"))
+    result = laptop.start_jupyter(context.docker, context.user, args.name, host, log_dir=context.log_dir)
+    if args.json:
+        cli.print_json(laptop.jupyter_document(result))
+        return 0
+    print(f"JupyterLab runs in {result.name} (token-protected; your workspace is /workspace).")
+    print("On your laptop, keep this running in a terminal:")
+    print(f"  {result.ssh}")
+    print("then open:")
+    print(f"  {result.url}")
+    return 0

@@ -1,0 +1,314 @@
+"""Opening files without following links, acting as a user, and what a user may mount or run.
+
+Root (cron, an admin's --user, a locked-mode command run through sudo) often touches files a
+user controls: their workspace, their requirements file, a state or log dir they can write in
+docker-group mode. A symlink planted there must never send root somewhere else, so:
+- `open_nofollow` walks the path from `/` one component at a time (openat with O_NOFOLLOW), so
+  no component, not only the last, can be a link; there is no window between a check and the open;
+- `as_user` runs a function in a child process that has dropped to the user's uid and groups:
+  what it reads is what the user could read (build contexts, requirements files);
+- `owned_directory` checks a mount source: a real directory (no link on the way) the user owns,
+  under their workspace root or an allowed root;
+- `image_allowed` says which images `--image` may name.
+"""
+
+from __future__ import annotations
+
+import errno
+import fnmatch
+import os
+import pickle
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from .errors import Ds01Error, PermissionDenied
+
+Result = TypeVar("Result")
+
+
+class UserLike(Protocol):
+    @property
+    def login(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def uid(self) -> int: ...
+    @property
+    def gid(self) -> int: ...
+
+
+class LinkRefused(PermissionDenied):
+    """A path runs through a symlink (or something that is not what it must be)."""
+
+
+def _components(path: str | os.PathLike[str]) -> list[str]:
+    text = os.fspath(path)
+    if not os.path.isabs(text):
+        raise Ds01Error(f"{text}: an absolute path is needed here")
+    parts = [part for part in text.split("/") if part not in ("", ".")]
+    if ".." in parts:
+        raise LinkRefused(f"permission denied: {text} contains '..'")
+    return parts
+
+
+def _refused(path: str | os.PathLike[str], error: OSError) -> Ds01Error:
+    if error.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+        return LinkRefused(f"permission denied: {os.fspath(path)} runs through a symlink or a non-directory; "
+                           "DS01 does not follow links there")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return PermissionDenied(f"permission denied: {os.fspath(path)}")
+    return Ds01Error(f"cannot open {os.fspath(path)}: {error.strerror}")
+
+
+def open_directory_nofollow(path: str | os.PathLike[str]) -> int:
+    """An O_DIRECTORY fd for `path`, reached without following a link at any component."""
+    fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for part in _components(path):
+            try:
+                next_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except OSError as error:
+                raise _refused(path, error) from None
+            os.close(fd)
+            fd = next_fd
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def open_nofollow(path: str | os.PathLike[str], flags: int = os.O_RDONLY, mode: int = 0o600) -> int:
+    """os.open(path, flags) where no component of `path` may be a symlink; a link is LinkRefused.
+
+    FileNotFoundError passes through (callers decide what a missing file means)."""
+    parent, name = os.path.split(os.path.normpath(os.fspath(path)))
+    if not name:
+        raise Ds01Error(f"{os.fspath(path)}: not a file")
+    directory = open_directory_nofollow(parent)
+    try:
+        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, mode, dir_fd=directory)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise _refused(path, error) from None
+    finally:
+        os.close(directory)
+
+
+def read_bytes_nofollow(path: str | os.PathLike[str], limit: int = 16 * 1024 * 1024) -> bytes:
+    """The content of a regular file reached without links (at most `limit` bytes)."""
+    fd = open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise LinkRefused(f"permission denied: {os.fspath(path)} is not a regular file")
+        chunks, size = [], 0
+        while size < limit:
+            chunk = os.read(fd, min(1 << 20, limit - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def create_exclusive(path: str | os.PathLike[str], mode: int) -> int:
+    """A new file made atomically (O_EXCL | O_NOFOLLOW): never an existing file or a planted link."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, mode)
+
+
+def open_regular(path: str | os.PathLike[str], flags: int, mode: int) -> int:
+    """Open (creating if missing) a regular file in a DS01 dir without following a link there.
+
+    A symlink or other non-file planted in its place is moved aside (it is in DS01's own dir,
+    where nobody may plant anything) and a fresh file made with O_EXCL; returns the fd."""
+    path = os.fspath(path)
+    for _attempt in range(3):
+        try:
+            fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, mode)
+        except FileNotFoundError:
+            try:
+                return create_exclusive(path, mode) if flags & os.O_CREAT else os.open(path, flags | os.O_NOFOLLOW)
+            except FileExistsError:
+                continue
+        except OSError as error:
+            if error.errno not in (errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EWOULDBLOCK):
+                raise
+            set_aside(path)
+            continue
+        if stat.S_ISREG(os.fstat(fd).st_mode):
+            return fd
+        os.close(fd)
+        set_aside(path)
+    raise Ds01Error(f"cannot open {path}: something keeps replacing it")
+
+
+def set_aside(path: str | os.PathLike[str]) -> Path:
+    """Rename what stands at `path` (a planted link, a corrupt file, a directory) to `<path>.bad-<n>`."""
+    import time
+
+    path = Path(path)
+    kept = path.with_name(f"{path.name}.bad-{time.time_ns()}")
+    try:
+        os.rename(path, kept)
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise Ds01Error(f"cannot move {path} aside: {error.strerror}") from None
+    return kept
+
+
+# --- acting as the user ---
+
+def _needs_drop(user: UserLike) -> bool:
+    return os.geteuid() == 0 and user.uid != 0
+
+
+def as_user(user: UserLike, function: Callable[..., Result], *args: Any) -> Result:
+    """function(*args) run with the user's uid, gid and groups (in a child when we are root).
+
+    The result (or a Ds01Error/OSError raised) comes back pickled; anything else is a Ds01Error."""
+    if not _needs_drop(user):
+        return function(*args)
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: drop, run, report, exit without running the parent's cleanups
+        os.close(read_end)
+        try:
+            os.setgroups(os.getgrouplist(user.login, user.gid))
+            os.setgid(user.gid)
+            os.setuid(user.uid)
+            outcome: tuple[bool, Any] = (True, function(*args))
+        except (Ds01Error, OSError) as error:
+            outcome = (False, error)
+        except BaseException as error:  # noqa: BLE001 - reported to the parent as text
+            outcome = (False, Ds01Error(f"{type(error).__name__}: {error}"))
+        try:
+            data = pickle.dumps(outcome)
+        except Exception as error:  # noqa: BLE001
+            data = pickle.dumps((False, Ds01Error(f"cannot report the result: {error}")))
+        with os.fdopen(write_end, "wb") as handle:
+            handle.write(data)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as handle:
+        data = handle.read()
+    os.waitpid(pid, 0)
+    if not data:
+        raise Ds01Error(f"acting as {user.login} failed")
+    ok, value = pickle.loads(data)  # noqa: S301 - our own child's bytes
+    if not ok:
+        raise value
+    return value  # type: ignore[no-any-return]
+
+
+def read_as_user(user: UserLike, path: str | os.PathLike[str], limit: int = 16 * 1024 * 1024) -> bytes:
+    """A file's bytes read as `user` (their permissions) and without following links."""
+    return as_user(user, read_bytes_nofollow, os.fspath(path), limit)
+
+
+# --- mounts ---
+
+@dataclass(frozen=True)
+class CheckedDirectory:
+    path: Path
+    device: int
+    inode: int
+
+
+def _lexically_under(path: Path, roots: Iterable[Path]) -> bool:
+    return any(path == root or root in path.parents for root in roots)
+
+
+def owned_directory(path: str | os.PathLike[str], user: UserLike, roots: Iterable[str | os.PathLike[str]],
+                    what: str = "workspace") -> CheckedDirectory:
+    """`path` as a mount source: an existing directory reached without links, under one of
+    `roots`, owned by `user` (root may mount anything under the roots). PermissionDenied if not."""
+    candidate = Path(os.path.normpath(os.fspath(path)))
+    root_paths = [Path(os.path.normpath(os.fspath(root))) for root in roots]
+    if not _lexically_under(candidate, root_paths):
+        allowed = ", ".join(str(root) for root in root_paths) or "nothing"
+        raise PermissionDenied(f"permission denied: the {what} {candidate} is not under {allowed}")
+    fd = open_directory_nofollow(candidate)
+    try:
+        info = os.fstat(fd)
+    finally:
+        os.close(fd)
+    if user.uid != 0 and info.st_uid != user.uid:
+        raise PermissionDenied(f"permission denied: the {what} {candidate} is not owned by {user.login}")
+    return CheckedDirectory(candidate, info.st_dev, info.st_ino)
+
+
+# --- images ---
+
+def _repository(reference: str) -> str:
+    name = reference.split("@", 1)[0]
+    head, _, tail = name.rpartition(":")
+    return head if head and "/" not in tail else name
+
+
+def _own_prefix(user: UserLike) -> str:
+    from .names import image_user  # the Docker-valid form (`alice_` -> `alice`), contract section 4
+
+    prefix: str = f"ds01-{image_user(user.name, user.uid)}/"
+    return prefix
+
+
+def image_allowed(reference: str, user: UserLike, configured: Iterable[str], patterns: Iterable[str]) -> bool:
+    """Whether `reference` is the user's own (ds01-<user>/...), a configured image (framework, base,
+    default) or matches an `images.allowed` pattern. An id or digest is never allowed here (the
+    caller resolves those to the image's tags first)."""
+    if reference.startswith("sha256:") or "@" in reference:
+        return False
+    if reference.startswith(_own_prefix(user)):
+        return True
+    with_tag = reference if ":" in reference.rsplit("/", 1)[-1] else f"{reference}:latest"
+    for image in configured:
+        image_tagged = image if ":" in image.rsplit("/", 1)[-1] else f"{image}:latest"
+        if with_tag == image_tagged:
+            return True
+    return any(fnmatch.fnmatchcase(reference, pattern) or fnmatch.fnmatchcase(with_tag, pattern)
+               for pattern in patterns)
+
+
+def require_image_allowed(reference: str, user: UserLike, configured: Iterable[str], patterns: Iterable[str],
+                          tags: Iterable[str] = (), owner: str | None = None) -> None:
+    """PermissionDenied (exit 4) unless `reference` (or, for an id, one of its `tags`) is allowed.
+
+    `owner` is the image's ds01.user label: an image another user committed is theirs."""
+    configured, patterns = list(configured), list(patterns)
+    if owner and owner != user.name and not any(
+            image_allowed(tag, user, configured, patterns) and not tag.startswith("ds01-") for tag in tags):
+        raise PermissionDenied(f"permission denied: {reference} is {owner}'s private image")
+    if image_allowed(reference, user, configured, patterns):
+        return
+    if any(image_allowed(tag, user, configured, patterns) for tag in tags):
+        return
+    if reference.startswith("ds01-") and "/" in reference:
+        raise PermissionDenied(f"permission denied: {reference} is another user's private image")
+    raise PermissionDenied(f"permission denied: {reference} is not an image you may run: use your own "
+                           "(image-list), a framework image, or ask an admin to add it to images.allowed")
+
+
+def check_image(docker: Any, config: Any, user: UserLike, reference: str) -> None:
+    """`--image reference` for `user`: PermissionDenied (exit 4) unless allowed (see
+    `require_image_allowed`); an allowed image that is not here is left to the caller to pull,
+    and one that is neither here nor allowed is NotFound (DS01 pulls only allowed images)."""
+    from . import dockerapi
+    from .errors import NotFound
+
+    configured = [*config.frameworks.values(), config.base_image, config.default_image]
+    patterns = config.setting("images.allowed") or []
+    found = dockerapi.get_or_none(docker.images, reference, f"image {reference}")
+    if found is None:
+        if image_allowed(reference, user, configured, patterns) or reference.startswith("ds01-"):
+            return
+        raise NotFound(f"image {reference} is not on this server (DS01 pulls only the images in its "
+                       "config; see `image-list`)")
+    labels = (getattr(found, "labels", None) or {})
+    require_image_allowed(reference, user, configured, patterns, tags=getattr(found, "tags", None) or (),
+                          owner=labels.get("ds01.user") if isinstance(labels, dict) else None)
