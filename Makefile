@@ -5,6 +5,12 @@ CONFDIR    ?= /etc/ds01
 STATEDIR   ?= /var/lib/ds01
 LOGDIR     ?= /var/log/ds01
 CRONDIR    ?= /etc/cron.d
+PROFILEDIR ?= /etc/profile.d
+# Monitoring (docs/monitoring.md): logrotate rule, the ds01-exporter unit (installed, not enabled),
+# and where the commented cron line would write its node_exporter textfile.
+LOGROTATEDIR ?= /etc/logrotate.d
+SYSTEMDDIR   ?= /etc/systemd/system
+TEXTFILEDIR  ?= /var/lib/prometheus/node-exporter
 SYSTEM_PYTHON ?= /usr/bin/python3
 DOCKER_GROUP  ?= docker
 # Locked mode (config `access: ds01-only`): members of USERS_GROUP run exactly the DS01 commands
@@ -55,8 +61,18 @@ install: deps
 	chown root:$(DOCKER_GROUP) $(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR)
 	chmod 2770 $(DESTDIR)$(STATEDIR) $(DESTDIR)$(LOGDIR)
 	install -d $(DESTDIR)$(CRONDIR)
-	sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@LOGDIR@|$(LOGDIR)|g; s|@CONFDIR@|$(CONFDIR)|g; s|@STATEDIR@|$(STATEDIR)|g' config/ds01.cron > $(DESTDIR)$(CRONDIR)/ds01
+	sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@LOGDIR@|$(LOGDIR)|g; s|@CONFDIR@|$(CONFDIR)|g; s|@STATEDIR@|$(STATEDIR)|g; s|@TEXTFILEDIR@|$(TEXTFILEDIR)|g' config/ds01.cron > $(DESTDIR)$(CRONDIR)/ds01
 	chmod 644 $(DESTDIR)$(CRONDIR)/ds01
+	@# The login greeting: limits, containers and warnings, under 100 ms (bench/login_greeting.py).
+	install -d $(DESTDIR)$(PROFILEDIR)
+	sed 's|@PYTHON@|$(VENV)/bin/python|g; s|@LIBDIR@|$(LIBDIR)|g' config/ds01-profile.sh > $(DESTDIR)$(PROFILEDIR)/ds01.sh
+	chmod 644 $(DESTDIR)$(PROFILEDIR)/ds01.sh
+	install -d $(DESTDIR)$(LOGROTATEDIR) $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(CONFDIR)/monitoring
+	sed 's|@LOGDIR@|$(LOGDIR)|g; s|@DOCKER_GROUP@|$(DOCKER_GROUP)|g' config/logrotate.ds01 > $(DESTDIR)$(LOGROTATEDIR)/ds01
+	chmod 644 $(DESTDIR)$(LOGROTATEDIR)/ds01
+	sed 's|@BINDIR@|$(PREFIX)/bin|g; s|@DOCKER_GROUP@|$(DOCKER_GROUP)|g' config/monitoring/ds01-exporter.service > $(DESTDIR)$(SYSTEMDDIR)/ds01-exporter.service
+	chmod 644 $(DESTDIR)$(SYSTEMDDIR)/ds01-exporter.service
+	install -m 644 config/monitoring/ds01-alerts.yml config/monitoring/ds01-grafana-dashboard.json $(DESTDIR)$(CONFDIR)/monitoring/
 	@# Locked mode's door: exactly the installed commands, as root, for USERS_GROUP, no password.
 	getent group $(USERS_GROUP) >/dev/null || groupadd --system $(USERS_GROUP)
 	install -d -m 750 $(DESTDIR)$(SUDOERSDIR)
@@ -74,7 +90,8 @@ install: deps
 uninstall:
 	@for script in bin/*; do rm -f $(DESTDIR)$(PREFIX)/bin/$$(basename $$script); done
 	rm -rf $(DESTDIR)$(LIBDIR)
-	rm -f $(DESTDIR)$(CRONDIR)/ds01 $(DESTDIR)$(SUDOERSDIR)/ds01
+	rm -f $(DESTDIR)$(CRONDIR)/ds01 $(DESTDIR)$(SUDOERSDIR)/ds01 $(DESTDIR)$(PROFILEDIR)/ds01.sh
+	rm -f $(DESTDIR)$(LOGROTATEDIR)/ds01 $(DESTDIR)$(SYSTEMDDIR)/ds01-exporter.service
 	@echo "kept $(CONFDIR), $(STATEDIR), $(LOGDIR) and every workspace"
 
 # Everything the suite needs on a fresh Debian machine, then the whole suite with a real engine.

@@ -30,6 +30,7 @@ def bench_env(root):
         "defaults": {"max_mig_instances": 1, "max_cpus": 1, "memory": "256m", "shm_size": "64m",
                      "pids_limit": 256, "max_containers_per_user": None},
         "groups": {"student": {"members": []}},
+        "images": {"base": IMAGE},  # a configured image anyone may run
     }
     (root / "resource-limits.yaml").write_text(yaml.safe_dump(config))
     for name in ("state", "log"):

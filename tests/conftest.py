@@ -105,7 +105,9 @@ def installed(shared_root):
         pytest.skip("installing and creating users needs root")
     prefix = shared_root / "prefix"
     layout = {"PREFIX": prefix, "CONFDIR": shared_root / "etc", "STATEDIR": shared_root / "var-lib",
-              "LOGDIR": shared_root / "var-log", "CRONDIR": shared_root / "cron.d"}
+              "LOGDIR": shared_root / "var-log", "CRONDIR": shared_root / "cron.d",
+              "LOGROTATEDIR": shared_root / "logrotate.d", "SYSTEMDDIR": shared_root / "systemd",
+              "PROFILEDIR": shared_root / "profile.d"}
     result = subprocess.run(["make", "-s", "install"] + [f"{key}={value}" for key, value in layout.items()],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -64,3 +64,43 @@ def server_site(root, config, **extra_env):
            "DS01_LOG_DIR": root / "log", "DS01_LOCK_TIMEOUT": "30"}
     env.update(extra_env)
     return env
+
+
+def installed_site(installed, root, config, **extra_env):
+    """A server site run by an installed DS01 whose locations are baked in, as `make install` does
+    (an installed DS01 takes them from no user's environment, only root's): the installed
+    library copied with an _install.py naming root/resource-limits.yaml, root/state and
+    root/log, its bin/ scripts (which run the installed virtualenv) beside it; no second pip run.
+    Returns (environment for run_command, bin dir). The DS01_* variables in the environment
+    name the same places, for root's commands and for tests that read them."""
+    import shutil
+
+    env = server_site(root, config, **extra_env)
+    prefix = root / "prefix"
+    library = prefix / "lib" / "ds01" / "ds01common"
+    shutil.copytree(installed["PREFIX"] / "lib" / "ds01" / "ds01common", library)
+    for stale in (library / "__pycache__").glob("_install.*"):
+        stale.unlink()
+    layout = {"config": root / "resource-limits.yaml", "state_dir": root / "state", "log_dir": root / "log",
+              "templates_dir": installed["CONFDIR"] / "templates", "bin_dir": prefix / "bin"}
+    (library / "_install.py").write_text(f"LAYOUT = {({key: str(value) for key, value in layout.items()})!r}\n")
+    (prefix / "bin").mkdir()
+    for script in installed["bin"].iterdir():
+        shutil.copy2(script, prefix / "bin" / script.name, follow_symlinks=False)
+    subprocess.run(["chmod", "-R", "a+rX", str(prefix)], check=True)
+    return env, prefix / "bin"
+
+
+def need_tool(name):
+    """The path of a program tests/prepare.sh installs (promtool, logrotate, ...): a skip when it is
+    missing here, a failure under `make test` (DS01_REQUIRE_DOCKER=1), where prepare.sh has run."""
+    import shutil
+
+    import pytest
+
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("DS01_REQUIRE_DOCKER") == "1":
+            pytest.fail(f"{name} is missing: tests/prepare.sh installs it")
+        pytest.skip(f"{name} is not installed (tests/prepare.sh installs it)")
+    return path

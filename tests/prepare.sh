@@ -28,8 +28,21 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq "${need_packages[@]}" >/dev/null
 fi
+# ds01-exporter's tests: Debian's Prometheus (promtool, and a server the suite starts on a loopback
+# port) and logrotate. Without recommends: no node-exporter comes along.
+monitoring_packages=()
+if [ "${1:-}" != "--venv-only" ]; then
+  command -v prometheus >/dev/null 2>&1 && command -v promtool >/dev/null 2>&1 || monitoring_packages+=(prometheus)
+  command -v logrotate >/dev/null 2>&1 || monitoring_packages+=(logrotate)
+fi
+if [ ${#monitoring_packages[@]} -gt 0 ]; then
+  echo "prepare: installing ${monitoring_packages[*]}"
+  [ ${#need_packages[@]} -gt 0 ] || apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends \
+    "${monitoring_packages[@]}" >/dev/null
+fi
 
-if ! [ -x $VENV/bin/python ] || ! $VENV/bin/python -c 'import docker, yaml, filelock, questionary, pynvml, pytest, hypothesis, mypy, kubernetes_validate' 2>/dev/null; then
+if ! [ -x $VENV/bin/python ] || ! $VENV/bin/python -c 'import docker, yaml, filelock, questionary, pynvml, pytest, hypothesis, mypy, kubernetes_validate, prometheus_client' 2>/dev/null; then
   echo "prepare: building $VENV"
   $SYSTEM_PYTHON -m venv $VENV
   $VENV/bin/python -m pip install -q --disable-pip-version-check -r requirements-test.txt

@@ -5,14 +5,18 @@ DS01 containers (label ds01.managed=true, never anything else), inspects and sam
 in parallel, and maps GPU processes to containers through /proc/PID/cgroup.
 """
 
+from __future__ import annotations
+
 import concurrent.futures
 import datetime
 import logging
 import os
 import re
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import dockerapi
 from . import labels as label
@@ -43,7 +47,7 @@ class Observation:
     uid: int | None
     status: str
     workspace: str | None
-    gpu_slots: list
+    gpu_slots: list[str]
     created: float | None
     started: float | None = None
     finished: float | None = None
@@ -51,17 +55,17 @@ class Observation:
     gpu_memory: int = 0
     gpu_utilization: float | None = None
     keep_alive: float | None = None
-    labels: dict = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
-    def running(self):
+    def running(self) -> bool:
         """Up (a paused container counts: it holds its GPU and does nothing, so it can idle out)."""
         return self.status in RUNNING_STATES
 
 
 # --- times ---
 
-def parse_docker_time(text):
+def parse_docker_time(text: str | None) -> float | None:
     """Epoch seconds from Docker's RFC 3339 times (nanoseconds, 'Z'); None for the zero time."""
     if not text or text.startswith("0001-01-01"):
         return None
@@ -77,20 +81,21 @@ def parse_docker_time(text):
     return moment.timestamp()
 
 
-def iso(epoch):
+def iso(epoch: float | None) -> str | None:
     return None if epoch is None else iso_utc(epoch)
 
 
 # --- CPU ---
 
-def _one_stats(docker, container_id, one_shot):
+def _one_stats(docker: Any, container_id: str, one_shot: bool) -> Any:
     with dockerapi.errors(f"container {container_id[:12]}"):
         if one_shot:
             return docker.api.stats(container_id, stream=False, one_shot=True)
         return docker.api.stats(container_id, stream=False)
 
 
-def sample_cpu(docker, container_ids, sample_seconds=1.0, workers=MAX_WORKERS):
+def sample_cpu(docker: Any, container_ids: Iterable[str], sample_seconds: float = 1.0,
+               workers: int = MAX_WORKERS) -> dict[str, float | None]:
     """{id: cpu %} for running containers, all sampled at the same time.
 
     The engine's stats collector ticks once a second for every subscribed container, so
@@ -105,10 +110,10 @@ def sample_cpu(docker, container_ids, sample_seconds=1.0, workers=MAX_WORKERS):
     # Threads beyond the SDK's 10 pooled connections open their own; urllib3 would warn.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(container_ids)))) as pool:
-        def round_of_samples(one_shot):
+        def round_of_samples(one_shot: bool) -> dict[str, Any]:
             futures = {container_id: pool.submit(_one_stats, docker, container_id, one_shot)
                        for container_id in container_ids}
-            results = {}
+            results: dict[str, Any] = {}
             for container_id, future in futures.items():
                 try:
                     results[container_id] = future.result()
@@ -126,7 +131,7 @@ def sample_cpu(docker, container_ids, sample_seconds=1.0, workers=MAX_WORKERS):
             for container_id in second if container_id in first}
 
 
-def _supports_one_shot(docker):
+def _supports_one_shot(docker: Any) -> bool:
     version = getattr(getattr(docker, "api", None), "api_version", "1.41")
     try:
         major, minor = (int(part) for part in str(version).split(".")[:2])
@@ -137,7 +142,7 @@ def _supports_one_shot(docker):
 
 # --- GPU ---
 
-def container_id_from_cgroup(text):
+def container_id_from_cgroup(text: str) -> str | None:
     """The Docker container id in a /proc/PID/cgroup text, or None (a host process)."""
     for line in text.splitlines():
         match = _CGROUP_ID_RE.search(line.split(":", 2)[-1])
@@ -146,7 +151,7 @@ def container_id_from_cgroup(text):
     return None
 
 
-def container_of_pid(pid, proc_root="/proc"):
+def container_of_pid(pid: int | None, proc_root: str = "/proc") -> str | None:
     try:
         text = Path(proc_root, str(pid), "cgroup").read_text()
     except OSError:
@@ -154,12 +159,12 @@ def container_of_pid(pid, proc_root="/proc"):
     return container_id_from_cgroup(text)
 
 
-def gpu_use_by_container(processes, proc_root="/proc"):
+def gpu_use_by_container(processes: Iterable[dict[str, Any]], proc_root: str = "/proc") -> dict[str, dict[str, Any]]:
     """{container id: {"memory": bytes, "gpus": {uuid, ...}, "pids": [..]}} from NVML's process list.
 
     Processes outside containers are ignored: DS01 never acts on them.
     """
-    usage = {}
+    usage: dict[str, dict[str, Any]] = {}
     for process in processes or []:
         container_id = container_of_pid(process.get("pid"), proc_root)
         if container_id is None:
@@ -172,7 +177,7 @@ def gpu_use_by_container(processes, proc_root="/proc"):
     return usage
 
 
-def default_gpu_processes():
+def default_gpu_processes() -> list[dict[str, Any]]:
     """NVML's compute processes; [] (with a debug note) on a host without NVML."""
     from . import nvml
     try:
@@ -182,7 +187,7 @@ def default_gpu_processes():
         return []
 
 
-def default_gpu_utilization(index):
+def default_gpu_utilization(index: int) -> float | None:
     from . import nvml
     try:
         return nvml.gpu_utilization(index)
@@ -193,7 +198,7 @@ def default_gpu_utilization(index):
 
 # --- workspace ---
 
-def keep_alive_time(workspace):
+def keep_alive_time(workspace: str | None) -> float | None:
     """mtime of <workspace>/.keep-alive, or None."""
     if not workspace:
         return None
@@ -205,28 +210,33 @@ def keep_alive_time(workspace):
 
 # --- one observation pass ---
 
-def _slots(labels):
+def _slots(labels: dict[str, str]) -> list[str]:
     return [slot for slot in (labels.get(label.GPU_SLOTS) or "").split(",") if slot]
 
 
-def _uid(labels):
+def _uid(labels: dict[str, str]) -> int | None:
     value = labels.get(label.UID) or ""
     return int(value) if value.isdigit() else None
 
 
-def list_managed(docker):
+def list_managed(docker: Any) -> list[dict[str, Any]]:
     """Summaries of every DS01 container (running, stopped and never started)."""
     with dockerapi.errors("containers"):
-        return docker.api.containers(all=True, filters=MANAGED_FILTER)
+        summaries: list[dict[str, Any]] = docker.api.containers(all=True, filters=MANAGED_FILTER)
+        return summaries
 
 
-def _inspect(docker, container_id):
+def _inspect(docker: Any, container_id: str) -> dict[str, Any]:
     with dockerapi.errors(f"container {container_id[:12]}"):
-        return docker.api.inspect_container(container_id)
+        details: dict[str, Any] = docker.api.inspect_container(container_id)
+        return details
 
 
-def observe(docker, *, sample_seconds=1.0, gpu_processes=None, gpu_utilization=None,
-            proc_root="/proc", workers=MAX_WORKERS, workspace_under=None):
+def observe(docker: Any, *, sample_seconds: float = 1.0,
+            gpu_processes: Callable[[], list[dict[str, Any]]] | None = None,
+            gpu_utilization: Callable[[int], float | None] | None = None,
+            proc_root: str = "/proc", workers: int = MAX_WORKERS,
+            workspace_under: str | None = None) -> list[Observation]:
     """[Observation] for every DS01 container, with CPU, GPU and .keep-alive measured.
 
     `workspace_under` limits the pass to containers whose workspace lies under that dir.
@@ -272,15 +282,16 @@ def observe(docker, *, sample_seconds=1.0, gpu_processes=None, gpu_utilization=N
     return observations
 
 
-def _full_gpu_utilization(observation, gpu_utilization):
+def _full_gpu_utilization(observation: Observation,
+                          gpu_utilization: Callable[[int], float | None] | None) -> float | None:
     """Highest utilisation of the whole GPUs this container holds (NVML has none per MIG device)."""
     whole = [slot for slot in observation.gpu_slots if ":" not in slot and slot.isdigit()]
-    values = [(gpu_utilization or default_gpu_utilization)(int(slot)) for slot in whole]
-    values = [value for value in values if value is not None]
+    measure = gpu_utilization or default_gpu_utilization
+    values = [value for value in (measure(int(slot)) for slot in whole) if value is not None]
     return max(values) if values else None
 
 
-def workspace_is_under(path, directory):
+def workspace_is_under(path: str | None, directory: str | None) -> bool:
     if directory is None:
         return True
     if not path:
@@ -288,7 +299,7 @@ def workspace_is_under(path, directory):
     return os.path.commonpath([os.path.abspath(path), os.path.abspath(directory)]) == os.path.abspath(directory)
 
 
-def _safe(function, *args):
+def _safe(function: Callable[..., Any], *args: Any) -> Any:
     try:
         return function(*args)
     except Exception as error:  # noqa: BLE001 - a vanished container is skipped, not fatal

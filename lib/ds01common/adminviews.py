@@ -4,11 +4,15 @@ Read-only except `add_user_to_docker`. Each view returns plain data (JSON-ready)
 helpers that turn it into table rows, so the command scripts stay thin.
 """
 
+from __future__ import annotations
+
 import datetime
 import grp
 import logging
 import re
 import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from . import activity, events, identity, lifecycle
 from . import labels as label
@@ -16,13 +20,22 @@ from .errors import Ds01Error, UsageError
 from .names import short_name
 from .units import format_duration, parse_duration
 
+if TYPE_CHECKING:
+    from .identity import User
+    from .records import Limits, StrPath
+
+Document = dict[str, Any]
+Row = tuple[Any, ...]
+Lookup = Callable[[str], "User"]
+
 log = logging.getLogger("ds01")
 DOCKER_GROUP = "docker"
 
 
 # --- ds01-status ---
 
-def status(docker, config, *, state_dir, allocator_status=None, lookup=identity.lookup_user):
+def status(docker: Any, config: Any, *, state_dir: StrPath, allocator_status: Document | None = None,
+           lookup: Lookup = identity.lookup_user) -> Document:
     """Everything gpu-status shows (same keys: gpus, slots, users, queue, reason) and more:
     `containers` (every DS01 container with its idle time from the last cleanup pass),
     `unknown_slots`, `problems`, `simulated`, and each user's group."""
@@ -33,7 +46,7 @@ def status(docker, config, *, state_dir, allocator_status=None, lookup=identity.
     slots = gpu.get("slots") or []
     idle_state = lifecycle.read_state(state_dir).get("containers") or {}
     containers = []
-    counts = {}
+    counts: dict[str, int] = {}
     for summary in activity.list_managed(docker):
         labels = summary.get("Labels") or {}
         if not label.is_managed(labels):
@@ -60,9 +73,10 @@ def status(docker, config, *, state_dir, allocator_status=None, lookup=identity.
             "outside_processes": gpu.get("outside_processes") or []}
 
 
-def _usage(slot_rows_, container_counts, config, lookup):
+def _usage(slot_rows_: list[dict[str, Any]], container_counts: dict[str, int], config: Any,
+           lookup: Lookup) -> list[dict[str, Any]]:
     """Per user, like gpu-status: slots and GPU-equivalents held, containers, each against the quota."""
-    held = {}
+    held: dict[str, list[float]] = {}
     for row in slot_rows_:
         if row.get("user"):
             entry = held.setdefault(row["user"], [0, 0.0])
@@ -80,19 +94,20 @@ def _usage(slot_rows_, container_counts, config, lookup):
     return users
 
 
-def _limits(config, sanitised, lookup):
+def _limits(config: Any, sanitised: str, lookup: Lookup) -> Limits:
     try:
         login = lookup(sanitised).login
     except Ds01Error:
         login = sanitised
-    return config.limits_for(login)
+    limits: Limits = config.limits_for(login)
+    return limits
 
 
-def _quota(used, maximum):
+def _quota(used: float, maximum: float | None) -> str:
     return f"{used}/{'∞' if maximum is None else maximum}"
 
 
-def gpu_lines(document):
+def gpu_lines(document: Document) -> list[str]:
     """One line per GPU, the totals, and any inventory problems (what gpu-status prints)."""
     from .units import format_size
     simulated = " (simulated)" if document["simulated"] else ""
@@ -107,7 +122,7 @@ def gpu_lines(document):
     return lines + [f"warning: {problem}" for problem in document["problems"]]
 
 
-def slot_rows(document):
+def slot_rows(document: Document) -> list[Row]:
     rows = []
     for slot in document["slots"] + [dict(row, state="vanished") for row in document["unknown_slots"]]:
         container = short_name(slot.get("container"))
@@ -119,13 +134,13 @@ def slot_rows(document):
     return rows
 
 
-def queue_rows(document):
+def queue_rows(document: Document) -> list[Row]:
     return [(position, entry.get("user"), short_name(entry.get("container")), entry.get("priority"),
              entry.get("count"),
              entry.get("since")) for position, entry in enumerate(document["queue"], 1)]
 
 
-def container_rows(document):
+def container_rows(document: Document) -> list[Row]:
     rows = []
     for item in document["containers"]:
         idle = format_duration(item["idle_seconds"]) if item["idle_seconds"] is not None else "-"
@@ -135,7 +150,7 @@ def container_rows(document):
     return rows
 
 
-def user_rows(document):
+def user_rows(document: Document) -> list[Row]:
     return [(item["user"], item["group"], _quota(item["containers"], item["max_containers"]),
              _quota(item["slots"], item["max_slots"]), _quota(item["weight"], item["max_weight"]))
             for item in document["users"]]
@@ -143,11 +158,11 @@ def user_rows(document):
 
 # --- ds01-events ---
 
-def parse_since(text, now=None):
+def parse_since(text: str, now: float | None = None) -> float:
     """Epoch seconds from a duration ago ('2h', '30m', '7d') or an ISO date/time (UTC if naive)."""
     now = time.time() if now is None else now
     if re.match(r"^\s*\d+(\.\d+)?\s*[smhdw]?\s*$", text or ""):
-        return now - parse_duration(text)
+        return now - (parse_duration(text) or 0)
     try:
         moment = datetime.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except (ValueError, AttributeError):
@@ -158,11 +173,12 @@ def parse_since(text, now=None):
     return moment.timestamp()
 
 
-def event_time(entry):
+def event_time(entry: dict[str, Any]) -> float | None:
     return activity.parse_docker_time(entry.get("time") or "")
 
 
-def filter_events(entries, user=None, since=None, event=None):
+def filter_events(entries: Iterable[dict[str, Any]], user: str | None = None, since: float | None = None,
+                  event: str | None = None) -> list[dict[str, Any]]:
     """Entries matching every filter given; `event` matches a name or its prefix (e.g. 'container.')."""
     chosen = []
     for entry in entries:
@@ -178,11 +194,12 @@ def filter_events(entries, user=None, since=None, event=None):
     return chosen
 
 
-def read_events(log_dir, user=None, since=None, event=None):
+def read_events(log_dir: StrPath | None, user: str | None = None, since: float | None = None,
+                event: str | None = None) -> list[dict[str, Any]]:
     return filter_events(events.read(log_dir), user, since, event)
 
 
-def event_rows(entries):
+def event_rows(entries: Iterable[dict[str, Any]]) -> list[Row]:
     rows = []
     for entry in entries:
         details = entry.get("details") or {}
@@ -191,7 +208,7 @@ def event_rows(entries):
     return rows
 
 
-def _short(value):
+def _short(value: object) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, (list, tuple)):
@@ -201,7 +218,7 @@ def _short(value):
 
 # --- add-user-to-docker ---
 
-def in_docker_group(user, group_name=DOCKER_GROUP):
+def in_docker_group(user: User, group_name: str = DOCKER_GROUP) -> bool:
     try:
         group = grp.getgrnam(group_name)
     except KeyError:
@@ -209,7 +226,9 @@ def in_docker_group(user, group_name=DOCKER_GROUP):
     return user.login in group.gr_mem or user.gid == group.gr_gid
 
 
-def add_user_to_docker(name, *, actor, log_dir=None, run=None, group_name=DOCKER_GROUP):
+def add_user_to_docker(name: str, *, actor: str | None, log_dir: StrPath | None = None,
+                       run: Callable[[list[str]], Any] | None = None,
+                       group_name: str = DOCKER_GROUP) -> dict[str, Any]:
     """usermod -aG docker USER; returns {"user", "added"} ("added" False if already a member)."""
     user = identity.lookup_user(name)
     if in_docker_group(user, group_name):

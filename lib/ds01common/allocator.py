@@ -37,16 +37,29 @@ containers first, since the engine may have made the container anyway. A crashed
 reservation is dropped once its process is gone. ledger.py's docstring has the argument.
 """
 
+from __future__ import annotations
+
 import contextlib
 import logging
 import os
-import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from . import dockerapi, events, gpuqueue, inventory, ledger, names, paths, policy
 from . import labels as label
+from .clock import SYSTEM, Clock
 from .errors import ResourcesUnavailable, UsageError
+from .units import iso_utc
+
+if TYPE_CHECKING:
+    from .identity import User
+    from .inventory import Slot
+    from .records import Limits, StrPath
+
+# What one reserve() call shares with its Allocation and helpers (docker, user, limits, ...).
+Context = dict[str, Any]
 
 log = logging.getLogger("ds01")
 POLL_SECONDS = 0.5
@@ -63,7 +76,7 @@ class GpuRequest:
 class Allocation:
     """Slots reserved for one container being created; see the module docstring."""
 
-    def __init__(self, slots, notice, token, context):
+    def __init__(self, slots: Iterable[Slot], notice: str | None, token: str, context: Context) -> None:
         self.slots = list(slots)
         self.notice = notice
         self.token = token
@@ -72,16 +85,16 @@ class Allocation:
         self._context = context
 
     @property
-    def slot_ids(self):
+    def slot_ids(self) -> list[str]:
         return [slot.id for slot in self.slots]
 
     @property
-    def labels(self):
+    def labels(self) -> dict[str, str]:
         return {label.GPU_SLOTS: ",".join(self.slot_ids),
                 label.GPU_UUIDS: ",".join(slot.uuid for slot in self.slots)}
 
     @property
-    def environment(self):
+    def environment(self) -> dict[str, str]:
         if not self.slots:
             # "void" makes the NVIDIA runtime behave like runc even when the image sets "all".
             return {"CUDA_VISIBLE_DEVICES": "", "NVIDIA_VISIBLE_DEVICES": "void"}
@@ -91,13 +104,14 @@ class Allocation:
             environment["DS01_GPU_SIMULATED"] = "1"  # so nobody takes the UUIDs for real devices
         return environment
 
-    def device_requests(self, nvidia_runtime):
+    def device_requests(self, nvidia_runtime: bool) -> list[Any]:
         """Device requests naming the slot UUIDs (never a count); none without the NVIDIA runtime."""
-        if not nvidia_runtime or not self.slots or self.simulated:
+        if not nvidia_runtime or not self.slots:
             return []
-        return dockerapi.gpu_device_requests(slot.uuid for slot in self.slots)
+        requests: list[Any] = dockerapi.gpu_device_requests(slot.uuid for slot in self.slots)
+        return requests
 
-    def confirm(self, container_id):
+    def confirm(self, container_id: str) -> None:
         """Turn the reservation into an assignment held by `container_id`."""
         context = self._context
         with _transaction(context, reconciled=False) as state:
@@ -108,7 +122,8 @@ class Allocation:
                     state.assignments[slot.id] = {
                         "user": context["user"].name, "container": context["container"],
                         "container_id": container_id, "weight": slot.weight,
-                        "since": (reservation or {}).get("since") or events.utc_now_iso(), "confirmed": time.time()}
+                        "since": (reservation or {}).get("since") or iso_utc(context["clock"].time()),
+                        "confirmed": context["clock"].time()}
                 state.remember_confirmed(context["container"], context["user"].name)
         if lost:
             self.confirmed = True  # nothing left to release
@@ -125,7 +140,7 @@ class Allocation:
                           held_slots=context["held"] + len(self.slots),
                           max_mig_instances=context["limits"].max_mig_instances)
 
-    def release(self):
+    def release(self) -> None:
         """Drop the reservation (the create failed or was abandoned).
 
         A create that raised may still have made the container (a client timeout or Ctrl-C while
@@ -146,7 +161,7 @@ class Allocation:
                         if slot.id in made.slots:
                             state.assignments[slot.id] = {
                                 "user": context["user"].name, "container": made.name, "container_id": made.id,
-                                "weight": slot.weight, "since": made.created or events.utc_now_iso(),
+                                "weight": slot.weight, "since": made.created or iso_utc(context["clock"].time()),
                                 "confirmed": state.listed_at}
                     made = None
         except Exception as error:  # noqa: BLE001 - runs while another exception is on its way out
@@ -160,7 +175,7 @@ class Allocation:
             _remove_container(context["docker"], made.id)
 
 
-def _held_elsewhere(state, slots, container_name, container_id):
+def _held_elsewhere(state: ledger.State, slots: Iterable[Slot], container_name: str, container_id: str) -> list[str]:
     """Ids of `slots` assigned to another container or reserved by another create."""
     lost = []
     for slot in slots:
@@ -173,18 +188,18 @@ def _held_elsewhere(state, slots, container_name, container_id):
     return lost
 
 
-def _transaction(context, reconciled=True):
+def _transaction(context: Context, reconciled: bool = True) -> contextlib.AbstractContextManager[ledger.State]:
     return ledger.transaction(context["docker"], context["state_dir"], context["weights"], context["log_dir"],
-                              reconciled=reconciled)
+                              reconciled=reconciled, clock=context["clock"])
 
 
-def _remove_container(docker, container_id):
+def _remove_container(docker: Any, container_id: str) -> None:
     with contextlib.suppress(Exception), dockerapi.errors(f"container {container_id[:12]}"):
         docker.containers.get(container_id).remove(force=True)
 
 
-def _holdings_for(state):
-    def holdings_for(user_name, taken=None):
+def _holdings_for(state: ledger.State) -> Callable[[str | None, set[str] | None], policy.Holdings]:
+    def holdings_for(user_name: str | None, taken: set[str] | None = None) -> policy.Holdings:
         holdings = policy.user_holdings(state.holders(), user_name)
         if taken is not None:
             holdings.taken = set(taken)
@@ -193,7 +208,9 @@ def _holdings_for(state):
     return holdings_for
 
 
-def _decide(state, slots, user, limits, container, request, queue_position, outside=None):
+def _decide(state: ledger.State, slots: Sequence[Slot], user: User, limits: Limits, container: str,
+            request: GpuRequest, queue_position: Callable[[], list[dict[str, Any]]],
+            outside: list[Any] | None = None) -> tuple[policy.Choice | policy.Refusal, int]:
     """(decision, slots the user holds): the policy's answer after every waiter ahead (by
     priority, then arrival) is virtually served. `outside`: NVML's processes when
     gpus.avoid_busy is on; slots busy with processes of no DS01 container count as taken."""
@@ -217,7 +234,7 @@ def _decide(state, slots, user, limits, container, request, queue_position, outs
     return decision, held
 
 
-def _busy_outside(state, slots, processes):
+def _busy_outside(state: ledger.State, slots: Sequence[Slot], processes: list[Any] | None) -> set[str]:
     if not processes:
         return set()
     from . import gpu_outside
@@ -225,11 +242,12 @@ def _busy_outside(state, slots, processes):
     return gpu_outside.busy_slot_ids(gpu_outside.find(processes, slots, ours))
 
 
-def _attempt(context, slots, request, arrival, my_token=None):
+def _attempt(context: Context, slots: Sequence[Slot], request: GpuRequest, arrival: float,
+             my_token: str | None = None) -> tuple[Allocation | None, policy.Refusal | None, int]:
     """One ledger transaction: reconcile, decide, reserve. Returns (Allocation | None, refusal, waiting)."""
     user, limits, container = context["user"], context["limits"], context["container"]
 
-    def queue_position():
+    def queue_position() -> list[dict[str, Any]]:
         everyone = gpuqueue.waiters(context["state_dir"])
         context["waiting_total"] = len(everyone)
         return gpuqueue.ahead_of(everyone, limits.priority, arrival, my_token)
@@ -243,16 +261,17 @@ def _attempt(context, slots, request, arrival, my_token=None):
             return None, decision, context["waiting_total"]
         token = uuid.uuid4().hex
         pid = os.getpid()
+        now = context["clock"].time()
         chosen = list(decision.slots)
         state.reservations[token] = {
             "user": user.name, "container": container, "slots": [slot.id for slot in chosen],
             "weights": {slot.id: slot.weight for slot in chosen}, "pid": pid,
-            "pid_start": ledger.process_start_time(pid), "time": time.time(), "since": events.utc_now_iso()}
+            "pid_start": ledger.process_start_time(pid), "time": now, "since": iso_utc(now)}
         context["held"] = held
     return Allocation(chosen, None, token, context), None, context["waiting_total"]
 
 
-def _unavailable(refusal, waiting):
+def _unavailable(refusal: policy.Refusal, waiting: int) -> ResourcesUnavailable:
     text = refusal.reason
     if refusal.waitable:
         text += f"; {waiting} waiting in the GPU queue" if waiting else "; nobody is waiting"
@@ -260,12 +279,16 @@ def _unavailable(refusal, waiting):
     return ResourcesUnavailable(text)
 
 
-def _wait_for_slot(context, slots, request, first_refusal):
+def _wait_for_slot(context: Context, slots: Sequence[Slot], request: GpuRequest,
+                   first_refusal: policy.Refusal) -> Allocation:
     """Queue up and poll until a slot is ours, the wait runs out, or the entry is cancelled."""
     user = context["user"]
-    entry = gpuqueue.join(context["state_dir"], user, context["container"], request, context["limits"])
+    clock: Clock = context["clock"]
+    entry = gpuqueue.join(context["state_dir"], user, context["container"], request, context["limits"],
+                          clock=clock)
     token = entry["token"]
-    deadline = time.monotonic() + request.wait
+    assert request.wait is not None  # reserve() queues only a request that may wait
+    deadline = clock.monotonic() + request.wait
     events.record("gpu.queue.join", user.name, context["log_dir"], container=names.short_name(context["container"]),
                   count=request.count, priority=entry["priority"], reason=first_refusal.reason)
     last_position = None
@@ -276,6 +299,7 @@ def _wait_for_slot(context, slots, request, first_refusal):
             allocation, refusal, _waiting = _attempt(context, slots, request, entry["arrival"], token)
             if allocation is not None:
                 return allocation
+            assert refusal is not None  # no allocation comes with its refusal
             if not refusal.waitable:
                 raise ResourcesUnavailable(refusal.reason)
             everyone = gpuqueue.waiters(context["state_dir"])
@@ -284,16 +308,18 @@ def _wait_for_slot(context, slots, request, first_refusal):
                 log.info("waiting for a GPU slot: position %d of %d in the queue (%s)", position,
                          len(everyone), refusal.reason)
                 last_position = position
-            if time.monotonic() >= deadline:
+            if clock.monotonic() >= deadline:
                 raise ResourcesUnavailable(f"no GPU slot became free within {request.wait:.0f}s: {refusal.reason}")
-            time.sleep(min(POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+            clock.sleep(min(POLL_SECONDS, max(0.0, deadline - clock.monotonic())))
     finally:
         gpuqueue.leave(context["state_dir"], token)
 
 
 @contextlib.contextmanager
-def reserve(docker, config, user, limits, docker_container_name, request=None, *, state_dir=None,
-            log_dir=None, inventory_=None, gpu_processes=None):
+def reserve(docker: Any, config: Any, user: User, limits: Limits, docker_container_name: str,
+            request: GpuRequest | None = None, *, state_dir: StrPath | None = None,
+            log_dir: StrPath | None = None, inventory_: inventory.Inventory | None = None,
+            gpu_processes: Callable[[], list[Any]] | None = None, clock: Clock = SYSTEM) -> Iterator[Allocation]:
     """Reserve GPU slots for a container about to be created; see the module docstring."""
     request = request or GpuRequest()
     state_dir = state_dir or paths.state_dir()
@@ -311,14 +337,15 @@ def reserve(docker, config, user, limits, docker_container_name, request=None, *
         notice = f"{inv.describe_emptiness()}: the container is CPU-only"
         request = GpuRequest(0, False, False, None)
     context = {"docker": docker, "user": user, "limits": limits, "container": docker_container_name,
-               "state_dir": state_dir, "log_dir": log_dir, "weights": inv.weights, "held": 0}
+               "state_dir": state_dir, "log_dir": log_dir, "weights": inv.weights, "held": 0, "clock": clock}
     if config is not None and config.avoid_busy_gpus and slots:
         # Simulated GPUs have no processes: NVML is asked only for real ones (or a test's fake).
         from . import gpu_outside
         context["outside_probe"] = gpu_processes or (None if inv.simulated else gpu_outside.nvml_processes)
-    arrival = time.time()
+    arrival = clock.time()
     allocation, refusal, waiting = _attempt(context, slots, request, arrival)
     if allocation is None:
+        assert refusal is not None  # no allocation comes with its refusal
         if request.wait is None or request.wait <= 0 or not refusal.waitable:
             events.record("gpu.refuse", user.name, log_dir, container=names.short_name(docker_container_name),
                           count=request.count,
@@ -339,7 +366,8 @@ def reserve(docker, config, user, limits, docker_container_name, request=None, *
         allocation.release()
 
 
-def release_container(docker, docker_container_name, *, state_dir=None, log_dir=None, by=None, reason=None):
+def release_container(docker: Any, docker_container_name: str, *, state_dir: StrPath | None = None,
+                      log_dir: StrPath | None = None, by: str | None = None, reason: str | None = None) -> list[str]:
     """Free the slots of a removed container now (events are recorded); returns the slot ids freed.
 
     A container that still exists keeps its slots: its labels are the truth until it is removed.
@@ -354,7 +382,8 @@ def release_container(docker, docker_container_name, *, state_dir=None, log_dir=
     return inventory.sort_slot_ids(freed)
 
 
-def status(docker, config, *, state_dir=None, inventory_=None):
+def status(docker: Any, config: Any, *, state_dir: StrPath | None = None,
+           inventory_: inventory.Inventory | None = None) -> dict[str, Any]:
     """Every slot with its holder (after reconciling), plus the queue: contract section 9 and more."""
     from .allocator_admin import status as build_status
     return build_status(docker, config, state_dir=state_dir or paths.state_dir(), inventory_=inventory_)

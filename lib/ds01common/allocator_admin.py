@@ -7,28 +7,37 @@ Freeing a slot from a container that still exists records it under `revoked` in 
 so reconciling does not hand it back to that container because of its labels.
 """
 
+from __future__ import annotations
+
 import logging
 import re
-import time
+from typing import TYPE_CHECKING, Any
 
 from . import dockerapi, events, gpuqueue, inventory, ledger
+from .clock import SYSTEM, Clock
 from .errors import Ds01Error, NotFound
 from .names import short_name
 from .units import iso_utc
+
+if TYPE_CHECKING:
+    from .records import StrPath
+
+Document = dict[str, Any]  # the status document (see `status`)
 
 log = logging.getLogger("ds01")
 _SLOT_ID_RE = re.compile(r"^\d+(:\d+)?$")
 
 
-def status(docker, config, *, state_dir, inventory_=None, log_dir=None):
+def status(docker: Any, config: Any, *, state_dir: StrPath, inventory_: inventory.Inventory | None = None,
+           log_dir: StrPath | None = None) -> Document:
     """Every slot with its holder after reconciling, the GPUs, the queue, and the reason for no GPUs."""
     inv = inventory_ or inventory.discover(config)
     with ledger.transaction(docker, state_dir, inv.weights, log_dir) as state:
         assignments = {key: dict(value) for key, value in state.assignments.items()}
         reserved = {slot_id: entry for entry in state.reservations.values() for slot_id in entry.get("slots", [])}
-        statuses = {container.name: container.status for container in state.containers}
+        statuses: dict[str | None, str] = {container.name: container.status for container in state.containers}
         ds01_ids = {container.id for container in state.containers}
-        containers_per_user = {}
+        containers_per_user: dict[str, int] = {}
         for container in state.containers:
             containers_per_user[container.user] = containers_per_user.get(container.user, 0) + 1
     slots = []
@@ -59,7 +68,7 @@ def status(docker, config, *, state_dir, inventory_=None, log_dir=None):
             "containers_per_user": containers_per_user, "outside_processes": _outside(inv, ds01_ids)}
 
 
-def _outside(inv, ds01_ids):
+def _outside(inv: inventory.Inventory, ds01_ids: set[str]) -> list[dict[str, Any]]:
     """GPU processes in no DS01 container (gpu_outside.py); none to look for on simulated GPUs."""
     if inv.simulated or not inv.slots:
         return []
@@ -67,16 +76,16 @@ def _outside(inv, ds01_ids):
     return [process.as_dict() for process in gpu_outside.find(gpu_outside.nvml_processes(), inv.slots, ds01_ids)]
 
 
-def _since(entry):
+def _since(entry: dict[str, Any]) -> str | None:
     """When a waiter joined; None (shown as "-") for a hand-made entry without an arrival time."""
     arrival = entry.get("arrival")
     return iso_utc(arrival) if arrival else None
 
 
-def usage(document, config):
+def usage(document: Document, config: Any) -> list[dict[str, Any]]:
     """Per user: slots and GPU-equivalents held against their quota (for gpu-status)."""
     from .identity import lookup_user
-    per_user = {}
+    per_user: dict[str, dict[str, Any]] = {}
     for row in document["slots"] + document["unknown_slots"]:
         if row.get("user"):
             entry = per_user.setdefault(row["user"], {"slots": 0, "weight": 0.0})
@@ -100,20 +109,22 @@ def usage(document, config):
     return rows
 
 
-def reconcile(docker, config, *, state_dir, log_dir=None):
+def reconcile(docker: Any, config: Any, *, state_dir: StrPath,
+              log_dir: StrPath | None = None) -> tuple[list[Any], list[Any]]:
     """Run one reconciling transaction; returns (changes, conflicts) for the admin to read."""
     inv = inventory.discover(config)
     with ledger.transaction(docker, state_dir, inv.weights, log_dir) as state:
         return list(state.changes), list(state.conflicts)
 
 
-def validate_slot_id(slot_id):
+def validate_slot_id(slot_id: str) -> None:
     """Ds01Error (exit 1) unless `slot_id` has a slot id's form: "0" or "1:0"."""
     if not _SLOT_ID_RE.match(slot_id or ""):
         raise Ds01Error(f"{slot_id!r} is not a GPU slot id: use a GPU index (\"0\") or GPU:MIG (\"1:0\")")
 
 
-def release_slot(docker, config, slot_id, *, force=False, actor=None, state_dir, log_dir=None):
+def release_slot(docker: Any, config: Any, slot_id: str, *, force: bool = False, actor: str | None = None,
+                 state_dir: StrPath, log_dir: StrPath | None = None, clock: Clock = SYSTEM) -> dict[str, Any]:
     """Free one slot (admin); see the module docstring. Returns a dict describing what was done."""
     validate_slot_id(slot_id)
     try:
@@ -135,7 +146,7 @@ def release_slot(docker, config, slot_id, *, force=False, actor=None, state_dir,
         entry = state.assignments.pop(slot_id, None)
         if entry is not None and entry.get("container_id"):
             revoked = state.data["revoked"].setdefault(entry["container_id"], {"slots": []})
-            revoked["time"] = time.time()
+            revoked["time"] = clock.time()
             if slot_id not in revoked["slots"]:
                 revoked["slots"].append(slot_id)
         for reservation in state.reservations.values():
@@ -147,7 +158,7 @@ def release_slot(docker, config, slot_id, *, force=False, actor=None, state_dir,
     return dict(holder, stopped=stopped)
 
 
-def _find_holder(docker, slot_id, state_dir, log_dir):
+def _find_holder(docker: Any, slot_id: str, state_dir: StrPath, log_dir: StrPath | None) -> dict[str, Any]:
     with ledger.transaction(docker, state_dir, log_dir=log_dir) as state:
         entry = state.assignments.get(slot_id)
         if entry is not None:
@@ -161,7 +172,7 @@ def _find_holder(docker, slot_id, state_dir, log_dir):
     raise NotFound(f"GPU slot {slot_id} is not held by anyone")
 
 
-def contract_status(document):
+def contract_status(document: Document) -> dict[str, Any]:
     """`gpu-allocator status --json`: exactly contract section 9's shape, container by its short name."""
     from .names import short_name
 
@@ -169,7 +180,7 @@ def contract_status(document):
                       | {"container": short_name(row["container"])} for row in document["slots"]]}
 
 
-def totals(document):
+def totals(document: Document) -> tuple[int, int, float, float]:
     """(slots in use, slots, GPU-equivalents in use, GPU-equivalents) over the whole host."""
     slots = document["slots"]
     held = [row for row in slots if row["user"]]

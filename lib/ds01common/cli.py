@@ -4,22 +4,33 @@ A command script is a docstring, a `build_parser()` and `main(argv) -> int`, end
 `cli.run(main)`. Library code raises typed errors; `run` maps them to exit codes.
 """
 
+from __future__ import annotations
+
 import argparse
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, Ds01Error
+
+if TYPE_CHECKING:  # types only: a command must not pay for these imports at start-up
+    from collections.abc import Callable, Sequence
+    from pathlib import Path
+
+    from .clock import Clock
+    from .config import Config
+    from .identity import User
 
 log = logging.getLogger("ds01")
 
 
-def program_name():
+def program_name() -> str:
     return os.path.basename(sys.argv[0]) or "ds01"
 
 
 class _StderrHandler(logging.Handler):
-    def emit(self, record):
+    def emit(self, record: logging.LogRecord) -> None:
         try:
             sys.stderr.write(f"{program_name()}: {record.getMessage()}\n")
             sys.stderr.flush()
@@ -27,14 +38,14 @@ class _StderrHandler(logging.Handler):
             pass
 
 
-def setup_logging():
+def setup_logging() -> None:
     if not any(isinstance(handler, _StderrHandler) for handler in log.handlers):
         log.addHandler(_StderrHandler())
     log.setLevel(logging.DEBUG if os.environ.get("DS01_DEBUG") else logging.INFO)
     log.propagate = False
 
 
-def _write_crash_log(error_text):
+def _write_crash_log(error_text: str) -> Path | None:
     """Save a traceback where an admin can find it; return the file path."""
     import datetime
     import tempfile
@@ -48,14 +59,17 @@ def _write_crash_log(error_text):
         try:
             directory.mkdir(parents=True, exist_ok=True)
             path = directory / name
-            path.write_text(error_text)
+            # O_EXCL | O_NOFOLLOW: in /tmp or a group-writable log dir a planted name is refused.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(error_text)
             return path
         except OSError:
             continue
     return None
 
 
-def run(main, argv=None):
+def run(main: Callable[[list[str]], int | None], argv: list[str] | None = None) -> NoReturn:
     """Call main(argv) and exit with its code; the one place errors become exit codes."""
     setup_logging()
     argv = sys.argv[1:] if argv is None else argv
@@ -84,6 +98,7 @@ def run(main, argv=None):
         message = " ".join(str(error).split()) or type(error).__name__
         sys.stderr.write(f"{program_name()}: unexpected error: {type(error).__name__}: {message}{where}\n")
         code = EXIT_ERROR
+    _keep_limits_file_true()
     try:
         sys.stdout.flush()  # here, not at interpreter exit, where a closed pipe means exit 120
     except BrokenPipeError:
@@ -91,58 +106,71 @@ def run(main, argv=None):
     sys.exit(code or 0)
 
 
-def _silence_stdout():
+def _keep_limits_file_true() -> None:
+    """Every command passes here: refresh the caller's ~/.ds01-limits when the config changed
+    (a few stat calls when it did not). Never a reason for a command to fail."""
+    try:
+        from .limits_refresh import refresh_for_caller
+
+        refresh_for_caller()
+    except Exception as error:  # noqa: BLE001 - a stale limits file is not worth a failed command
+        log.debug("~/.ds01-limits not refreshed: %s", error)
+
+
+def _silence_stdout() -> None:
     """Point stdout at /dev/null so Python's final flush has nowhere to fail."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
     os.close(devnull)
 
 
-def parser(doc, **kwargs):
+def parser(doc: str | None, **kwargs: Any) -> argparse.ArgumentParser:
     """An ArgumentParser whose description is the script's docstring."""
     description = (doc or "").strip()
     return argparse.ArgumentParser(prog=program_name(), description=description,
                                    formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
 
 
-def add_user_option(parser_):
+def add_user_option(parser_: argparse.ArgumentParser) -> None:
     parser_.add_argument("--user", metavar="NAME", help="act for another user (admins only)")
 
 
-def add_json_option(parser_):
+def add_json_option(parser_: argparse.ArgumentParser) -> None:
     parser_.add_argument("--json", action="store_true", help="print one JSON document")
 
 
-def add_yes_option(parser_):
+def add_yes_option(parser_: argparse.ArgumentParser) -> None:
     parser_.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
 
 
 class Context:
     """Lazy access to what commands touch: config, acting user, Docker, state and log dirs."""
 
-    def __init__(self, user_option=None, config=None, docker=None, caller=None):
+    def __init__(self, user_option: str | None = None, config: Config | None = None, docker: Any = None,
+                 caller: User | None = None, clock: Clock | None = None) -> None:
         self._user_option = user_option
         self._config = config
         self._docker = docker
         self._caller = caller
-        self._user = None
+        self._user: User | None = None
+        self._clock = clock
 
     @property
-    def config(self):
+    def config(self) -> Config:
         if self._config is None:
             from . import config as config_module
             self._config = config_module.load()
         return self._config
 
     @property
-    def caller(self):
+    def caller(self) -> User:
         if self._caller is None:
             from .identity import current_user
             self._caller = current_user()
         return self._caller
 
     @property
-    def user(self):
+    def user(self) -> User:
         """The acting user: the caller, or --user's for an admin (exit 4 otherwise)."""
         if self._user is None:
             from .identity import acting_user
@@ -150,11 +178,11 @@ class Context:
         return self._user
 
     @property
-    def is_admin(self):
+    def is_admin(self) -> bool:
         from .identity import is_admin
         return is_admin(self.caller, self.config.admin_group)
 
-    def require_admin(self, what, hint=""):
+    def require_admin(self, what: str, hint: str = "") -> None:
         """PermissionDenied (exit 4) naming `what` unless the caller is root or in admin_group."""
         if not self.is_admin:
             from .errors import PermissionDenied
@@ -162,33 +190,41 @@ class Context:
                                    f"{self.config.admin_group}{hint}")
 
     @property
-    def docker(self):
+    def docker(self) -> Any:
         if self._docker is None:
             from . import dockerapi
             self._docker = dockerapi.LazyClient()
         return self._docker
 
     @property
-    def state_dir(self):
+    def clock(self) -> Clock:
+        """The one clock the command's library calls are given (tests pass a fake one)."""
+        if self._clock is None:
+            from .clock import SYSTEM
+            self._clock = SYSTEM
+        return self._clock
+
+    @property
+    def state_dir(self) -> Path:
         from . import paths
 
         return paths.state_dir()
 
     @property
-    def log_dir(self):
+    def log_dir(self) -> Path:
         from . import paths
 
         return paths.log_dir()
 
 
-def print_json(document):
+def print_json(document: Any) -> None:
     import json
 
     json.dump(document, sys.stdout, indent=2, sort_keys=False, default=str)
     sys.stdout.write("\n")
 
 
-def format_table(rows, headers):
+def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[Any]) -> str:
     """Plain aligned columns; rows are sequences of printable values."""
     table = [[str(cell) for cell in headers]] + [["-" if cell is None else str(cell) for cell in row]
                                                  for row in rows]
@@ -197,5 +233,5 @@ def format_table(rows, headers):
     return "\n".join(lines)
 
 
-def print_table(rows, headers, empty="nothing to show"):
+def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[Any], empty: str = "nothing to show") -> None:
     print(format_table(rows, headers) if rows else empty)

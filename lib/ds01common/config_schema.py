@@ -329,7 +329,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("images", "base", text, "ubuntu:22.04", "image",
             "FROM line of the image-create templates"),
     Setting("images", "frameworks", framework_images, {}, "mapping",
-            "`\"<framework>-<version>\": image` for mlc-create"),
+            "`\"<Framework>-<version>\": image` (AIME spellings, e.g. `Pytorch-2.8.0`; names match in any case) "
+            "for `mlc create` and `image-create --framework`"),
     Setting("images", "allowed", image_patterns, [], "list of patterns",
             "further images anyone may run with `--image` (shell patterns like `lab/*`); a user's own, "
             "the framework, base and default images are always allowed"),

@@ -2,16 +2,26 @@
 
 Pure text and argparse; it prints nothing itself."""
 
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 from .units import format_duration, format_size
+
+if TYPE_CHECKING:
+    import argparse
+
+    from .records import Limits
 
 WAIT_FOREVER = -1.0
 
 
-def add_name(parser, help_text="container name (as shown by container-list)"):
+def add_name(parser: argparse.ArgumentParser, help_text: str = "container name (as shown by container-list)") -> None:
     parser.add_argument("name", metavar="NAME", help=help_text)
 
 
-def add_create_options(parser):
+def add_create_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--image", metavar="IMG", help="image to run (default: ds01-<you>/NAME:latest)")
     parser.add_argument("--project", metavar="P",
                         help="mount the existing project P's workspace (default: ~/workspace/NAME)")
@@ -22,12 +32,12 @@ def add_create_options(parser):
     add_wait_option(parser)
 
 
-def add_wait_option(parser):
+def add_wait_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
     parser.add_argument("--wait", nargs="?", type=_seconds, const=WAIT_FOREVER, metavar="SECONDS",
                         help="wait in the GPU queue (for SECONDS, or until served) instead of failing")
 
 
-def _seconds(text):
+def _seconds(text: str) -> float:
     """--wait's value: a negative (or NaN) number would otherwise read as 'wait forever'."""
     import argparse
 
@@ -40,28 +50,28 @@ def _seconds(text):
     return value
 
 
-def create_kwargs(args):
+def create_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return {"image": args.image, "gpus": args.gpus, "cpu_only": args.cpu_only,
             "full_gpu": args.full_gpu, "wait": wait_seconds(args.wait), "project": args.project}
 
 
-def wait_seconds(value):
+def wait_seconds(value: float | None) -> float | None:
     """None: do not wait; float('inf'): wait until served; else seconds."""
     if value is None:
         return None
     return float("inf") if value < 0 else value
 
 
-def gpu_text(slots):
+def gpu_text(slots: Iterable[str]) -> str:
     return ", ".join(slots) if slots else "none (CPU-only)"
 
 
-def created_lines(result):
+def created_lines(result: dict[str, Any]) -> list[str]:
     return [f"Created {result['name']}: image {result['image']}, GPU {gpu_text(result['gpus'])}",
             f"  workspace {result['workspace']} -> /workspace (kept when the container goes)"]
 
 
-def retired_lines(result):
+def retired_lines(result: dict[str, Any]) -> list[str]:
     lines = [f"Retired {result['name']}: stopped and removed"
              + (f", GPU {', '.join(result['gpus'])} freed" if result["gpus"] else "")]
     if result.get("image"):
@@ -71,7 +81,7 @@ def retired_lines(result):
     return lines
 
 
-def list_rows(items, show_user=False):
+def list_rows(items: Iterable[dict[str, Any]], show_user: bool = False) -> tuple[list[list[Any]], list[str]]:
     rows = []
     for item in items:
         row = [item["name"], item["status"], item["image"], ",".join(item["gpus"]) or "-",
@@ -82,20 +92,30 @@ def list_rows(items, show_user=False):
     return rows, headers
 
 
-def stats_rows(stats, show_user=False):
+def stats_rows(stats: Iterable[dict[str, Any]], show_user: bool = False) -> tuple[list[list[Any]], list[str]]:
     rows = []
     for item in stats:
         running = item["status"] == "running"
         memory = (f"{format_size(item['memory_used'])} / {format_size(item['memory_limit'])}"
                   if running else "-")
         row = [item["name"], item["status"], f"{item['cpu_percent']:.1f}%" if running else "-", memory,
-               item["pids"] if running else "-", ",".join(item["gpus"]) or "-"]
+               item["pids"] if running else "-", ",".join(item["gpus"]) or "-", *gpu_cells(item.get("gpu"), running)]
         rows.append(([item["user"]] if show_user else []) + row)
-    headers = (["USER"] if show_user else []) + ["NAME", "STATUS", "CPU", "MEMORY", "PIDS", "GPUS"]
+    headers = (["USER"] if show_user else []) + ["NAME", "STATUS", "CPU", "MEMORY", "PIDS", "GPUS", "GPU MEM",
+                                                 "GPU UTIL"]
     return rows, headers
 
 
-def exit_help(limits=None):
+def gpu_cells(use: dict[str, Any] | None, running: bool) -> list[str]:
+    """GPU memory of the container's processes and its GPU's utilisation ("n/a*" on MIG: see the note)."""
+    if not use or not running:
+        return ["-", "-"]
+    utilization = use.get("utilization")
+    shown = f"{utilization:.0f}%" if utilization is not None else ("n/a*" if use.get("note") else "-")
+    return [format_size(use.get("memory") or 0), shown]
+
+
+def exit_help(limits: Limits | None = None) -> list[str]:
     idle = format_duration(limits.idle_timeout if limits else None)
     return [
         "To leave a container shell: type `exit` or press Ctrl-D.",

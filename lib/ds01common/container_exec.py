@@ -4,29 +4,37 @@ Both go through the docker command-line client (via process.py) because it alone
 terminal, stdin and signals end to end; its exit status is the command's own exit status.
 """
 
+from __future__ import annotations
+
 import os
 import stat
 import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from . import containers, process
 from .errors import Ds01Error, UsageError
+
+if TYPE_CHECKING:
+    from .identity import User
+    from .records import StrPath
 
 # bash where the image has it (distro images), else sh (busybox, alpine).
 SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
 
 
-def _docker_cli():
+def _docker_cli() -> str:
     program = process.which("docker")
     if program is None:
         raise Ds01Error("the docker command-line client is not installed; ask an admin to install docker.io")
     return program
 
 
-def terminal_attached():
+def terminal_attached() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 
 
-def _stdin_has_data_source():
+def _stdin_has_data_source() -> bool:
     """Whether stdin is a pipe or a file worth forwarding (never an inherited terminal)."""
     try:
         mode = os.fstat(sys.stdin.fileno()).st_mode
@@ -35,27 +43,29 @@ def _stdin_has_data_source():
     return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
 
 
-def exec_command(user, container, command, terminal=None):
+def exec_command(user: User, container: Any, command: Sequence[str], terminal: bool | None = None) -> list[str]:
     """The docker CLI line that runs `command` as the user in /workspace of `container`."""
     terminal = terminal_attached() if terminal is None else terminal
-    flags = []
+    flags: list[str] = []
     if terminal:
         flags = ["-i", "-t"]
     elif _stdin_has_data_source():
         flags = ["-i"]
+    # HOME is the container's own (containers.create_options): a per-container home, never /workspace.
     return [_docker_cli(), "exec", *flags, "-u", f"{user.uid}:{user.gid}",
-            "-w", containers.CONTAINER_WORKSPACE, "-e", f"HOME={containers.CONTAINER_WORKSPACE}",
-            container.name, *command]
+            "-w", containers.CONTAINER_WORKSPACE, container.name, *command]
 
 
-def run(docker, user, name, command, log_dir=None, config=None, state_dir=None):
+def run(docker: Any, user: User, name: str, command: Sequence[str], *, state_dir: StrPath,
+        log_dir: StrPath | None = None, config: Any = None) -> int:
     """Start the container if needed, run `command` in it; returns the command's exit status."""
     container = containers.start(docker, user, name, log_dir=log_dir, config=config, state_dir=state_dir)
     result = process.run(exec_command(user, container, list(command)), check=False, capture=False)
     return result.returncode
 
 
-def shell(docker, user, name, start=True, log_dir=None, config=None, state_dir=None):
+def shell(docker: Any, user: User, name: str, start: bool = True, *, state_dir: StrPath,
+          log_dir: StrPath | None = None, config: Any = None) -> int:
     """An interactive shell (needs a terminal); returns the shell's exit status.
 
     Existence and ownership are checked before the terminal, so someone else's container is

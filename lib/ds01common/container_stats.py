@@ -66,8 +66,14 @@ def _sample(docker: Any, container_id: str) -> dict[str, Any]:
         return sample
 
 
-def collect(docker: Any, user: User | None = None, name: str | None = None) -> list[dict[str, Any]]:
-    """Stats for the user's containers (or every DS01 container with user None), or one by name."""
+def collect(docker: Any, user: User | None = None, name: str | None = None, *,
+            gpu_processes: Any = None, gpu_utilization: Any = None) -> list[dict[str, Any]]:
+    """Stats for the user's containers (or every DS01 container with user None), or one by name.
+
+    Each entry's "gpu" holds its slots' use (gpu_use.py; None without slots); `gpu_processes`
+    and `gpu_utilization` replace the NVML calls (tests)."""
+    from . import gpu_use
+
     if name is not None:
         container = containers.find(docker, user, name)
         entries = [entry for entry in containers.list_entries(docker, user) if entry.get("Id") == container.id]
@@ -88,10 +94,12 @@ def collect(docker: Any, user: User | None = None, name: str | None = None) -> l
                     samples[futures[future]] = future.result()
                 except Exception:  # noqa: BLE001 - a container that stopped meanwhile has no sample
                     samples[futures[future]] = None
+    use = gpu_use.measure(results, gpu_processes, gpu_utilization)
     stats = []
     for item in results:
         sample = samples.get(item["id"])
         entry = from_sample(item, sample)
+        entry["gpu"] = use[item["id"]].document() if item["id"] in use else None
         entry.pop("id")
         stats.append(entry)
     return stats

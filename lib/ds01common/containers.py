@@ -10,9 +10,11 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 from . import dockerapi, events, names
 from . import labels as label
+from .clock import SYSTEM
 from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
 from .units import iso_utc
 
@@ -89,7 +91,7 @@ def find(docker, user, name):
     raise NotFound(f"no container named {name}: see `container-list`")
 
 
-def _find_explicit(docker, user, key):
+def _find_explicit(docker: Any, user: Any, key: str) -> Any:
     """A container named by its Docker name or its id: the user's own, else exit 4 (or not found)."""
     container = dockerapi.get_or_none(docker.containers, key, _what(key))
     if container is None or CONTAINER_ID_RE.match(key) and not container.id.startswith(key):
@@ -117,7 +119,8 @@ def resolve_image(docker, user, name, image=None):
     return own
 
 
-def choose_image(docker, config, user, name, image=None, project=None, use_default=False):
+def choose_image(docker: Any, config: Any, user: Any, name: str, image: str | None = None,
+                 project: str | None = None, use_default: bool = False) -> tuple[str, str | None]:
     """(image, notice): --image (another user's DS01 image is exit 4), else the project's own image
     (`project`, else `name`), else with `use_default` the config's images.default, saying so."""
     if image:
@@ -137,19 +140,20 @@ def choose_image(docker, config, user, name, image=None, project=None, use_defau
         f"(images.default); `image-create {own_project}` builds one for the project")
 
 
-def name_from_image(user, image):
+def name_from_image(user: Any, image: str | None) -> str:
     """The container name for `container-deploy --image ds01-<you>/<project>:<tag>` without NAME."""
     from . import images
 
     if not image or not image.startswith("ds01-") or "/" not in image.split(":")[0]:
         raise UsageError("NAME is required unless --image is one of your project images "
                          "(ds01-<you>/<project>:<tag>, see `image-list`)")
-    return images.resolve_reference(user, image)[1]
+    project: str = images.resolve_reference(user, image)[1]
+    return project
 
 
-def project_workspace(config, user, project):
+def project_workspace(config: Any, user: Any, project: str) -> Path:
     """An existing project's workspace, for `--project P` (which never makes one)."""
-    path = config.workspace_dir(user.home) / names.validate_name(project, "project")
+    path: Path = config.workspace_dir(user.home) / names.validate_name(project, "project")
     if not path.is_dir():
         raise NotFound(f"no project {project} in {path.parent}: create it with `project-init {project}`")
     return path
@@ -157,13 +161,15 @@ def project_workspace(config, user, project):
 
 def prepare_workspace(config, user, name, workspace=None):
     """Make the workspace directory (owned by the user) and return its host path; never empties it."""
-    path = Path(os.path.expanduser(workspace)) if workspace else config.workspace_dir(user.home) / name
-    if not path.is_absolute():
-        path = Path.cwd() / path
+    from .security import expand_user_path, mount_source
     from .userfiles import make_directory
 
-    make_directory(path, user)
-    return path
+    path = expand_user_path(workspace, user.home) if workspace else config.workspace_dir(user.home) / name
+    if not path.is_absolute():
+        path = Path.cwd() / path
+    # Only a real directory of the user's, under their workspace root or home (exit 4 otherwise):
+    # root's cron writes .ds01-alerts there, and Docker follows links in a mount source.
+    return mount_source(config, user, path, "workspace", make=lambda where: make_directory(where, user))
 
 
 def labels_for(user, name, workspace, allocation_labels=None, created_at=None):
@@ -298,7 +304,7 @@ def create(docker, config, user, name, *, state_dir, log_dir, **options):
 
 def _create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False, full_gpu=False,
             wait=None, state_dir, log_dir, workspace=None, data_dir=None, extra_labels=None, models_dir=None,
-            project=None, default_image=False):
+            project=None, default_image=False, clock=None):
     """create()'s work; also returns the docker Container, so deploy need not look it up again."""
     from . import allocator, inside, ports
 
@@ -311,10 +317,15 @@ def _create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False
     chosen_image, image_notice = choose_image(docker, config, user, name, image, project, default_image)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise NotFound(f"data directory {data_dir} does not exist")
+    from .security import mount_source
+
+    for extra_mount, what in ((data_dir, "data directory"), (models_dir, "models directory")):
+        if extra_mount is not None:
+            mount_source(config, user, extra_mount, what)
     view = inside.for_image(chosen_image, inside.image_labels(
         dockerapi.get_or_none(docker.images, chosen_image, f"image {chosen_image}")))
     with allocator.reserve(docker, config, user, limits, docker_container_name, request,
-                           state_dir=state_dir, log_dir=log_dir) as allocation:
+                           state_dir=state_dir, log_dir=log_dir, clock=clock or SYSTEM) as allocation:
         # Made only once the reservation stands: a create refused by quota leaves nothing behind.
         workspace_path = prepare_workspace(config, user, name, workspace)
         labels = labels_for(user, name, workspace_path, allocation.labels)
@@ -364,7 +375,7 @@ def deploy(docker, config, user, name, *, state_dir, log_dir, **create_options):
     result, container = _create(docker, config, user, name, state_dir=state_dir, log_dir=log_dir,
                                 **create_options)
     try:
-        container = start(docker, user, name, log_dir=log_dir, container=container)
+        container = start(docker, user, name, state_dir=state_dir, log_dir=log_dir, container=container)
     except BaseException:
         try:
             remove(docker, user, name, force=True, state_dir=state_dir, log_dir=log_dir, reason="start failed")
@@ -377,7 +388,7 @@ def deploy(docker, config, user, name, *, state_dir, log_dir, **create_options):
 
 # --- start / stop / remove / retire ----------------------------------------------------
 
-def start(docker, user, name, log_dir=None, container=None, config=None, state_dir=None):
+def start(docker, user, name, *, state_dir, log_dir=None, container=None, config=None):
     """Start the user's container (a no-op when it runs); `container`: already found by the caller.
 
     With `config`, a container whose GPU slot is no longer in the host's inventory (the GPU
@@ -389,6 +400,7 @@ def start(docker, user, name, log_dir=None, container=None, config=None, state_d
     _refuse_revoked(container, name, state_dir)
     if config is not None:
         _refuse_vanished(container, name, config)
+        _refuse_swapped_mounts(container, user, config)
     with dockerapi.errors(_what(name)):
         container.start()
         container.reload()
@@ -402,16 +414,31 @@ def start(docker, user, name, log_dir=None, container=None, config=None, state_d
     return container
 
 
+def _refuse_swapped_mounts(container, user, config):
+    """Docker resolves a bind mount's source again at every start: a workspace the user replaced
+    by a link since the create (to / or another user's home) must not be mounted (exit 4)."""
+    from .security import mount_source
+
+    for mount in container.attrs.get("Mounts") or ():
+        if mount.get("Type") == "bind" and mount.get("Source"):
+            mount_source(config, user, mount["Source"], f"mount {mount.get('Destination')}")
+
+
 class GpuLost(ResourcesUnavailable):
     """A stopped container's GPU slot was released by an admin or vanished from the inventory."""
 
+    def __init__(self, message: str, slots: list[str]) -> None:
+        super().__init__(message)
+        self.slots = slots
 
-def _lost_gpu_advice(name):
+
+def _lost_gpu_advice(name: str) -> str:
     return (f"`container-start {name} --wait` re-creates it on a free GPU (the workspace is kept, changes "
             f"outside it are not), or retire it (`container-retire {name}`)")
 
 
-def restart_on_new_gpu(docker, config, user, name, *, wait, state_dir, log_dir):
+def restart_on_new_gpu(docker: Any, config: Any, user: Any, name: str, *, wait: float | None, state_dir: Any,
+                       log_dir: Any) -> dict[str, Any]:
     """Replace a container that lost its GPU by a new one of the same name, image, workspace and
     GPU count, queueing (`wait` seconds, inf: until served) for the slots. Returns deploy's summary."""
     container = find(docker, user, name)
@@ -422,26 +449,28 @@ def restart_on_new_gpu(docker, config, user, name, *, wait, state_dir, log_dir):
                      if mount.get("Destination") == CONTAINER_DATA), None)
     extra = {key: value for key, value in labels.items() if key == label.MLC_FRAMEWORK}
     retire(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, reason="lost its GPU")
-    return deploy(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, image=image, gpus=count,
-                  wait=wait, workspace=labels.get(LABEL_WORKSPACE), data_dir=data_dir, extra_labels=extra)
+    result: dict[str, Any] = deploy(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, image=image,
+                                    gpus=count, wait=wait, workspace=labels.get(LABEL_WORKSPACE), data_dir=data_dir,
+                                    extra_labels=extra)
+    return result
 
 
-def _refuse_revoked(container, name, state_dir=None):
+def _refuse_revoked(container, name, state_dir):
     """An admin freed this stopped container's slot (`gpu-allocator release`), which may be
     someone else's by now: starting it would put two containers on one GPU."""
     slots = split_slots(container.labels.get(LABEL_SLOTS))
     if not slots:
         return
-    from . import ledger, paths
+    from . import ledger
 
-    revoked = (ledger.read_state(state_dir or paths.state_dir())["revoked"].get(container.id) or {}).get("slots", [])
+    revoked = (ledger.read_state(state_dir)["revoked"].get(container.id) or {}).get("slots", [])
     taken = [slot for slot in slots if slot in revoked]
     if taken:
         raise GpuLost(f"{name} lost GPU {', '.join(taken)} to an admin's release and cannot start: "
-                                   + _lost_gpu_advice(name))
+                      + _lost_gpu_advice(name), taken)
 
 
-def _refuse_vanished(container, name, config):
+def _refuse_vanished(container: Any, name: str, config: Any) -> None:
     """The slot the container was made with is gone from the inventory: there is no such GPU."""
     slots = split_slots(container.labels.get(LABEL_SLOTS))
     if not slots:
@@ -452,8 +481,8 @@ def _refuse_vanished(container, name, config):
     vanished = [slot for slot in slots if slot not in known]
     if vanished:
         raise GpuLost(f"{name} was made with GPU slot {', '.join(vanished)}, which is no longer on "
-                                   "this host (the GPU failed or was re-partitioned), so it cannot start: "
-                                   + _lost_gpu_advice(name))
+                      "this host (the GPU failed or was re-partitioned), so it cannot start: "
+                      + _lost_gpu_advice(name), vanished)
 
 
 def stop(docker, user, name, timeout=10, log_dir=None):

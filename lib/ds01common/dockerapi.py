@@ -4,24 +4,31 @@
 `errors()` context manager turn the SDK's exceptions into DS01's typed errors.
 """
 
+from __future__ import annotations
+
 import contextlib
 import os
+from collections.abc import Iterable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from .errors import DockerUnavailable, Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable
+
+if TYPE_CHECKING:
+    import docker
 
 DEFAULT_TIMEOUT = 120
 
 
-def _engine_address():
+def _engine_address() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
-def _is_socket_permission_problem(error):
+def _is_socket_permission_problem(error: BaseException) -> bool:
     text = str(error)
     return isinstance(error, PermissionError) or "Permission denied" in text or "EACCES" in text
 
 
-def connect(timeout=DEFAULT_TIMEOUT):
+def connect(timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
     """A docker client that has answered a ping."""
     try:
         import docker
@@ -43,41 +50,43 @@ class LazyClient:
     ledger's reconcile need, goes straight over the unix socket instead; anything else connects
     the real client (with its ping and one-line errors) and is passed through to it."""
 
-    def __init__(self, timeout=DEFAULT_TIMEOUT):
+    def __init__(self, timeout: int = DEFAULT_TIMEOUT) -> None:
         self._timeout = timeout
-        self._client = None
+        self._client: docker.DockerClient | None = None
 
     @property
-    def connected(self):
+    def connected(self) -> bool:
         return self._client is not None
 
-    def real(self):
+    def real(self) -> docker.DockerClient:
         if self._client is None:
             self._client = connect(self._timeout)
         return self._client
 
     @property
-    def containers(self):
+    def containers(self) -> _LazyContainers:
         return _LazyContainers(self)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.real(), name)
 
 
 class _LazyContainers:
-    def __init__(self, owner):
+    def __init__(self, owner: LazyClient) -> None:
         self._owner = owner
 
-    def list(self, all=False, filters=None, sparse=False, **options):  # noqa: A002 - the SDK's own name
+    def list(self, all: bool = False, filters: Mapping[str, Any] | None = None, sparse: bool = False,  # noqa: A002
+             **options: Any) -> list[Any]:
         if sparse and not options and not self._owner.connected and _engine_address().startswith("unix://"):
             normal = {key: [value] if isinstance(value, str) else list(value)
                       for key, value in (filters or {}).items()}
             found = _unix_get_json(_engine_address()[len("unix://"):], "/containers/json",
                                    {"all": "1" if all else "0", "filters": normal})
             return [ListedContainer(item) for item in found]
-        return self._owner.real().containers.list(all=all, filters=filters, sparse=sparse, **options)
+        return self._owner.real().containers.list(all=all, filters=dict(filters) if filters else None,
+                                                  sparse=sparse, **options)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._owner.real().containers, name)
 
 
@@ -85,12 +94,12 @@ class ListedContainer:
     """One entry of the engine's container list, shaped as the SDK's sparse Container: `id` and
     the list API's `attrs` (Names, Labels, State, Created, ...)."""
 
-    def __init__(self, attrs):
+    def __init__(self, attrs: dict[str, Any]) -> None:
         self.attrs = attrs
-        self.id = attrs.get("Id", "")
+        self.id: str = attrs.get("Id", "")
 
 
-def _connection_error(error):
+def _connection_error(error: BaseException) -> Ds01Error:
     address = _engine_address()
     if _is_socket_permission_problem(error):
         return PermissionDenied(
@@ -99,7 +108,7 @@ def _connection_error(error):
     return DockerUnavailable(f"cannot reach the Docker engine at {address}: is dockerd running?")
 
 
-def translate(error, what=None):
+def translate(error: BaseException, what: str | None = None) -> Ds01Error:
     """A DS01 error for a docker SDK exception (`what` names the object, e.g. 'container x')."""
     import docker.errors as docker_errors
     import requests.exceptions
@@ -132,7 +141,7 @@ def translate(error, what=None):
     return Ds01Error(f"docker: {explanation}")
 
 
-def _explanation(error):
+def _explanation(error: BaseException) -> str:
     text = getattr(error, "explanation", None) or getattr(error, "msg", None) or str(error)
     if isinstance(text, bytes):
         text = text.decode(errors="replace")
@@ -140,7 +149,7 @@ def _explanation(error):
 
 
 @contextlib.contextmanager
-def errors(what=None):
+def errors(what: str | None = None) -> Iterator[None]:
     """Run Docker calls; any SDK exception becomes a typed DS01 error."""
     try:
         yield
@@ -153,7 +162,7 @@ def errors(what=None):
         raise
 
 
-def get_or_none(collection, key, what=None):
+def get_or_none(collection: Any, key: str, what: str | None = None) -> Any:
     """`collection.get(key)` for `client.containers` or `client.images`; None when there is no such object."""
     import docker.errors as docker_errors
 
@@ -164,28 +173,30 @@ def get_or_none(collection, key, what=None):
             return None
 
 
-def gpu_device_requests(uuids):
+def gpu_device_requests(uuids: Iterable[str]) -> list[docker.types.DeviceRequest]:
     """Device requests naming GPUs by UUID (never a count), for the NVIDIA runtime."""
     import docker.types  # a value type only; no engine call happens here
 
     return [docker.types.DeviceRequest(driver="nvidia", device_ids=list(uuids), capabilities=[["gpu"]])]
 
 
-def list_containers(filters, client=None):
+def list_containers(filters: Mapping[str, str | Iterable[str]], client: Any = None) -> list[dict[str, Any]]:
     """Docker's container list (every state) as dicts, in one engine call.
 
     With no client and a local unix socket it speaks HTTP itself: importing the docker SDK
     takes several times longer than the call, and listing is what users run most."""
-    filters = {key: [value] if isinstance(value, str) else list(value) for key, value in filters.items()}
+    normal = {key: [value] if isinstance(value, str) else list(value) for key, value in filters.items()}
     if client is None and _engine_address().startswith("unix://"):
-        return _unix_get_json(_engine_address()[len("unix://"):], "/containers/json",
-                              {"all": "1", "filters": filters})
+        found: list[dict[str, Any]] = _unix_get_json(_engine_address()[len("unix://"):], "/containers/json",
+                                                     {"all": "1", "filters": normal})
+        return found
     client = client or connect()
     with errors("containers"):
-        return client.api.containers(all=True, filters=filters)
+        listed: list[dict[str, Any]] = client.api.containers(all=True, filters=normal)
+        return listed
 
 
-def _unix_get_json(socket_path, path, params):
+def _unix_get_json(socket_path: str, path: str, params: dict[str, Any]) -> Any:
     import json
     import socket
     import urllib.parse

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from . import paths
+from .clock import SYSTEM, Clock
 from .units import iso_utc
 
 log = logging.getLogger("ds01")
@@ -17,17 +18,21 @@ def utc_now_iso() -> str:
     return iso_utc()
 
 
-def record(event: str, user: str | None, log_dir: str | os.PathLike[str] | None = None,
-           **details: Any) -> dict[str, Any]:
-    """Append one event; a log that cannot be written is a warning, never a failed command."""
-    entry = {"time": utc_now_iso(), "user": user, "event": event, "details": details}
+def record(event: str, user: str | None, log_dir: str | os.PathLike[str] | None = None, *,
+           clock: Clock = SYSTEM, **details: Any) -> dict[str, Any]:
+    """Append one event (stamped with `clock`'s time); a log that cannot be written is a warning,
+    never a failed command."""
+    entry = {"time": iso_utc(clock.time()), "user": user, "event": event, "details": details}
     path = Path(log_dir or paths.log_dir()) / EVENTS_FILE
     line = json.dumps(entry, sort_keys=True, default=str) + "\n"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o660)
+        from .security import open_regular
+
+        # Never through a link planted in the log dir: root would append to its target.
+        fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o660)
         try:
-            if os.fstat(fd).st_uid == os.getuid():
+            if os.fstat(fd).st_uid == os.geteuid():
                 os.fchmod(fd, 0o660)
             # One write call per line: O_APPEND keeps concurrent writers' lines whole.
             os.write(fd, line.encode())
@@ -35,6 +40,8 @@ def record(event: str, user: str | None, log_dir: str | os.PathLike[str] | None 
             os.close(fd)
     except OSError as error:
         log.warning("could not write event log %s: %s", path, error.strerror)
+    except Exception as error:  # noqa: BLE001 - a Ds01Error from moving a planted file aside
+        log.warning("could not write event log %s: %s", path, error)
     return entry
 
 

@@ -92,6 +92,16 @@ def rows_with_presence(entries: Mapping[str, str], image_present: Callable[[str]
     return [FrameworkRow(row.name, row.version, row.image, image_present(row.image)) for row in table(entries)]
 
 
+def rows_on_server(config: Any, docker: Any) -> list[FrameworkRow]:
+    """The config's table with, for each image, whether the engine has it (for --list-frameworks,
+    `mlc create --info` and the guided image builder)."""
+    from . import dockerapi
+
+    def present(image: str) -> bool:
+        return dockerapi.get_or_none(docker.images, image, f"image {image}") is not None
+    return rows_with_presence(config.frameworks, present)
+
+
 def format_rows(rows: Iterable[FrameworkRow]) -> tuple[list[list[str]], tuple[str, ...]]:
     """Table cells and headers for cli.print_table."""
     cells = [[row.framework, row.version, row.image, "yes" if row.present else "no (pulled on first use)"]

@@ -10,16 +10,29 @@ Entry: {token, user, login, container, request: {count, full_gpu}, limits: {quot
         priority, arrival, pid, pid_start}
 """
 
+from __future__ import annotations
+
 import logging
 import os
-import time
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from .clock import SYSTEM, Clock
 from .errors import NotFound, PermissionDenied
 from .ledger import process_alive, process_start_time
 from .records import Limits
 from .statefile import StateFile
+
+if TYPE_CHECKING:
+    from .allocator import GpuRequest
+    from .identity import User
+    from .inventory import Slot
+    from .policy import Choice, Holdings, Refusal, Request
+    from .records import StrPath
+
+Entry = dict[str, Any]  # one waiter, as stored (see the module docstring)
 
 log = logging.getLogger("ds01")
 
@@ -29,19 +42,19 @@ QUOTA_KEYS = ("max_mig_instances", "max_gpus_per_container", "max_gpu_equivalent
               "max_containers_per_user", "priority")
 
 
-def queue_file(state_dir):
+def queue_file(state_dir: StrPath) -> StateFile:
     return StateFile(Path(state_dir) / QUEUE_FILE, SCHEMA_VERSION, lambda: {"waiters": {}})
 
 
-def order_key(entry):
+def order_key(entry: Entry) -> tuple[int, float, str]:
     return (-int(entry.get("priority") or 0), float(entry.get("arrival") or 0), entry.get("token", ""))
 
 
-def _alive(entry):
+def _alive(entry: Entry) -> bool:
     return process_alive(entry.get("pid"), entry.get("pid_start"))
 
 
-def _entries(data):
+def _entries(data: dict[str, Any]) -> dict[str, Entry]:
     waiters = data.get("waiters")
     if not isinstance(waiters, dict):
         return {}
@@ -54,14 +67,14 @@ def _entries(data):
     return waiters
 
 
-def waiters(state_dir):
+def waiters(state_dir: StrPath) -> list[Entry]:
     """Live waiters in service order (unlocked read; dead ones are skipped, pruned on the next write)."""
     data = queue_file(state_dir).read()
     live = [dict(entry, token=token) for token, entry in _entries(data).items() if _alive(entry)]
     return sorted(live, key=order_key)
 
 
-def prune(state_dir):
+def prune(state_dir: StrPath) -> int:
     """Drop waiters whose process is gone; returns how many."""
     if not (Path(state_dir) / QUEUE_FILE).exists():
         return 0
@@ -74,14 +87,15 @@ def prune(state_dir):
     return len(dead)
 
 
-def join(state_dir, user, container, request, limits, pid=None):
+def join(state_dir: StrPath, user: User, container: str, request: Request | GpuRequest, limits: Limits,
+         pid: int | None = None, clock: Clock = SYSTEM) -> Entry:
     """Add a waiter; returns its entry (with token)."""
     pid = os.getpid() if pid is None else pid
     token = uuid.uuid4().hex[:12]
     entry = {"user": user.name, "login": user.login, "container": container,
              "request": {"count": request.count, "full_gpu": bool(request.full_gpu)},
              "limits": {key: limits.value(key) for key in QUOTA_KEYS},
-             "priority": limits.priority, "arrival": time.time(),
+             "priority": limits.priority, "arrival": clock.time(),
              "pid": pid, "pid_start": process_start_time(pid)}
     with queue_file(state_dir).transaction() as data:
         entries = _entries(data)
@@ -93,7 +107,7 @@ def join(state_dir, user, container, request, limits, pid=None):
     return dict(entry, token=token)
 
 
-def leave(state_dir, token):
+def leave(state_dir: StrPath, token: str) -> bool:
     """Remove a waiter; True if it was there."""
     with queue_file(state_dir).transaction() as data:
         entries = _entries(data)
@@ -102,11 +116,11 @@ def leave(state_dir, token):
     return found
 
 
-def present(state_dir, token):
+def present(state_dir: StrPath, token: str) -> bool:
     return token in _entries(queue_file(state_dir).read())
 
 
-def cancel(state_dir, user, token=None, is_admin=False):
+def cancel(state_dir: StrPath, user: User, token: str | None = None, is_admin: bool = False) -> list[Entry]:
     """Cancel the user's waits, or one by token or by the user's own container NAME (another
     user's container of that name is not theirs to see); an admin may cancel anyone's by token.
     Returns the entries removed."""
@@ -134,13 +148,17 @@ def cancel(state_dir, user, token=None, is_admin=False):
     return removed
 
 
-def ahead_of(all_waiters, priority, arrival, token=None):
+def ahead_of(all_waiters: Iterable[Entry], priority: int | None, arrival: float,
+             token: str | None = None) -> list[Entry]:
     """The waiters served before someone with this priority and arrival (excluding `token`)."""
     mine = (-int(priority or 0), float(arrival), token or "")
     return [entry for entry in all_waiters if entry.get("token") != token and order_key(entry) < mine]
 
 
-def serve_ahead(ahead, state, slots, decide, request_type, holdings_for):
+def serve_ahead(ahead: Iterable[Entry], state: Any, slots: Sequence[Slot],
+                decide: Callable[[Sequence[Slot], Holdings, Limits, Request], Choice | Refusal],
+                request_type: Callable[[int, bool], Request],
+                holdings_for: Callable[[str | None, set[str]], Holdings]) -> tuple[set[str], int]:
     """Give every satisfiable waiter ahead its slots, virtually; returns (taken set, how many served).
 
     `decide(slots, holdings, limits, request)` is policy.decide; `holdings_for(user, taken)` builds
@@ -148,7 +166,7 @@ def serve_ahead(ahead, state, slots, decide, request_type, holdings_for):
     """
     taken = set(state.taken())
     served = 0
-    virtual = {}
+    virtual: dict[str | None, list[str]] = {}
     for entry in ahead:
         holdings = holdings_for(entry.get("user"), taken)
         holdings.user_slots.extend(virtual.get(entry.get("user"), []))
@@ -164,14 +182,14 @@ def serve_ahead(ahead, state, slots, decide, request_type, holdings_for):
     return taken, served
 
 
-def _stored_limits(entry):
+def _stored_limits(entry: Entry) -> Limits:
     """A waiter's quota limits as stored when it joined; keys it lacks mean unlimited."""
     stored = entry.get("limits")
     return Limits.from_mapping({key: value for key, value in stored.items() if key in QUOTA_KEYS}
                                if isinstance(stored, dict) else {})
 
 
-def listing(state_dir):
+def listing(state_dir: StrPath) -> list[dict[str, Any]]:
     """The queue in serving order, one row per waiter, with its 1-based position (for gpu-queue)."""
     from .names import short_name
     from .units import iso_utc

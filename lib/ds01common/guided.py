@@ -5,16 +5,25 @@ behind. A flag given on the command line is never asked again. All asking goes t
 prompts.py (terminal check, exit 2 without one, Ctrl-C as KeyboardInterrupt).
 """
 
+from __future__ import annotations
+
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import images, names, prompts
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from .projects import ProjectOptions
+    from .records import StrPath
 
 PROJECT_FLAGS = "project-init NAME [--template T] [--packages PKG...] [--no-git] [--no-build] [--deploy]"
 USER_SETUP_INSTEAD = ("ssh-setup, then project-init NAME [--template T] [--packages PKG...], "
                       "then vscode-setup")
 
 
-def _validate_name(text):
+def _validate_name(text: str) -> bool | str:
     try:
         names.validate_name(text.strip(), "project")
     except Exception as error:  # noqa: BLE001 - shown to the person as the reason to retype
@@ -22,7 +31,7 @@ def _validate_name(text):
     return True
 
 
-def _validate_packages(text):
+def _validate_packages(text: str) -> bool | str:
     try:
         images.validate_packages([text])
     except Exception as error:  # noqa: BLE001
@@ -30,7 +39,9 @@ def _validate_packages(text):
     return True
 
 
-def ask_project(options, config, *, given=(), templates_dir=None, flags=PROJECT_FLAGS, workspace=None):
+def ask_project(options: ProjectOptions, config: Any, *, given: Iterable[str] = (),
+                templates_dir: StrPath | None = None, flags: str = PROJECT_FLAGS,
+                workspace: StrPath | None = None) -> ProjectOptions:
     """Fill the ProjectOptions fields that no flag set (`given` names the ones that were set)."""
     prompts.require_terminal(f"{flags} instead of --guided")
     if not options.name:
@@ -71,7 +82,7 @@ def ask_project(options, config, *, given=(), templates_dir=None, flags=PROJECT_
     return options
 
 
-def ask_ssh(has_key):
+def ask_ssh(has_key: bool) -> bool:
     """Whether to make a key pair (only asked when there is none)."""
     prompts.require_terminal(USER_SETUP_INSTEAD)
     if has_key:

@@ -25,9 +25,21 @@ def _from_pwd(entry: pwd.struct_passwd) -> User:
     return User(entry.pw_name, sanitise(entry.pw_name), entry.pw_uid, entry.pw_gid, entry.pw_dir)
 
 
+# Locked mode: the user who ran this command through sudo (set by access.enter, only when this
+# process runs as root under sudo in `access: ds01-only`); None: the real uid acts.
+_sudo_caller_uid: int | None = None
+
+
+def act_for_sudo_caller(uid: int) -> None:
+    """From now on `current_user()` is `uid` (the locked-mode boundary calls this, nothing else)."""
+    global _sudo_caller_uid
+    _sudo_caller_uid = uid
+
+
 def current_user() -> User:
-    """The real uid's user (not the effective one: a setuid wrapper must not change who acts)."""
-    uid = os.getuid()
+    """The real uid's user (not the effective one: a setuid wrapper must not change who acts);
+    in locked mode, the user on whose behalf sudo runs this command."""
+    uid = os.getuid() if _sudo_caller_uid is None else _sudo_caller_uid
     try:
         return _from_pwd(pwd.getpwuid(uid))
     except KeyError:

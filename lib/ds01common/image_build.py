@@ -22,6 +22,9 @@ AS_ROOT = "USER 0:0"
 _EMBEDDED_START = "# Your own user inside the image"
 _EMBEDDED_END_RE = re.compile(r"^\s*USER\s+\$\{?DS01_UID\}?:\$\{?DS01_GID\}?\s*$")
 _STEP_RE = re.compile(r"^Step (\d+)/(\d+) : ")
+_COLOUR_RE = re.compile(r"\x1b\[[0-9;]*m")
+# The classic builder's bookkeeping lines, not the step's own output.
+_NOISE = (" ---> ", "Removing intermediate container ", "Successfully ")
 OUTPUT_TAIL_LINES = 12
 
 
@@ -117,8 +120,8 @@ def failure_message(reference: str, project: str, dockerfile: Path, built: Build
         lines.append(f"image build failed for {reference} in the user step DS01 adds after your Dockerfile:")
         lines.append(f"  {_shorten(failing.text)}")
     if not shown:
-        tail = [line for chunk in output for line in chunk.rstrip("\n").splitlines()
-                if line.strip() and not _STEP_RE.match(line) and not line.startswith(" ---> ")]
+        tail = [line for chunk in output for line in _COLOUR_RE.sub("", chunk).rstrip("\n").splitlines()
+                if line.strip() and not _STEP_RE.match(line) and not line.startswith(_NOISE)]
         if tail:
             lines.append("last output:")
             lines += [f"  {line}" for line in tail[-OUTPUT_TAIL_LINES:]]

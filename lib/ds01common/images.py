@@ -62,7 +62,7 @@ def templates_location(given=None):
     if given:
         return Path(given)
     directory = paths.templates_dir()
-    if not directory.is_dir() and not os.environ.get("DS01_TEMPLATES_DIR") and paths.checkout_root() is None:
+    if not directory.is_dir() and not paths.templates_override() and paths.checkout_root() is None:
         installed = Path("/etc/ds01/templates")
         if installed.is_dir():
             return installed
@@ -221,6 +221,54 @@ def update_dockerfile(config, user, project, *, packages=(), remove=()):
     return merged
 
 
+def add_build_steps(config, user, project, *, apt=(), requirements=None):
+    """Add system packages (`apt`) and/or the install of a requirements file to the Dockerfile.
+
+    `requirements` (a path, read with the user's own permissions) is copied to the project's
+    requirements.txt unless it is that file. Returns the Dockerfile's apt packages."""
+    from . import image_steps, security
+
+    path = dockerfile_path(config, user, project)
+    if not path.is_file():
+        raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
+    text = path.read_text()
+    packages = image_steps.read_apt(text)
+    if apt:
+        text, packages = image_steps.with_apt(text, apt)
+    if requirements is not None:
+        given = Path(os.path.abspath(requirements))
+        target = path.parent / image_steps.REQUIREMENTS_FILE
+        if given != target:
+            try:
+                content = security.read_as_user(user, given).decode()
+            except UnicodeDecodeError:
+                raise Ds01Error(f"{given} is not a text requirements file") from None
+            write_text(target, content, user)
+        text = image_steps.with_requirements(text)
+    if text != path.read_text():
+        write_text(path, text, user)
+    return packages
+
+
+def snapshot(config, user, project):
+    """The files image-update may change, as they are now ({path: text or None}), for `restore`."""
+    directory = project_dir(config, user, project)
+    saved = {}
+    for name in ("Dockerfile", "requirements.txt"):
+        path = directory / name
+        saved[path] = path.read_text() if path.is_file() else None
+    return saved
+
+
+def restore(saved, user):
+    """Put back what `snapshot` saw: a failed update leaves the project as it was."""
+    for path, text in saved.items():
+        if text is None:
+            path.unlink(missing_ok=True)
+        elif not path.is_file() or path.read_text() != text:
+            write_text(path, text, user)
+
+
 # --- building ----------------------------------------------------------------------------
 
 def user_step(templates_dir=None):
@@ -233,7 +281,17 @@ def user_step(templates_dir=None):
                         "(DS01_TEMPLATES_DIR names another folder)") from None
 
 
-def _context(directory, dockerfile_text):
+def _project_bytes(user, path):
+    """A project file's bytes, read as its user and without following links (root builds for
+    users: an admin's --user, locked mode), so a link to a root-only file is refused (exit 4)."""
+    if user is None:
+        return Path(path).read_bytes()
+    from . import security
+
+    return security.read_as_user(user, Path(os.path.abspath(path)))
+
+
+def _context(directory, dockerfile_text, user=None):
     """An in-memory build context: the Dockerfile to build (`dockerfile_text`) and the project's
     small companions only."""
     buffer = io.BytesIO()
@@ -242,8 +300,8 @@ def _context(directory, dockerfile_text):
             path = Path(directory) / name
             if name == "Dockerfile":
                 data = dockerfile_text.encode()
-            elif path.is_file():
-                data = path.read_bytes()
+            elif os.path.lexists(path):
+                data = _project_bytes(user, path)
             else:
                 continue
             info = tarfile.TarInfo(name)
@@ -271,12 +329,12 @@ def build(docker, config, user, project, *, no_cache=False, on_output=None, log_
     if not path.is_file():
         raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
     reference = names.image_name(user.name, project, tag, uid=user.uid)
-    built = image_build.compose(path.read_text(), user_step())
+    built = image_build.compose(_project_bytes(user, path).decode(errors="replace"), user_step())
     previous = _current_id(docker, reference)
     recent = []
     image_id = None
     with dockerapi.errors(f"image {reference}"):
-        stream = docker.api.build(fileobj=_context(path.parent, built.text), custom_context=True, tag=reference,
+        stream = docker.api.build(fileobj=_context(path.parent, built.text, user), custom_context=True, tag=reference,
                                   labels=image_labels(user, project), buildargs=build_args(user),
                                   nocache=no_cache, rm=True, forcerm=True, decode=True)
         for chunk in stream:

@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import secrets
 import socket
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -36,7 +39,8 @@ elif command -v jupyter >/dev/null 2>&1 && jupyter lab --version >/dev/null 2>&1
 else exit 3; fi
 umask 077
 printf %s "$JUPYTER_TOKEN" > "$dir/jupyter.token"
-nohup $lab --ip=0.0.0.0 --port=8888 --no-browser --notebook-dir=/workspace >"$dir/jupyter.log" 2>&1 &
+keep=; command -v nohup >/dev/null 2>&1 && keep=nohup  # no terminal, so no hangup either way
+$keep $lab --ip=0.0.0.0 --port=8888 --no-browser --notebook-dir=/workspace </dev/null >"$dir/jupyter.log" 2>&1 &
 echo $! > "$dir/jupyter.pid"
 printf %s "$JUPYTER_TOKEN"
 """
@@ -63,6 +67,31 @@ class Jupyter:
     url: str
     ssh: str
     host: str
+    ready: bool = True  # False: still starting when we stopped waiting
+
+
+def answers_http(port: int) -> bool:
+    """Whether something inside answers HTTP on the forwarded port (docker-proxy alone resets)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True  # a 403 or 404 is an answer: the server is up
+    except (OSError, ValueError):
+        return False
+
+
+def wait_until_answering(port: int, timeout: float = 45.0, probe: Callable[[int], bool] = answers_http,
+                         clock: Callable[[], float] = time.monotonic,
+                         sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Poll until the server behind `port` answers, at most `timeout` seconds; whether it did."""
+    deadline = clock() + timeout
+    while True:
+        if probe(port):
+            return True
+        if clock() >= deadline:
+            return False
+        sleep(0.25)
 
 
 def tunnel_line(login: str, host: str, port: int) -> str:
@@ -70,15 +99,16 @@ def tunnel_line(login: str, host: str, port: int) -> str:
     return f"ssh -N -L {port}:127.0.0.1:{port} {login}@{host}"
 
 
-def start_jupyter(docker: Any, user: Any, name: str, host: str, *, log_dir: str | Path | None = None,
-                  token: str | None = None) -> Jupyter:
+def start_jupyter(docker: Any, user: Any, name: str, host: str, *, state_dir: str | Path,
+                  log_dir: str | Path | None = None,
+                  token: str | None = None, wait: Callable[[int], bool] = wait_until_answering) -> Jupyter:
     """Start JupyterLab in the user's container `name` (starting the container when stopped)."""
     container = containers.find(docker, user, name)
     port = ports.port_of(container.labels)
     if port is None:
         raise NotFound(f"{name} was made before containers had a forwarded port: retire it "
                        f"(`container-retire {name}`) and deploy it again")
-    container = containers.start(docker, user, name, log_dir=log_dir, container=container)
+    container = containers.start(docker, user, name, state_dir=state_dir, log_dir=log_dir, container=container)
     token = token or secrets.token_hex(24)
     with dockerapi.errors(f"container {name}"):
         exit_code, output = container.exec_run(["/bin/sh", "-c", START_SCRIPT], user=f"{user.uid}:{user.gid}",
@@ -91,7 +121,8 @@ def start_jupyter(docker: Any, user: Any, name: str, host: str, *, log_dir: str 
         raise Ds01Error(f"JupyterLab did not start in {name} (exit {exit_code}): {text[-300:] or 'no output'}")
     token = text.splitlines()[-1].strip()
     return Jupyter(name=name, port=port, token=token, host=host,
-                   url=f"http://127.0.0.1:{port}/lab?token={token}", ssh=tunnel_line(user.login, host, port))
+                   url=f"http://127.0.0.1:{port}/lab?token={token}", ssh=tunnel_line(user.login, host, port),
+                   ready=wait(port))
 
 
 def jupyter_document(result: Jupyter) -> dict[str, Any]:
@@ -131,15 +162,15 @@ def write_devcontainer(config: Any, user: Any, project: str, *, force: bool = Fa
     return write_text(path, text, user), True
 
 
-def attach_steps(alias: str, project: str | None) -> list[str]:
+def attach_steps(alias: str, project: str | None, uid: int | str = "<your uid>") -> list[str]:
     """How to work inside a DS01 container from VS Code once Remote-SSH reaches the server."""
     name = project or "NAME"
     return [
         f"Start your container on the server: container-deploy {name} --background",
         "In the VS Code window connected to the server, install the 'Dev Containers' extension there, "
-        f"then run 'Dev Containers: Attach to Running Container...' and pick {name}._.<your uid>: "
+        f"then run 'Dev Containers: Attach to Running Container...' and pick {name}._.{uid}: "
         "VS Code then works inside it, with its GPU and your workspace at /workspace",
-        f"Or open the project folder and 'Reopen in Container': .devcontainer/devcontainer.json runs "
-        f"the project's image (without a DS01 GPU slot: prefer attaching for GPU work)",
+        "Or open the project folder and 'Reopen in Container': .devcontainer/devcontainer.json runs "
+        "the project's image (without a DS01 GPU slot: prefer attaching for GPU work)",
         f"JupyterLab instead: container-jupyter {name} prints the ssh line for {alias}'s tunnel",
     ]

@@ -42,18 +42,31 @@ it retakes the listing under the lock, as above. tests/unit/test_allocator_proto
 drives random interleavings of all this.
 """
 
+from __future__ import annotations
+
 import contextlib
 import logging
 import os
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import dockerapi, events, paths
 from . import labels as label
+from .clock import SYSTEM, Clock
 from .inventory import sort_slot_ids
 from .statefile import StateFile
 from .units import iso_utc
+
+if TYPE_CHECKING:
+    from .records import StrPath
+
+# A reconcile change: (kind, slot ids joined by commas, docker container name, why, user).
+Change = tuple[str, str, str, str, str | None]
+# A conflict: (slot id, the container claiming it by label, the container holding it).
+Conflict = tuple[str, str, str]
 
 log = logging.getLogger("ds01")
 
@@ -67,7 +80,7 @@ RECENT_SECONDS = 120.0
 MANAGED_FILTER = label.MANAGED_FILTER
 
 
-def reservation_timeout():
+def reservation_timeout() -> float:
     """Seconds a reservation may wait for its container; env DS01_RESERVATION_TIMEOUT overrides."""
     try:
         # Root and development only: a user shortening it would see everyone's creates as stale.
@@ -76,11 +89,11 @@ def reservation_timeout():
         return DEFAULT_RESERVATION_TIMEOUT
 
 
-def _empty():
+def _empty() -> dict[str, Any]:
     return {"assignments": {}, "reservations": {}, "revoked": {}}
 
 
-def state_file(state_dir):
+def state_file(state_dir: StrPath) -> StateFile:
     return StateFile(Path(state_dir) / LEDGER_FILE, SCHEMA_VERSION, _empty)
 
 
@@ -89,18 +102,18 @@ class ContainerInfo:
     name: str
     id: str
     user: str
-    slots: list
+    slots: list[str]
     status: str
     created: str = ""
 
 
-def parse_slot_label(value):
+def parse_slot_label(value: str | None) -> list[str]:
     if not value:
         return []  # CPU-only: most containers
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-def list_containers(docker):
+def list_containers(docker: Any) -> list[ContainerInfo]:
     """Every DS01 container (running or stopped) with its user and labelled slots.
 
     One sparse listing (no per-container inspect): fast, and a container removed meanwhile
@@ -110,7 +123,7 @@ def list_containers(docker):
         return [info for info in map(_describe, found) if info is not None]
 
 
-def _describe(container):
+def _describe(container: Any) -> ContainerInfo | None:
     attrs = container.attrs or {}
     if "Names" in attrs or "Labels" in attrs:  # the list API's shape
         name = (attrs.get("Names") or [container.id])[0].lstrip("/")
@@ -124,13 +137,13 @@ def _describe(container):
                          parse_slot_label(labels.get(label.GPU_SLOTS)), status, created)
 
 
-def _iso(created):
+def _iso(created: object) -> str:
     return iso_utc(created) if isinstance(created, (int, float)) else str(created or "")
 
 
 # --- processes: is a reservation's creator still alive? ---
 
-def process_start_time(pid):
+def process_start_time(pid: int | None) -> str | None:
     """The process's start time in clock ticks since boot (/proc/PID/stat field 22), or None."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
@@ -144,7 +157,7 @@ def process_start_time(pid):
         return None
 
 
-def process_alive(pid, start_time=None):
+def process_alive(pid: object, start_time: str | None = None) -> bool:
     """True while `pid` runs and is the same process (start time matches when we recorded it)."""
     if not isinstance(pid, int) or pid <= 0:
         return False
@@ -163,7 +176,7 @@ def process_alive(pid, start_time=None):
 
 # --- reconciliation ---
 
-def _normalise(data):
+def _normalise(data: dict[str, Any]) -> bool:
     """Repair a document of the right version but the wrong shape (treated as rebuilt)."""
     broken = False
     for key in ("assignments", "reservations", "revoked", "recent"):
@@ -179,7 +192,7 @@ def _normalise(data):
     return broken
 
 
-def _entry_ok(entry):
+def _entry_ok(entry: object) -> bool:
     if not isinstance(entry, dict) or not isinstance(entry.get("slots", []), list) \
             or not isinstance(entry.get("weights") or {}, dict):
         return False
@@ -191,7 +204,7 @@ def _entry_ok(entry):
         return False
 
 
-def _stale_reservations(data, now):
+def _stale_reservations(data: dict[str, Any], now: float) -> Iterator[tuple[str, dict[str, Any], str]]:
     """(token, entry, why) for reservations whose process is gone or which are too old."""
     timeout = reservation_timeout()
     for token, entry in data["reservations"].items():
@@ -201,15 +214,16 @@ def _stale_reservations(data, now):
             yield token, entry, f"its process {entry.get('pid')} is gone"
 
 
-def _revoked_slots(revoked, container_id):
+def _revoked_slots(revoked: dict[str, Any], container_id: str) -> list[str]:
     entry = revoked.get(container_id)
     return entry.get("slots", []) if isinstance(entry, dict) else []
 
 
-_NOBODY = {}
+_NOBODY: dict[str, Any] = {}
 
 
-def reconcile(data, containers, weights=None, now=None, listed_at=None):
+def reconcile(data: dict[str, Any], containers: Iterable[ContainerInfo], weights: dict[str, float] | None = None,
+              now: float | None = None, listed_at: float | None = None) -> tuple[list[Change], list[Conflict]]:
     """Bring `data` in line with `containers` (listed at `listed_at`); returns (changes, conflicts).
 
     The listing may be a moment older than the lock: anything confirmed after it started is
@@ -282,27 +296,30 @@ def reconcile(data, containers, weights=None, now=None, listed_at=None):
 @dataclass
 class State:
     """A reconciled ledger inside a transaction, with the container listing it was checked against."""
-    data: dict
-    containers: list
-    changes: list = field(default_factory=list)
-    conflicts: list = field(default_factory=list)
+    data: dict[str, Any]
+    containers: list[ContainerInfo]
+    changes: list[Change] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
     listed_at: float = 0.0
+    clock: Clock = SYSTEM
 
     @property
-    def assignments(self):
-        return self.data["assignments"]
+    def assignments(self) -> dict[str, dict[str, Any]]:
+        assignments: dict[str, dict[str, Any]] = self.data["assignments"]
+        return assignments
 
     @property
-    def reservations(self):
-        return self.data["reservations"]
+    def reservations(self) -> dict[str, dict[str, Any]]:
+        reservations: dict[str, dict[str, Any]] = self.data["reservations"]
+        return reservations
 
-    def taken(self):
+    def taken(self) -> set[str]:
         taken = set(self.assignments)
         for entry in self.reservations.values():
             taken.update(entry.get("slots", []))
         return taken
 
-    def holders(self):
+    def holders(self) -> Iterator[tuple[str, str | None, float]]:
         """(slot_id, user, weight) for every assigned or reserved slot."""
         for slot_id, entry in self.assignments.items():
             yield slot_id, entry.get("user"), float(entry.get("weight", 1.0))
@@ -311,9 +328,9 @@ class State:
             for slot_id in entry.get("slots", []):
                 yield slot_id, entry.get("user"), float(weights.get(slot_id, 1.0))
 
-    def user_containers(self, user, excluding=None):
+    def user_containers(self, user: str | None, excluding: str | None = None) -> set[str]:
         """Names of the user's DS01 containers, including creates in progress."""
-        names = {container.name for container in self.containers if container.user == user}
+        names: set[Any] = {container.name for container in self.containers if container.user == user}
         names.update(entry.get("container") for entry in self.reservations.values() if entry.get("user") == user)
         # Recent creates count by age (reconcile drops them after RECENT_SECONDS), whatever the
         # listing's time: a listing taken before the lock may lack a container confirmed since.
@@ -321,34 +338,37 @@ class State:
         names.discard(excluding)
         return names
 
-    def remember_confirmed(self, container_name, user):
+    def remember_confirmed(self, container_name: str, user: str) -> None:
         """A create just confirmed: counted for its user even by a transaction whose listing predates it."""
-        self.data["recent"][container_name] = {"user": user, "time": time.time()}
+        self.data["recent"][container_name] = {"user": user, "time": self.clock.time()}
 
-    def slots_of(self, container_name):
+    def slots_of(self, container_name: str) -> list[str]:
         return sort_slot_ids(slot_id for slot_id, entry in self.assignments.items()
                              if entry.get("container") == container_name)
 
 
 @contextlib.contextmanager
-def transaction(docker, state_dir, weights=None, log_dir=None, timeout=None, reconciled=True, explained=None):
+def transaction(docker: Any, state_dir: StrPath, weights: dict[str, float] | None = None,
+                log_dir: StrPath | None = None, timeout: float | None = None, reconciled: bool = True,
+                explained: dict[str, tuple[str, str]] | None = None, clock: Clock = SYSTEM) -> Iterator[State]:
     """Lock the ledger, reconcile it with Docker, yield a State; written back when the block ends.
 
     `reconciled=False` skips Docker entirely: for confirming one's own reservation, or dropping
     one that holds no slots (the module docstring says why that is safe). What reconciling
     changed is logged as events (gpu.release/adopt/unreserve)."""
     ledger = state_file(state_dir)
-    listed_at = time.time()
+    listed_at = clock.time()
     containers = list_containers(docker) if reconciled else []
     with ledger.transaction(timeout=timeout) as data:
         rebuilt = data.pop("_rebuilt", False) | _normalise(data)
-        changes, conflicts = [], []
+        changes: list[Change] = []
+        conflicts: list[Conflict] = []
         if reconciled:
-            now = time.time()
+            now = clock.time()
             if now - listed_at > LISTING_FRESH_SECONDS or any(_stale_reservations(data, now)):
-                listed_at = time.time()
+                listed_at = now = clock.time()
                 containers = list_containers(docker)
-            changes, conflicts = reconcile(data, containers, weights, listed_at=listed_at)
+            changes, conflicts = reconcile(data, containers, weights, now=now, listed_at=listed_at)
         adopted = [change for change in changes if change[0] == "adopted"]
         if rebuilt and adopted:
             log.warning("%s was missing or unreadable; rebuilt it from Docker labels (%d slot(s) adopted)",
@@ -356,14 +376,15 @@ def transaction(docker, state_dir, weights=None, log_dir=None, timeout=None, rec
         for slot_id, claimant, holder in conflicts:
             log.warning("container %s is labelled with GPU slot %s, which %s holds; it does not get it",
                         claimant, slot_id, holder)
-        yield State(data, containers, changes, conflicts, listed_at)
+        yield State(data, containers, changes, conflicts, listed_at, clock)
     _record_changes(changes, log_dir, explained)
 
 
 _CHANGE_EVENTS = {"dropped": "gpu.release", "adopted": "gpu.adopt", "unreserved": "gpu.unreserve"}
 
 
-def _record_changes(changes, log_dir, explained=None):
+def _record_changes(changes: Iterable[Change], log_dir: StrPath | None,
+                    explained: dict[str, tuple[str, str]] | None = None) -> None:
     """Events for what reconciling changed; `explained` {docker name: (by, reason)} names a known cause
     (a retire or remove that just happened) instead of "reconcile"."""
     from .names import short_name
@@ -374,8 +395,8 @@ def _record_changes(changes, log_dir, explained=None):
                       slots=[part for part in slot_id.split(",") if part], reason=reason, by=by)
 
 
-def read_state(state_dir):
+def read_state(state_dir: StrPath) -> dict[str, Any]:
     """Unlocked snapshot (no reconcile): for display only."""
-    data = state_file(state_dir).read()
+    data: dict[str, Any] = state_file(state_dir).read()
     _normalise(data)
     return data

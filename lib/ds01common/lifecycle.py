@@ -202,7 +202,8 @@ def _running_checks(observation, entry, thresholds, user_limits, now):
                                f"{observation.name} has been idle for {format_duration(idle_seconds)}; it will be "
                                f"retired after {format_duration(idle_limit)} idle (in "
                                f"{format_duration(idle_limit - idle_seconds)}). Use it, or `touch {keep_alive}` "
-                               f"to keep it (a touch counts for up to {format_duration(thresholds['keep_alive_max'])}); "
+                               "to keep it (a touch counts for up to "
+                               f"{format_duration(thresholds['keep_alive_max'])}); "
                                "the workspace is always kept", details))
     return candidates
 
@@ -395,6 +396,12 @@ def _act(docker, config, actions, owners, *, state_dir, log_dir, retire, notify)
 
 
 def _default_retire(docker, config, user, name, **options):
+    from . import backend
+    if backend.is_cluster(config):
+        # On a Slurm node the container belongs to a job: end the job (its runner removes the
+        # container), or Slurm would keep the GPUs allocated to an empty job.
+        from .backend import slurm_retire
+        return slurm_retire.retire(config, user, name, **options)
     from . import containers
     return containers.retire(docker, config, user, name, **options)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -46,28 +45,49 @@ def as_rows(limits: Limits) -> list[tuple[str, str, str]]:
     return [(key, display_value(key, limits.value(key)), DESCRIPTIONS[key]) for key in LIMIT_KEYS]
 
 
+def file_value(key: str, value: Any) -> str:
+    """A limit as ~/.ds01-limits says it: no runtime limit reads "unlimited", not "never"."""
+    if key == "max_runtime" and value is None:
+        return "unlimited"
+    if key in DURATION_KEYS and value and value % 3600 == 0 and value < 3 * 86400:
+        return f"{value // 3600}h"  # "Idle timeout: 48h", as the docs say it, not "2d"
+    return display_value(key, value)
+
+
 def as_text(user: str, limits: Limits) -> str:
-    lines = [f"DS01 limits for {user} (group {limits.group})"]
+    """~/.ds01-limits: one `Label: value` line per limit (`Max Containers: 3`, `Idle timeout: 48h`)."""
+    lines = [f"# DS01 limits for {user}: every DS01 command keeps this file current "
+             "(details: get-resource-limits)", f"Group: {limits.group}"]
     if limits.reason:
-        lines.append(f"override: {limits.reason}")
-    width = max(len(key) for key in LIMIT_KEYS)
-    lines += [f"  {key.ljust(width)}  {value}" for key, value, _ in as_rows(limits)]
+        lines.append(f"Override: {limits.reason}")
+    lines += [f"{setting.label}: {file_value(setting.name, limits.value(setting.name))}" for setting in LIMITS]
     return "\n".join(lines) + "\n"
 
 
+def parse_text(text: str) -> dict[str, str]:
+    """{label: value} of a ~/.ds01-limits text (the login greeting reads it back)."""
+    values = {}
+    for line in text.splitlines():
+        label, separator, value = line.partition(": ")
+        if separator and not line.startswith("#"):
+            values[label] = value.strip()
+    return values
+
+
 def write_limits_file(user: User, limits: Limits) -> Path | None:
-    """Keep ~/.ds01-limits current for the caller; a failure is only a warning."""
+    """Keep ~/.ds01-limits current for `user`; unchanged content is not rewritten (only its time is
+    touched, so a later freshness check passes). Returns the path, or None after a warning."""
+    from .errors import Ds01Error
+    from .userfiles import write_text
+
     path = Path(user.home) / LIMITS_FILE
     content = as_text(user.login, limits)
     try:
-        if path.exists() and path.read_text() == content:
+        if path.is_file() and not path.is_symlink() and path.read_text() == content:
+            os.utime(path, follow_symlinks=False)
             return path
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".ds01-limits.")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(content)
-        os.chmod(temp, 0o644)
-        os.replace(temp, path)
-        return path
-    except OSError as error:
-        log.warning("could not update %s: %s", path, error.strerror)
+        written: Path = write_text(path, content, user)
+        return written
+    except (OSError, Ds01Error) as error:
+        log.warning("could not update %s: %s", path, getattr(error, "strerror", None) or error)
         return None

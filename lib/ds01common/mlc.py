@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import containers, dockerapi, frameworks, names
+from . import containers, frameworks, names
 from . import labels as label
-from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable
+from .errors import Ds01Error, NotFound, ResourcesUnavailable
 from .identity import User
 
 LABEL_FRAMEWORK = label.MLC_FRAMEWORK
@@ -48,7 +48,10 @@ class MappedName:
 def ds01_name(typed: str) -> MappedName:
     """The DS01 name for an AIME container name: as typed when valid, else dots -> '-', lower case.
 
-    Anything else DS01 refuses (slashes, spaces, ...) is refused as container-create refuses it."""
+    Anything else DS01 refuses (slashes, spaces, ...) is refused as container-create refuses it.
+    A Docker name `NAME._.UID` stays as typed: containers.find says whose it is (exit 4 if not yours)."""
+    if names.split_docker_name(typed)[1] is not None:
+        return MappedName(typed, typed)
     if names.NAME_RE.match(typed) or not AIME_NAME_RE.match(typed):
         return MappedName(typed, names.validate_name(typed))
     return MappedName(typed, names.validate_name(typed.replace(".", "-").lower()))
@@ -63,27 +66,15 @@ def resolve_framework(config: Any, framework: str, version: str) -> str:
     return frameworks.resolve(config.frameworks, framework, version).image
 
 
-def framework_rows(config: Any, docker: Any) -> list[frameworks.FrameworkRow]:
-    """The table as `mlc create --info` shows it, with whether each image is on this server."""
-    def present(image: str) -> bool:
-        return dockerapi.get_or_none(docker.images, image, f"image {image}") is not None
-    return frameworks.rows_with_presence(config.frameworks, present)
-
-
 def check_models_dir(path: str, user: User) -> Path:
-    """`-m DIR`: an existing directory of the user's own, as an absolute path.
+    """`-m DIR` as an absolute path (`~` is the user's home); NotFound when it is not a directory.
 
-    The data directory is only checked to exist; a models directory (often large, shared and
-    written by downloads) must also belong to the user, so nobody mounts another's models."""
-    directory = Path(os.path.expanduser(path))
-    if not directory.is_absolute():
-        directory = Path.cwd() / directory
+    Whether the user may mount it (their own, under their home, no links) is checked as for
+    the data directory, by containers.create."""
+    directory = Path(user.home) / path[2:] if path == "~" or path.startswith("~/") else Path(path)
+    directory = Path(os.path.abspath(directory))
     if not directory.is_dir():
         raise NotFound(f"models directory {directory} does not exist")
-    owner = directory.stat().st_uid
-    if owner != user.uid:
-        raise PermissionDenied(f"permission denied: models directory {directory} belongs to uid {owner}, "
-                               "not to you; mount a directory you own with -m")
     return directory
 
 

@@ -9,11 +9,15 @@ For the lifecycle work: `gpu_processes()` (compute processes on every GPU and MI
 and `gpu_utilization(index)`.
 """
 
+from __future__ import annotations
+
 import contextlib
 import importlib
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 _MIG_NAME_RE = re.compile(r"(\d+)g\.(\d+)gb")
 
@@ -34,21 +38,21 @@ class GpuInfo:
     model: str
     memory: int
     mig_enabled: bool = False
-    instances: tuple = ()
+    instances: tuple[MigInstance, ...] = ()
 
 
 @dataclass
 class Discovery:
-    gpus: list = field(default_factory=list)
+    gpus: list[GpuInfo] = field(default_factory=list)
     reason: str | None = None        # set when NVML could not be used at all
-    problems: list = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
 
 
 class Unavailable(Exception):
     """NVML cannot be used; the message says why."""
 
 
-def _load(module=None):
+def _load(module: Any = None) -> Any:
     if module is not None:
         return module
     try:
@@ -57,17 +61,17 @@ def _load(module=None):
         raise Unavailable("the NVML Python package (nvidia-ml-py) is not installed") from None
 
 
-def _text(value):
+def _text(value: object) -> str:
     return value.decode(errors="replace") if isinstance(value, bytes) else str(value)
 
 
-def _describe(error):
+def _describe(error: BaseException) -> str:
     text = " ".join(str(error).split()) or type(error).__name__
     return f"NVML: {text}"
 
 
 @contextlib.contextmanager
-def session(module=None):
+def session(module: Any = None) -> Iterator[Any]:
     """nvmlInit/nvmlShutdown around a block; Unavailable (with the reason) when init fails."""
     nvml = _load(module)
     try:
@@ -81,15 +85,15 @@ def session(module=None):
             nvml.nvmlShutdown()
 
 
-def _mig_enabled(nvml, handle):
+def _mig_enabled(nvml: Any, handle: Any) -> bool:
     try:
         current, _pending = nvml.nvmlDeviceGetMigMode(handle)
     except Exception:  # NotSupported on GPUs without MIG; an old library lacks the call
         return False
-    return current == getattr(nvml, "NVML_DEVICE_MIG_ENABLE", 1)
+    return bool(current == getattr(nvml, "NVML_DEVICE_MIG_ENABLE", 1))
 
 
-def _mig_profile(nvml, handle, memory):
+def _mig_profile(nvml: Any, handle: Any, memory: int) -> tuple[str, int]:
     """(profile, slices) of a MIG device, from its name when it carries one, else its attributes."""
     with contextlib.suppress(Exception):
         match = _MIG_NAME_RE.search(_text(nvml.nvmlDeviceGetName(handle)))
@@ -102,7 +106,7 @@ def _mig_profile(nvml, handle, memory):
     return f"{slices}g.{math.ceil(megabytes / 1024)}gb", slices
 
 
-def _mig_instances(nvml, handle):
+def _mig_instances(nvml: Any, handle: Any) -> tuple[MigInstance, ...]:
     instances = []
     count = nvml.nvmlDeviceGetMaxMigDeviceCount(handle)
     for position in range(count):
@@ -116,7 +120,7 @@ def _mig_instances(nvml, handle):
     return tuple(instances)
 
 
-def _gpu(nvml, index):
+def _gpu(nvml: Any, index: int) -> GpuInfo:
     handle = nvml.nvmlDeviceGetHandleByIndex(index)
     uuid = _text(nvml.nvmlDeviceGetUUID(handle))
     model = _text(nvml.nvmlDeviceGetName(handle))
@@ -126,7 +130,7 @@ def _gpu(nvml, index):
     return GpuInfo(index, uuid, model, memory, mig, instances)
 
 
-def discover(module=None):
+def discover(module: Any = None) -> Discovery:
     """Full GPUs and MIG instances; never raises (see the module docstring)."""
     found = Discovery()
     try:
@@ -146,7 +150,7 @@ def discover(module=None):
     return found
 
 
-def _devices(nvml):
+def _devices(nvml: Any) -> Iterator[tuple[Any, str]]:
     """(handle, uuid) of every full GPU, and of every MIG device instead of a MIG-enabled GPU."""
     for index in range(int(nvml.nvmlDeviceGetCount())):
         try:
@@ -162,7 +166,7 @@ def _devices(nvml):
             continue
 
 
-def gpu_processes(module=None):
+def gpu_processes(module: Any = None) -> list[dict[str, Any]]:
     """[{pid, used_memory (bytes), gpu_uuid (the MIG device's for MIG)}]; [] when NVML is unusable."""
     processes = []
     try:
@@ -181,7 +185,7 @@ def gpu_processes(module=None):
     return processes
 
 
-def gpu_utilization(index, module=None):
+def gpu_utilization(index: int, module: Any = None) -> float | None:
     """GPU busy percent of full GPU `index`, or None when unknown (no NVML, MIG, error)."""
     try:
         with session(module) as nvml:
@@ -199,7 +203,7 @@ class DeviceUsage:
     utilization: float | None   # busy percent; None where NVML does not measure it (MIG devices)
 
 
-def device_usage(module=None):
+def device_usage(module: Any = None) -> list[DeviceUsage]:
     """[DeviceUsage] for every full GPU and MIG device, in one NVML session; [] when NVML is unusable."""
     usage = []
     try:

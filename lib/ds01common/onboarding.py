@@ -4,14 +4,23 @@ Each function does one step, is safe to run again (it never overwrites what a pe
 and returns what it did, so the commands can say exactly what was made.
 """
 
+from __future__ import annotations
+
 import os
 import socket
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from . import names, process
+from . import names, paths, process
 from .errors import Ds01Error
 from .images import templates_location
 from .userfiles import give_to, make_directory, write_text
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from .identity import User
+    from .records import StrPath
 
 PROJECT_DIRS = ("data", "models", "notebooks", "src", "results")
 GITIGNORE_TEMPLATE = "gitignore.ml"
@@ -20,7 +29,7 @@ MODEL_PATTERNS = ("*.pt", "*.pth", "*.safetensors", "*.h5", "*.onnx", "*.pkl", "
 SSH_KEY = "id_ed25519"
 
 
-def _template(name, templates_dir=None):
+def _template(name: str, templates_dir: StrPath | None = None) -> str:
     path = templates_location(templates_dir) / name
     try:
         return path.read_text()
@@ -30,11 +39,11 @@ def _template(name, templates_dir=None):
 
 # --- dir-create --------------------------------------------------------------------------
 
-def create_dirs(config, user, project):
+def create_dirs(config: Any, user: User, project: str) -> tuple[Path, list[Path]]:
     """The project workspace and its layout (data/, models/, notebooks/, src/, results/).
 
     Returns (workspace path, [directories made])."""
-    workspace = config.workspace_dir(user.home) / names.validate_name(project, "project")
+    workspace: Path = config.workspace_dir(user.home) / names.validate_name(project, "project")
     made = make_directory(workspace, user)
     for name in PROJECT_DIRS:
         made += make_directory(workspace / name, user)
@@ -43,14 +52,19 @@ def create_dirs(config, user, project):
 
 # --- git-init ----------------------------------------------------------------------------
 
-def _git(arguments, directory, user, check=True):
+def _git(arguments: Sequence[str], directory: StrPath, user: User, check: bool = True) -> Any:
     # HOME is the user's (runuser keeps root's); safe.directory lets root work for an admin's --user.
     env = dict(os.environ, HOME=user.home, GIT_TERMINAL_PROMPT="0")
-    return process.run(["git", "-c", f"safe.directory={directory}", *arguments], cwd=str(directory),
+    command = ["git", "-c", f"safe.directory={directory}", *arguments]
+    if os.geteuid() == 0 and user.uid != 0:
+        # Git run by root in a user's repository would run their hooks and config (core.fsmonitor,
+        # core.pager) as root: it runs as the user instead.
+        command = ["setpriv", f"--reuid={user.uid}", f"--regid={user.gid}", "--init-groups", "--", *command]
+    return process.run(command, cwd=str(directory),
                        env=env, check=check, timeout=60)
 
 
-def _chown_tree(root, user):
+def _chown_tree(root: Path, user: User) -> None:
     if os.geteuid() != 0 or user.uid == 0:
         return
     for directory, _subdirectories, files in os.walk(root):
@@ -59,7 +73,7 @@ def _chown_tree(root, user):
             give_to(os.path.join(directory, name), user)
 
 
-def gitignore_text(lfs, templates_dir=None):
+def gitignore_text(lfs: bool, templates_dir: StrPath | None = None) -> str:
     if lfs:
         rules = "# tracked with git-lfs (see .gitattributes): " + " ".join(MODEL_PATTERNS)
     else:
@@ -67,7 +81,8 @@ def gitignore_text(lfs, templates_dir=None):
     return _template(GITIGNORE_TEMPLATE, templates_dir).replace("{{MODEL_RULES}}", rules)
 
 
-def git_init(directory, user, templates_dir=None, use_lfs=None):
+def git_init(directory: StrPath, user: User, templates_dir: StrPath | None = None,
+             use_lfs: bool | None = None) -> dict[str, Any]:
     """A git repository with an ML .gitignore, and git-lfs for model files when git-lfs exists.
 
     Returns {"repository": made?, "gitignore": written?, "lfs": [patterns] or []}."""
@@ -97,7 +112,7 @@ def git_init(directory, user, templates_dir=None, use_lfs=None):
 
 # --- readme-create -----------------------------------------------------------------------
 
-def readme_text(config, user, project, templates_dir=None):
+def readme_text(config: Any, user: User, project: str, templates_dir: StrPath | None = None) -> str:
     workspace = config.workspace_dir(user.home) / project
     replacements = {"{{PROJECT}}": project, "{{USER}}": user.login, "{{WORKSPACE}}": str(workspace),
                     "{{IMAGE}}": names.image_name(user.name, project, uid=user.uid)}
@@ -107,7 +122,8 @@ def readme_text(config, user, project, templates_dir=None):
     return text
 
 
-def create_readme(config, user, project, templates_dir=None, force=False):
+def create_readme(config: Any, user: User, project: str, templates_dir: StrPath | None = None,
+                  force: bool = False) -> tuple[Path, bool]:
     """README.md with the daily workflow; an existing README is kept. Returns (path, written)."""
     path = config.workspace_dir(user.home) / names.validate_name(project, "project") / "README.md"
     if not path.parent.is_dir():
@@ -119,12 +135,12 @@ def create_readme(config, user, project, templates_dir=None, force=False):
 
 # --- ssh-setup ---------------------------------------------------------------------------
 
-def ssh_key_paths(user):
+def ssh_key_paths(user: User) -> tuple[Path, Path]:
     private = Path(user.home) / ".ssh" / SSH_KEY
     return private, private.with_name(SSH_KEY + ".pub")
 
 
-def ssh_setup(user, comment=None):
+def ssh_setup(user: User, comment: str | None = None) -> dict[str, Any]:
     """An ed25519 key pair in ~/.ssh if there is none (never overwritten).
 
     Returns {"created", "private", "public", "public_key"}."""
@@ -151,12 +167,13 @@ def ssh_setup(user, comment=None):
 
 # --- vscode-setup ------------------------------------------------------------------------
 
-def server_hostname():
+def server_hostname() -> str:
     """The name laptops reach this server by: DS01_SSH_HOST, else the fully qualified name."""
-    return os.environ.get("DS01_SSH_HOST") or socket.getfqdn() or socket.gethostname()
+    return paths.ssh_host() or socket.getfqdn() or socket.gethostname()
 
 
-def vscode_host_entry(user, hostname=None, alias=None, identity_file="~/.ssh/id_ed25519"):
+def vscode_host_entry(user: User, hostname: str | None = None, alias: str | None = None,
+                      identity_file: str = "~/.ssh/id_ed25519") -> str:
     """The ~/.ssh/config block for the laptop that VS Code Remote-SSH reads."""
     hostname = hostname or server_hostname()
     alias = alias or hostname.split(".")[0] or "ds01"
@@ -167,7 +184,8 @@ def vscode_host_entry(user, hostname=None, alias=None, identity_file="~/.ssh/id_
             f"    ServerAliveInterval 60\n")
 
 
-def vscode_steps(user, hostname=None, alias=None, workspace="~/workspace"):
+def vscode_steps(user: User, hostname: str | None = None, alias: str | None = None,
+                 workspace: str = "~/workspace") -> list[str]:
     hostname = hostname or server_hostname()
     alias = alias or hostname.split(".")[0] or "ds01"
     return [
@@ -182,7 +200,8 @@ def vscode_steps(user, hostname=None, alias=None, workspace="~/workspace"):
     ]
 
 
-def vscode_instructions(user, hostname=None, alias=None, workspace="~/workspace"):
+def vscode_instructions(user: User, hostname: str | None = None, alias: str | None = None,
+                        workspace: str = "~/workspace") -> list[str]:
     """The lines vscode-setup shows: the host entry for the laptop, then the numbered steps."""
     lines = ["Add this to ~/.ssh/config on your laptop:", ""]
     lines += ["  " + line for line in vscode_host_entry(user, hostname, alias).splitlines()]

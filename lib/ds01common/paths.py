@@ -69,9 +69,24 @@ def log_dir() -> Path:
     return Path(trusted_environ("DS01_LOG_DIR") or _default("log_dir", "/var/log/ds01", "state/log"))
 
 
+def templates_override() -> str | None:
+    """DS01_TEMPLATES_DIR when set (any user: see `templates_dir`)."""
+    return os.environ.get("DS01_TEMPLATES_DIR") or None
+
+
+def ssh_host() -> str | None:
+    """DS01_SSH_HOST when set: the name laptops reach this server by, instead of its own idea."""
+    return os.environ.get("DS01_SSH_HOST") or None
+
+
+def assume_tty() -> bool:
+    """DS01_ASSUME_TTY=1: act as if a person sat at a terminal (tests drive the prompts so)."""
+    return os.environ.get("DS01_ASSUME_TTY") == "1"
+
+
 def templates_dir() -> Path:
     """Dockerfile templates: config/templates in a checkout, the installed CONFDIR/templates."""
-    env = os.environ.get("DS01_TEMPLATES_DIR")
+    env = templates_override()
     if env:
         # Only the caller's own image is built from them, and a locked-mode re-exec through
         # sudo drops the caller's environment, so root never reads templates a user names.

@@ -13,9 +13,16 @@ slice there), a full GPU only when no slice is free and full GPUs are allowed; `
 takes a whole unpartitioned GPU; multi-slot requests prefer whole GPUs.
 """
 
-from dataclasses import dataclass, field
+from __future__ import annotations
 
-from .inventory import slot_sort_key
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+from .inventory import Slot, slot_sort_key
+
+if TYPE_CHECKING:
+    from .records import Limits
 
 # Refusal kinds: only BUSY can be cured by waiting for someone else to free a slot.
 BUSY = "busy"
@@ -33,17 +40,17 @@ class Request:
 
 @dataclass
 class Holdings:
-    taken: set = field(default_factory=set)           # slot ids held or reserved by anyone
-    user_slots: list = field(default_factory=list)    # slot ids held or reserved by this user
+    taken: set[str] = field(default_factory=set)         # slot ids held or reserved by anyone
+    user_slots: list[str] = field(default_factory=list)  # slot ids held or reserved by this user
     user_weight: float = 0.0                          # their GPU-equivalents
     user_containers: int = 0                          # their DS01 containers, pending ones included
 
 
 @dataclass(frozen=True)
 class Choice:
-    slots: tuple
+    slots: tuple[Slot, ...]
 
-    ok = True
+    ok: ClassVar[Literal[True]] = True
 
 
 @dataclass(frozen=True)
@@ -51,24 +58,24 @@ class Refusal:
     reason: str
     kind: str
 
-    ok = False
+    ok: ClassVar[Literal[False]] = False
 
     @property
-    def waitable(self):
+    def waitable(self) -> bool:
         return self.kind == BUSY
 
 
-def _plural(count, word):
+def _plural(count: int, word: str) -> str:
     if count == 0:
         return f"no {word}s"
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
-def _weight_text(value):
+def _weight_text(value: float) -> str:
     return f"{value:.2f}".rstrip("0").rstrip(".") if value else "0"
 
 
-def _at_limit(have, limit, what, key, verb="have"):
+def _at_limit(have: int, limit: int, what: str, key: str, verb: str = "have") -> str:
     """'you have 3 containers, the most allowed (max_containers_per_user = 3)' and its variants."""
     setting = f"({key} = {limit})"
     if limit == 0 and have == 0:
@@ -78,7 +85,7 @@ def _at_limit(have, limit, what, key, verb="have"):
     return f"you {verb} {_plural(have, what)}, the most allowed {setting}"
 
 
-def check_quotas(holdings, limits, request):
+def check_quotas(holdings: Holdings, limits: Limits, request: Request) -> Refusal | None:
     """The first quota this request would break, as a Refusal, or None."""
     max_containers = limits.max_containers_per_user
     if max_containers is not None and holdings.user_containers + 1 > max_containers:
@@ -118,9 +125,9 @@ def check_quotas(holdings, limits, request):
     return None
 
 
-def _gpu_loads(slots, taken):
+def _gpu_loads(slots: Iterable[Slot], taken: set[str]) -> dict[int, float]:
     """Taken weight per GPU index: what 'least-loaded' compares."""
-    loads = {}
+    loads: dict[int, float] = {}
     for slot in slots:
         loads.setdefault(slot.gpu, 0.0)
         if slot.id in taken:
@@ -128,12 +135,12 @@ def _gpu_loads(slots, taken):
     return loads
 
 
-def _preferred_order(candidates, loads, request):
-    def single_key(slot):
+def _preferred_order(candidates: list[Slot], loads: dict[int, float], request: Request) -> list[Slot]:
+    def single_key(slot: Slot) -> tuple[bool, float, float, tuple[int | str, ...]]:
         # MIG slices first, on the least-loaded GPU, the smallest slice there.
         return (not slot.is_mig, loads[slot.gpu], slot.weight, slot_sort_key(slot.id))
 
-    def multi_key(slot):
+    def multi_key(slot: Slot) -> tuple[bool, float, float, tuple[int | str, ...]]:
         # Whole GPUs first, then slices from the least-loaded GPUs, biggest first.
         return (slot.is_mig, loads[slot.gpu], -slot.weight, slot_sort_key(slot.id))
 
@@ -142,7 +149,7 @@ def _preferred_order(candidates, loads, request):
     return sorted(candidates, key=single_key if request.count == 1 else multi_key)
 
 
-def decide(slots, holdings, limits, request):
+def decide(slots: Sequence[Slot], holdings: Holdings, limits: Limits, request: Request) -> Choice | Refusal:
     """Choice(slots) or Refusal(reason, kind) for `request`; never a taken slot, never past a quota."""
     refusal = check_quotas(holdings, limits, request)
     if refusal:
@@ -159,7 +166,7 @@ def decide(slots, holdings, limits, request):
         return Refusal(_not_allowed_reason(slots, usable, request, allow_full), NOT_ALLOWED)
     max_weight = limits.max_gpu_equivalents
     remaining = None if max_weight is None else max_weight - holdings.user_weight
-    if remaining is not None:
+    if max_weight is not None and remaining is not None:
         # Checked against the lightest slots on the host, taken or not: if even those do not fit,
         # waiting can never help, so this is a quota refusal and not "busy". (Slots the user holds
         # count as ones that may come free: their containers can be retired meanwhile.)
@@ -171,7 +178,8 @@ def decide(slots, holdings, limits, request):
         return Refusal(_busy_reason(usable, free, request), BUSY)
     ordered = _preferred_order(free, _gpu_loads(slots, holdings.taken), request)
     chosen = ordered[:request.count]
-    if remaining is not None and sum(slot.weight for slot in chosen) > remaining + _EPSILON:
+    if max_weight is not None and remaining is not None \
+            and sum(slot.weight for slot in chosen) > remaining + _EPSILON:
         chosen = sorted(free, key=lambda slot: (slot.weight, slot_sort_key(slot.id)))[:request.count]
         needed = sum(slot.weight for slot in chosen)
         if needed > remaining + _EPSILON:
@@ -180,7 +188,7 @@ def decide(slots, holdings, limits, request):
     return Choice(tuple(sorted(chosen, key=lambda slot: slot_sort_key(slot.id))))
 
 
-def _weight_reason(holdings, max_weight, needed, which):
+def _weight_reason(holdings: Holdings, max_weight: float, needed: float, which: str) -> str:
     held, limit = _weight_text(holdings.user_weight), _weight_text(max_weight)
     setting = f"(max_gpu_equivalents = {limit})"
     if holdings.user_weight > max_weight + _EPSILON:
@@ -189,7 +197,7 @@ def _weight_reason(holdings, max_weight, needed, which):
             f"{which} would add {_weight_text(needed)}, making {_weight_text(holdings.user_weight + needed)}")
 
 
-def _busy_reason(usable, free, request):
+def _busy_reason(usable: list[Slot], free: list[Slot], request: Request) -> str:
     kind = "full GPUs" if request.full_gpu else "GPU slots you may use"
     if not free:
         return f"no GPU free: all {len(usable)} {kind} are in use"
@@ -197,7 +205,7 @@ def _busy_reason(usable, free, request):
             f"{len(usable)} {kind} {'is' if len(free) == 1 else 'are'} free")
 
 
-def _not_allowed_reason(slots, usable, request, allow_full):
+def _not_allowed_reason(slots: Sequence[Slot], usable: list[Slot], request: Request, allow_full: bool) -> str:
     if request.full_gpu:
         whole = sum(1 for slot in slots if not slot.is_mig)
         return (f"this host has {_plural(whole, 'unpartitioned GPU')}; you asked for "
@@ -208,7 +216,7 @@ def _not_allowed_reason(slots, usable, request, allow_full):
             f"{request.count}")
 
 
-def user_holdings(entries, user):
+def user_holdings(entries: Iterable[tuple[str, str | None, float]], user: str | None) -> Holdings:
     """Holdings from ledger-style entries: iterable of (slot_id, owner, weight)."""
     holdings = Holdings()
     for slot_id, owner, weight in entries:

@@ -15,10 +15,10 @@ from .errors import NotFound
 @dataclass
 class ProjectOptions:
     """What project-init does; the flags and the guided questions fill the same fields."""
-    name: str = None
-    template: str = None
-    base: str = None
-    packages: list = field(default_factory=list)
+    name: str | None = None
+    template: str | None = None
+    base: str | None = None
+    packages: list[str] = field(default_factory=list)
     git: bool = True
     build: bool = True
     deploy: bool = False

@@ -5,17 +5,23 @@ UsageError (exit 2) that names the flag to use instead. Tests (and anything else
 drives the questions) can hand in prompt_toolkit input/output objects with `use_io`.
 """
 
-import contextlib
-import os
-import sys
+from __future__ import annotations
 
+import contextlib
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from . import paths
 from .errors import UsageError
 
-_io = {}
+_io: dict[str, Any] = {}  # prompt_toolkit `input` / `output` objects handed in by use_io
+# A choice: a plain string, or a (title, value) pair shown as the title and answered with the value.
+ChoiceSpec = str | tuple[str, Any]
 
 
 @contextlib.contextmanager
-def use_io(input=None, output=None):
+def use_io(input: Any = None, output: Any = None) -> Iterator[None]:  # noqa: A002
     """Ask on these prompt_toolkit input/output objects (e.g. create_pipe_input()) inside the block."""
     previous = dict(_io)
     _io.clear()
@@ -27,9 +33,9 @@ def use_io(input=None, output=None):
         _io.update(previous)
 
 
-def interactive():
+def interactive() -> bool:
     """Whether a person can answer: stdin and stdout are terminals (DS01_ASSUME_TTY forces it for tests)."""
-    if "input" in _io or os.environ.get("DS01_ASSUME_TTY") == "1":
+    if "input" in _io or paths.assume_tty():
         return True
     try:
         return sys.stdin.isatty() and sys.stdout.isatty()
@@ -37,12 +43,12 @@ def interactive():
         return False
 
 
-def require_terminal(flag_hint):
+def require_terminal(flag_hint: str) -> None:
     if not interactive():
         raise UsageError(f"no terminal to ask on: use {flag_hint}")
 
 
-def _answer(question):
+def _answer(question: Any) -> Any:
     """Ask a questionary question; Ctrl-C or EOF becomes KeyboardInterrupt (exit 130)."""
     try:
         answer = question.unsafe_ask()
@@ -53,7 +59,7 @@ def _answer(question):
     return answer
 
 
-def explain(text):
+def explain(text: str) -> None:
     """A paragraph of explanation before a question (on the same output the questions use)."""
     output = _io.get("output")
     if output is not None:
@@ -64,34 +70,35 @@ def explain(text):
     sys.stdout.flush()
 
 
-def confirm(message, flag="--yes", default=False):
+def confirm(message: str, flag: str = "--yes", default: bool = False) -> bool:
     """Yes/no; without a terminal it is exit 2 naming `flag`."""
     require_terminal(flag)
     import questionary
     return bool(_answer(questionary.confirm(message, default=default, **_io)))
 
 
-def text(message, flag, default="", validate=None):
+def text(message: str, flag: str, default: str = "",
+         validate: Callable[[str], bool | str] | None = None) -> str:
     require_terminal(flag)
     import questionary
-    return _answer(questionary.text(message, default=default, validate=validate, **_io))
+    return str(_answer(questionary.text(message, default=default, validate=validate, **_io)))
 
 
-def _choices(choices):
+def _choices(choices: Iterable[ChoiceSpec]) -> list[Any]:
     """Plain strings, or (title, value) pairs shown as the title and answered with the value."""
     import questionary
     return [questionary.Choice(choice[0], value=choice[1]) if isinstance(choice, tuple) else choice
             for choice in choices]
 
 
-def select(message, choices, flag, default=None):
+def select(message: str, choices: Iterable[ChoiceSpec], flag: str, default: Any = None) -> Any:
     """One of `choices` (strings or (title, value) pairs); `default` is a value."""
     require_terminal(flag)
     import questionary
     return _answer(questionary.select(message, choices=_choices(choices), default=default, **_io))
 
 
-def checkbox(message, choices, flag):
+def checkbox(message: str, choices: Iterable[ChoiceSpec], flag: str) -> list[Any]:
     require_terminal(flag)
     import questionary
-    return _answer(questionary.checkbox(message, choices=_choices(choices), **_io))
+    return list(_answer(questionary.checkbox(message, choices=_choices(choices), **_io)))

@@ -6,6 +6,7 @@ to mean "unlimited" without a word.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -56,3 +57,7 @@ class Limits:
 
 
 _LIMIT_FIELDS = frozenset(item.name for item in fields(Limits))
+
+
+# A filesystem path as callers pass it: a string or a Path.
+StrPath = str | os.PathLike[str]

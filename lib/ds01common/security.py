@@ -206,9 +206,29 @@ def as_user(user: UserLike, function: Callable[..., Result], *args: Any) -> Resu
     return value  # type: ignore[no-any-return]
 
 
+def _read_regular(path: str, limit: int) -> bytes:
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PermissionDenied(f"permission denied: {path} is not a regular file")
+        return os.read(fd, limit)
+    finally:
+        os.close(fd)
+
+
 def read_as_user(user: UserLike, path: str | os.PathLike[str], limit: int = 16 * 1024 * 1024) -> bytes:
-    """A file's bytes read as `user` (their permissions) and without following links."""
-    return as_user(user, read_bytes_nofollow, os.fspath(path), limit)
+    """A regular file's bytes read with the user's own permissions (in a child dropped to their
+    uid when we are root): a link to a file they cannot read is refused, as it is for them."""
+    try:
+        return as_user(user, _read_regular, os.fspath(path), limit)
+    except PermissionError:
+        raise PermissionDenied(f"permission denied: {user.login} cannot read {os.fspath(path)}") from None
+    except FileNotFoundError:
+        from .errors import NotFound
+
+        raise NotFound(f"{os.fspath(path)} does not exist") from None
+    except OSError as error:
+        raise Ds01Error(f"cannot read {os.fspath(path)}: {error.strerror}") from None
 
 
 # --- mounts ---
@@ -220,20 +240,29 @@ class CheckedDirectory:
     inode: int
 
 
-def _lexically_under(path: Path, roots: Iterable[Path]) -> bool:
-    return any(path == root or root in path.parents for root in roots)
+def _lexically_under(path: Path, root: Path) -> bool:
+    return path == root or root in path.parents
 
 
-def owned_directory(path: str | os.PathLike[str], user: UserLike, roots: Iterable[str | os.PathLike[str]],
-                    what: str = "workspace") -> CheckedDirectory:
-    """`path` as a mount source: an existing directory reached without links, under one of
-    `roots`, owned by `user` (root may mount anything under the roots). PermissionDenied if not."""
+def owned_directory(path: str | os.PathLike[str], user: UserLike, root: str | os.PathLike[str],
+                    trusted_base: str | os.PathLike[str] | None = None, what: str = "workspace") -> CheckedDirectory:
+    """`path` as a mount source: an existing directory under `root`, owned by `user`, with no
+    link between `trusted_base` (an admin-controlled ancestor of `root`, such as the user's home;
+    default `root`) and it. Links above the base (a /home that is a link) are the admin's.
+    PermissionDenied (exit 4) otherwise; root, acting for itself, may mount anything under `root`."""
     candidate = Path(os.path.normpath(os.fspath(path)))
-    root_paths = [Path(os.path.normpath(os.fspath(root))) for root in roots]
-    if not _lexically_under(candidate, root_paths):
-        allowed = ", ".join(str(root) for root in root_paths) or "nothing"
-        raise PermissionDenied(f"permission denied: the {what} {candidate} is not under {allowed}")
-    fd = open_directory_nofollow(candidate)
+    root_path = Path(os.path.normpath(os.fspath(root)))
+    base = Path(os.path.normpath(os.fspath(trusted_base or root)))
+    if not _lexically_under(root_path, base):
+        base = root_path
+    real_base = Path(os.path.realpath(base))
+    if not _lexically_under(candidate, root_path):
+        # The same place named through the base's real path (/data/home/x for /home/x) is fine.
+        real_root = real_base / root_path.relative_to(base)
+        if not _lexically_under(candidate, real_root):
+            raise PermissionDenied(f"permission denied: the {what} {candidate} is not under {root_path}")
+        candidate = root_path / candidate.relative_to(real_root)
+    fd = open_directory_nofollow_below(real_base, candidate.relative_to(base).parts, f"the {what} {candidate}")
     try:
         info = os.fstat(fd)
     finally:
@@ -241,6 +270,35 @@ def owned_directory(path: str | os.PathLike[str], user: UserLike, roots: Iterabl
     if user.uid != 0 and info.st_uid != user.uid:
         raise PermissionDenied(f"permission denied: the {what} {candidate} is not owned by {user.login}")
     return CheckedDirectory(candidate, info.st_dev, info.st_ino)
+
+
+def open_directory_nofollow_below(base: Path, parts: Iterable[str], what: str) -> int:
+    """An fd for base/parts..., where `base` is opened normally and no part may be a link."""
+    try:
+        fd = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as error:
+        raise _refused(base, error) from None
+    try:
+        for part in parts:
+            if part in ("", ".", ".."):
+                raise LinkRefused(f"permission denied: {what} contains {part!r}")
+            try:
+                next_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+            except FileNotFoundError:
+                from .errors import NotFound
+
+                raise NotFound(f"{what} does not exist") from None
+            except OSError as error:
+                if error.errno in (errno.ELOOP, errno.ENOTDIR):
+                    raise LinkRefused(f"permission denied: {what} runs through a symlink or a file; "
+                                      "DS01 mounts only real directories") from None
+                raise _refused(what, error) from None
+            os.close(fd)
+            fd = next_fd
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 # --- images ---
@@ -303,7 +361,8 @@ def check_image(docker: Any, config: Any, user: UserLike, reference: str) -> Non
 
     configured = [*config.frameworks.values(), config.base_image, config.default_image]
     patterns = config.setting("images.allowed") or []
-    found = dockerapi.get_or_none(docker.images, reference, f"image {reference}")
+    get_or_none: Callable[..., Any] = dockerapi.get_or_none  # untyped module
+    found = get_or_none(docker.images, reference, f"image {reference}")
     if found is None:
         if image_allowed(reference, user, configured, patterns) or reference.startswith("ds01-"):
             return
@@ -312,3 +371,47 @@ def check_image(docker: Any, config: Any, user: UserLike, reference: str) -> Non
     labels = (getattr(found, "labels", None) or {})
     require_image_allowed(reference, user, configured, patterns, tags=getattr(found, "tags", None) or (),
                           owner=labels.get("ds01.user") if isinstance(labels, dict) else None)
+
+
+# --- mount sources (workspace, data, models) ---
+
+def expand_user_path(path: str | os.PathLike[str], home: str) -> Path:
+    """`~` is the acting user's home (not root's, when root acts for them); relative stays relative."""
+    text = os.fspath(path)
+    if text == "~" or text.startswith("~/"):
+        return Path(home) / text[2:]
+    return Path(text)
+
+
+def mount_roots(config: Any, user: Any) -> list[tuple[Path, Path]]:
+    """(root, trusted base) pairs a user's mounts may come from: their workspace root, and their
+    home (their own files, whatever the layout); links are refused below each base."""
+    workspace_root = Path(config.workspace_dir(user.home))
+    home = Path(user.home)
+    roots = [(workspace_root, home if _lexically_under(workspace_root, home) else workspace_root)]
+    if not _lexically_under(home, workspace_root):
+        roots.append((home, home))
+    return roots
+
+
+def mount_source(config: Any, user: Any, path: str | os.PathLike[str], what: str = "workspace",
+                 make: Callable[[Path], object] | None = None) -> Path:
+    """`path` checked as something to bind-mount for `user`: under their workspace root or home,
+    a real directory (no link below the home or root) they own; `make(path)` creates it first,
+    once the place is known to be allowed. Root acting for itself is not limited."""
+    candidate = Path(os.path.abspath(path))
+    if user.uid == 0:
+        if make is not None:
+            make(candidate)
+        return candidate
+    roots = mount_roots(config, user)
+    inside = [(root, base) for root, base in roots if _lexically_under(candidate, root)
+              or _lexically_under(candidate, Path(os.path.realpath(base)) / root.relative_to(base))]
+    if not inside:
+        places = " or ".join(str(root) for root, _ in roots)
+        raise PermissionDenied(f"permission denied: the {what} {candidate} is not under {places}; "
+                               "DS01 mounts only your own directories")
+    if make is not None:
+        make(candidate)
+    root, base = inside[0]
+    return owned_directory(candidate, user, root, base, what).path

@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 from . import process
 from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable
 
@@ -38,6 +37,7 @@ REASON_WORDS = {
     "ReqNodeNotAvail": "the nodes that could run it are unavailable (drained or down)",
     "PartitionDown": "the partition is down",
     "InvalidQOS": "your QoS does not allow this job",
+    "None": "just submitted: the scheduler has not looked at it yet",
 }
 # Reasons that mean "the scheduler has not looked yet", not a refusal.
 TRANSIENT_REASONS = ("None", "", "BeginTime")

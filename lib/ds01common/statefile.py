@@ -10,6 +10,8 @@ while we waited is taken again, and a state file that cannot be read as the expe
 (binary, a directory, too deeply nested, NaN, the wrong shape) is kept aside and rebuilt.
 """
 
+from __future__ import annotations
+
 import contextlib
 import errno
 import fcntl
@@ -19,10 +21,15 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import paths, security
 from .errors import Ds01Error, LockTimeout, StateCorrupt
+
+if TYPE_CHECKING:
+    from .records import StrPath
 
 log = logging.getLogger("ds01")
 FILE_MODE = 0o660
@@ -33,14 +40,14 @@ ORPHAN_SECONDS = 60.0
 MAX_STATE_BYTES = 256 * 1024 * 1024
 
 
-def _lock_timeout():
+def _lock_timeout() -> float:
     try:
         return float(paths.trusted_environ("DS01_LOCK_TIMEOUT") or DEFAULT_LOCK_TIMEOUT)
     except ValueError:  # a typo in the environment must not crash every command
         return DEFAULT_LOCK_TIMEOUT
 
 
-def _os_failure(directory, error):
+def _os_failure(directory: StrPath, error: OSError) -> Ds01Error:
     """One line naming the state dir for a full, read-only or closed one (exit 1, never a traceback)."""
     if error.errno in (errno.EACCES, errno.EPERM):
         return Ds01Error(f"cannot write in {directory}: permission denied (are you in the docker group?)")
@@ -51,7 +58,7 @@ def _os_failure(directory, error):
     return Ds01Error(f"cannot write in {directory}: {error.strerror}")
 
 
-def _open_lock(lock_path):
+def _open_lock(lock_path: str) -> int:
     """The lock file's fd: a regular file (a planted link or directory is moved aside), 0660."""
     try:
         fd = security.open_regular(lock_path, os.O_RDWR | os.O_CREAT, FILE_MODE)
@@ -65,7 +72,7 @@ def _open_lock(lock_path):
     return fd
 
 
-def _still_at(fd, lock_path):
+def _still_at(fd: int, lock_path: str) -> bool:
     """Whether the locked fd is still the file at lock_path (it was not moved aside meanwhile)."""
     try:
         here = os.lstat(lock_path)
@@ -75,7 +82,7 @@ def _still_at(fd, lock_path):
     return stat.S_ISREG(here.st_mode) and (here.st_dev, here.st_ino) == (mine.st_dev, mine.st_ino)
 
 
-def _try_lock(lock_path):
+def _try_lock(lock_path: str) -> int | None:
     """A locked fd for lock_path, or None when another process holds it."""
     fd = _open_lock(lock_path)
     try:
@@ -93,7 +100,7 @@ def _try_lock(lock_path):
 
 
 @contextlib.contextmanager
-def locked(path, timeout=None):
+def locked(path: StrPath, timeout: float | None = None) -> Iterator[None]:
     """Hold the exclusive lock for `path`; says 'waiting for lock' when another holds it."""
     lock_path = f"{path}.lock"
     directory = Path(lock_path).parent
@@ -125,11 +132,11 @@ def locked(path, timeout=None):
         os.close(fd)
 
 
-def _refuse_constant(name):
+def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a number DS01 writes")
 
 
-def read(path, default=None):
+def read(path: StrPath, default: Any = None) -> Any:
     """The parsed content, `default` when the file is missing or empty; StateCorrupt when it is
     not a regular file, not UTF-8, not JSON, holds NaN/Infinity, or is nested too deeply."""
     try:
@@ -171,7 +178,7 @@ def read(path, default=None):
         raise StateCorrupt(f"{path} is not valid JSON: {error}") from None
 
 
-def write(path, data):
+def write(path: StrPath, data: Any) -> None:
     """Atomically replace `path` with `data` as JSON (temp file in the same dir + os.replace)."""
     path = Path(path)
     try:
@@ -195,7 +202,7 @@ def write(path, data):
         raise
 
 
-def remove_orphans(path, now=None, older_than=ORPHAN_SECONDS):
+def remove_orphans(path: StrPath, now: float | None = None, older_than: float = ORPHAN_SECONDS) -> int:
     """Delete temp files of `path` (`.<name>.*.tmp`) left by killed writers; returns how many.
 
     Called under the file's lock, where no live writer of this file can be mid-write; the age
@@ -223,17 +230,18 @@ class StateFile:
     ends without an exception; an exception leaves the file as it was.
     """
 
-    def __init__(self, path, schema_version=1, empty=None):
+    def __init__(self, path: StrPath, schema_version: int = 1,
+                 empty: Callable[[], dict[str, Any]] | None = None) -> None:
         self.path = Path(path)
         self.schema_version = schema_version
-        self._empty = empty or (lambda: {})
+        self._empty: Callable[[], dict[str, Any]] = empty or dict
 
-    def empty(self):
+    def empty(self) -> dict[str, Any]:
         data = self._empty()
         data["schema_version"] = self.schema_version
         return data
 
-    def read(self, recover=True):
+    def read(self, recover: bool = True) -> dict[str, Any]:
         """Unlocked read (atomic thanks to os.replace). A corrupt file is StateCorrupt unless `recover`."""
         try:
             # A wrong schema_version is as unreadable as bad JSON: recovered alike, not a crash.
@@ -245,14 +253,24 @@ class StateFile:
             log.warning("%s; treating it as empty", error)
             return self.empty()
 
-    def _upgrade(self, data):
+    def _upgrade(self, data: Any) -> dict[str, Any]:
         version = data.get("schema_version") if isinstance(data, dict) else None
         if version != self.schema_version:
             raise StateCorrupt(f"{self.path} has schema_version {version!r}, expected {self.schema_version}")
-        return data
+        # The shape every DS01 state file shares: a table the empty document starts as a mapping
+        # is a mapping (else the file is corrupt), and an entry in it that is not one is dropped.
+        for key, template in self._empty().items():
+            if isinstance(template, dict) and key in data:
+                if not isinstance(data[key], dict):
+                    raise StateCorrupt(f"{self.path}: {key!r} is not a table of entries")
+                for entry_id in [entry_id for entry_id, entry in data[key].items() if not isinstance(entry, dict)]:
+                    log.warning("%s: dropped the %s entry %r, which is not a mapping", self.path, key, entry_id)
+                    del data[key][entry_id]
+        document: dict[str, Any] = data
+        return document
 
     @contextlib.contextmanager
-    def transaction(self, timeout=None):
+    def transaction(self, timeout: float | None = None) -> Iterator[dict[str, Any]]:
         """Lock, read (a corrupt file is kept aside and replaced by an empty one), yield, write."""
         with locked(self.path, timeout):
             remove_orphans(self.path)

@@ -1,9 +1,11 @@
 """Files and directories made on a user's behalf: owned by that user even when root (an
 admin's --user, or cron) makes them, and written so that an interruption never leaves half a file.
 
-Root acting for a user never follows a symlink that user owns: the user could point it at
-/etc and have root write or chown there. Such a path is refused (PermissionDenied), files are
-opened with O_NOFOLLOW, and ownership is handed over with lchown / fchown.
+Root acting for a user does the writing AS the user (security.as_user: a child process with the
+user's uid and groups), so a link the user planted, even one swapped in between a check and the
+open, leads only where the user could write anyway. Where the user cannot write (a workspace
+root only root may create in), root makes the directory itself, refusing any symlink the user
+owns on the way and handing ownership over with lchown.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 import os
 import stat
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeGuard
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from .errors import Ds01Error, PermissionDenied
 
@@ -19,6 +22,16 @@ if TYPE_CHECKING:
     from .identity import User
 
 PathLike = str | os.PathLike[str]
+Result = TypeVar("Result")
+
+
+def _open_for(user: User | None, path: PathLike, flags: int, mode: int) -> int:
+    """os.open with O_NOFOLLOW; for root acting for a user, at every component (no check-then-open race)."""
+    if _acting_for(user):
+        from .security import open_nofollow
+
+        return open_nofollow(os.path.abspath(path), flags, mode)
+    return os.open(path, flags | os.O_NOFOLLOW, mode)
 
 
 def _acting_for(user: User | None) -> TypeGuard[User]:
@@ -51,12 +64,30 @@ def give_to(path: PathLike, user: User | None) -> None:
 
 def write_text(path: PathLike, text: str, user: User | None, mode: int = 0o644) -> Path:
     """Write through a temp file in the same dir, so an interruption never leaves half a file."""
+    if _acting_for(user):
+        done = _try_as(user, _write_text, path, text, None, mode)
+        if done is not None:
+            return done
+    return _write_text(path, text, user, mode)
+
+
+def _try_as(user: User, function: Callable[..., Result], *args: object) -> Result | None:
+    """function(*args) as the user; None when they may not (root then does it, refusing links)."""
+    from .security import as_user
+
+    try:
+        return as_user(user, function, *args)
+    except (Ds01Error, OSError):
+        return None
+
+
+def _write_text(path: PathLike, text: str, user: User | None, mode: int) -> Path:
     path = Path(path)
     refuse_user_symlinks(path, user)
     temporary = path.with_name(f".{path.name}.ds01-tmp")
     try:
         temporary.unlink(missing_ok=True)  # a leftover, or something planted: never written through
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        fd = _open_for(user, temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             os.fchmod(handle.fileno(), mode)
@@ -70,11 +101,20 @@ def write_text(path: PathLike, text: str, user: User | None, mode: int = 0o644) 
 
 
 def append_line(path: PathLike, line: str, user: User | None) -> Path:
+    """Append one line to a file in the user's space (as the user when root acts for them)."""
+    if _acting_for(user):
+        done = _try_as(user, _append_line, path, line, None)
+        if done is not None:
+            return done
+    return _append_line(path, line, user)
+
+
+def _append_line(path: PathLike, line: str, user: User | None) -> Path:
     """Append one line to a file in the user's space (created theirs, never through a symlink)."""
     path = Path(path)
     refuse_user_symlinks(path, user)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        fd = _open_for(user, path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     except OSError as error:
         raise Ds01Error(f"cannot write {path}: {error.strerror}") from None
     try:
@@ -87,6 +127,15 @@ def append_line(path: PathLike, line: str, user: User | None) -> Path:
 
 
 def make_directory(path: PathLike, user: User | None, mode: int = 0o755) -> list[Path]:
+    """mkdir -p as the user (root acting for them); where only root may create, root does it."""
+    if _acting_for(user):
+        made = _try_as(user, _make_directory, path, None, mode)
+        if made is not None:
+            return made
+    return _make_directory(path, user, mode)
+
+
+def _make_directory(path: PathLike, user: User | None, mode: int = 0o755) -> list[Path]:
     """mkdir -p that hands every directory it made to `user`; returns the ones made, outermost first."""
     path = Path(path)
     refuse_user_symlinks(path, user)

@@ -58,6 +58,7 @@ class FakeAllocator:
         self.held = {}          # docker container name -> [Slot]
         self.requests = []
         self.released = []
+        self.release_reasons = []
         self.rolled_back = []
 
     @contextlib.contextmanager

@@ -4,12 +4,14 @@
 sys.modules["pynvml"]). Scenarios: "no_library", "driver_not_loaded", "two_full_gpus",
 "mig_four_instances", "mig_no_instances", "one_gpu_raising", "busy_outside" (GPU 0 runs host
 process 4242 and GPU 1 a process of container `OTHER_CONTAINER`, with memory and utilisation;
-`fake_process` writes the matching /proc entries under a fake proc root).
+`fake_process` writes the matching /proc entries under a fake proc root), "busy_in_containers"
+(GPU 0 whole and busy with two processes of `FULL_CONTAINER`, GPU 1 in MIG mode with a process of
+`MIG_CONTAINER` on instance 1:0; `busy_in_containers_processes` writes their /proc entries).
 """
 
 import types
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 NVML_DEVICE_MIG_ENABLE = 1
 NVML_DEVICE_MIG_DISABLE = 0
@@ -185,6 +187,8 @@ def scenario(name):
                             FakeGpu("GPU-1111-other", processes=[(OTHER_CONTAINER_PID, 2 * GIB)], utilization=12,
                                     memory_used=2 * GIB),
                             FakeGpu("GPU-2222-free")])
+    if name == "busy_in_containers":
+        return _busy_in_containers()
     raise KeyError(name)
 
 
@@ -205,3 +209,30 @@ def fake_process(proc_root, pid, uid, container_id=None, command="python3"):
     (directory / "cgroup").write_text(cgroup)
     (directory / "comm").write_text(command + "\n")
     return pid
+
+
+# --- the "busy_in_containers" scenario (container-stats): GPU 0 whole, GPU 1 split by MIG ---
+# GPU 0 (full, 64 % busy) runs FULL_CONTAINER's two processes; MIG instance 1:0 runs MIG_CONTAINER's
+# process; GPU 0 also runs a host process, which belongs to no container.
+
+FULL_CONTAINER = "c" * 64
+MIG_CONTAINER = "d" * 64
+FULL_PIDS = (5151, 5152)
+MIG_PID = 5252
+
+
+def _busy_in_containers():
+    return make_module([
+        FakeGpu("GPU-0000-full", processes=[(FULL_PIDS[0], 3 * GIB), (FULL_PIDS[1], 1 * GIB), (HOST_PID, 2 * GIB)],
+                utilization=64, memory_used=6 * GIB),
+        FakeGpu("GPU-1111-mig", mig=[FakeMig("MIG-eeee-0", "3g.40gb", 3, 40192, processes=[(MIG_PID, 5 * GIB)]),
+                                     FakeMig("MIG-eeee-1", "3g.40gb", 3, 40192)]),
+    ])
+
+
+def busy_in_containers_processes(proc_root, uid):
+    """The /proc entries of the "busy_in_containers" scenario's processes, owned by `uid`."""
+    for pid in FULL_PIDS:
+        fake_process(proc_root, pid, uid, FULL_CONTAINER)
+    fake_process(proc_root, MIG_PID, uid, MIG_CONTAINER)
+    fake_process(proc_root, HOST_PID, uid)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import run_command, server_site
+from helpers import installed_site, run_command
 
 IMAGE = "ds01-test/busybox:latest"
 
@@ -28,8 +28,8 @@ def site(shared_root, installed, linux_users, docker_client):
         "images": {"base": IMAGE, "frameworks": {"busybox-1.36": IMAGE}},
         "gpus": {"simulate": [{"model": "NVIDIA A100-SXM4-80GB", "memory": "80g", "mig": ["1g.10gb"]}]},
     }
-    env = server_site(root, config)
-    yield {"env": env, "bin": installed["bin"], "alice": alice, "bob": bob, "docker": docker_client}
+    env, bin_dir = installed_site(installed, root, config)
+    yield {"env": env, "bin": bin_dir, "alice": alice, "bob": bob, "docker": docker_client}
     for entry in docker_client.api.containers(all=True, filters={"label": "ds01.managed=true"}):
         if (entry.get("Labels") or {}).get("ds01.user") in (alice.pw_name, bob.pw_name):
             subprocess.run(["docker", "rm", "-f", entry["Id"]], capture_output=True)
@@ -59,7 +59,8 @@ def test_a_deployed_container_runs_commands_as_its_user_in_the_workspace(site):
     script = "id -u; id -g; pwd; echo $HOME; touch made-inside"
     ran = ds01(site, "alice", "container-run", "demo", "--", "sh", "-c", script)
     assert ran.returncode == 0, ran.stderr
-    assert ran.stdout.split() == [str(alice.pw_uid), str(alice.pw_gid), "/workspace", "/workspace"]
+    # HOME: a temporary home inside (not an image DS01 built), never the permanent workspace
+    assert ran.stdout.split() == [str(alice.pw_uid), str(alice.pw_gid), "/workspace", "/tmp"]
     made = Path(alice.pw_dir) / "workspace" / "demo" / "made-inside"
     assert made.stat().st_uid == alice.pw_uid
     assert (Path(alice.pw_dir) / "workspace" / "demo").stat().st_uid == alice.pw_uid
@@ -103,21 +104,26 @@ def test_list_and_stats_print_json_for_the_callers_containers_only(site):
 
 
 def test_other_users_are_refused_on_every_command_naming_the_container(site):
+    # Names are per user: alice's `demo` is invisible to bob; naming it by its Docker name is exit 4.
+    theirs = f"demo._.{site['alice'].pw_uid}"
     for command, args in (("container-stop", ()), ("container-run", ("--", "true")), ("container-start", ()),
                           ("container-retire", ("--yes",)), ("container-remove", ("--yes", "--force")),
                           ("container-stats", ()), ("container-attach", ()), ("container-run", ()),
                           ("mlc-open", ()), ("mlc-start", ()), ("mlc-stop", ()), ("mlc-stats", ()),
                           ("mlc-remove", ("--yes",))):
         result = ds01(site, "bob", command, "demo", *args)
+        assert result.returncode == 1, (command, result.stderr)
+        assert "no container named demo" in one_line_error(result)
+        result = ds01(site, "bob", command, theirs, *args)
         assert result.returncode == 4, (command, result.stderr)
-        assert f"permission denied: demo belongs to {site['alice'].pw_name}" in one_line_error(result)
+        assert f"permission denied: {theirs} belongs to {site['alice'].pw_name}" in one_line_error(result)
     assert ds01(site, "bob", "container-list", "--user", site["alice"].pw_name).returncode == 4
     assert ds01(site, "bob", "container-stop", "demo", "--user", site["alice"].pw_name).returncode == 4
     assert ds01(site, "bob", "container-list", "--all").returncode == 4
     admin = ds01(site, "root", "container-list", "--user", site["alice"].pw_name, "--json")
     assert [item["name"] for item in json.loads(admin.stdout)] == ["demo"]
     # An admin acts on a user's container only when saying so with --user.
-    assert ds01(site, "root", "container-stats", "demo").returncode == 4
+    assert ds01(site, "root", "container-stats", "demo").returncode == 1  # root has no `demo` of its own
     for_her = ds01(site, "root", "container-stats", "demo", "--user", site["alice"].pw_name, "--json")
     assert for_her.returncode == 0 and json.loads(for_her.stdout)[0]["user"] == site["alice"].pw_name
 

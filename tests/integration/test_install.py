@@ -6,7 +6,7 @@ import stat
 import subprocess
 
 import pytest
-from helpers import ROOT, run_command
+from helpers import ROOT, installed_site, run_command
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,8 @@ def test_install_with_destdir_lays_out_every_part(destdir_install):
     for command in ("get-resource-limits", "alias-list"):
         script = root / "usr/local/bin" / command
         assert os.access(script, os.X_OK)
-        assert script.read_text().splitlines()[0] == "#!/usr/local/lib/ds01/venv/bin/python"
+        # -I: the caller's PYTHONPATH, PYTHONHOME and user site-packages do not reach DS01's Python.
+        assert script.read_text().splitlines()[0] == "#!/usr/local/lib/ds01/venv/bin/python -I"
     assert os.readlink(root / "usr/local/bin/check-limits") == "get-resource-limits"
     assert (root / "usr/local/lib/ds01/ds01common/config.py").is_file()
     assert (root / "etc/ds01/resource-limits.yaml").read_text() == (ROOT / "config/resource-limits.yaml").read_text()
@@ -34,6 +35,19 @@ def test_install_with_destdir_lays_out_every_part(destdir_install):
         assert stat.S_IMODE(info.st_mode) == 0o2770
         import grp
         assert grp.getgrgid(info.st_gid).gr_name == "docker"
+
+
+def test_install_bakes_its_paths_and_a_visudo_checked_sudoers_drop_in(destdir_install):
+    root = destdir_install
+    baked = (root / "usr/local/lib/ds01/ds01common/_install.py").read_text()
+    for path in ("/etc/ds01/resource-limits.yaml", "/var/lib/ds01", "/var/log/ds01", "/usr/local/bin"):
+        assert f'"{path}"' in baked
+    sudoers = root / "etc/sudoers.d/ds01"
+    assert stat.S_IMODE(sudoers.stat().st_mode) == 0o440
+    text = sudoers.read_text()
+    assert "%ds01-users ALL = (root) NOPASSWD: DS01_COMMANDS" in text and "env_reset" in text
+    assert "/usr/local/bin/container-create" in text and "/usr/local/bin/container-logs" in text
+    assert subprocess.run(["visudo", "-cqf", str(sudoers)], capture_output=True).returncode == 0
 
 
 def test_the_installed_commands_run_on_their_private_virtualenv(destdir_install, tmp_path):
@@ -62,16 +76,12 @@ def server(installed, linux_users, shared_root):
     """The installed copy with a config naming two real users."""
     student = linux_users("lstudent")
     researcher = linux_users("lresearch")
-    config = shared_root / "limits-install-test.yaml"
-    config.write_text(
-        "default_group: student\n"
-        "groups:\n"
-        "  student: {members: [], max_mig_instances: 1}\n"
-        f"  researcher: {{members: [{researcher.pw_name}], max_mig_instances: 2, memory: 64g}}\n")
-    config.chmod(0o644)
-    return {"config": config, "student": student, "researcher": researcher, "bin": installed["bin"],
-            "env": {"DS01_CONFIG": config, "DS01_STATE_DIR": installed["STATEDIR"],
-                    "DS01_LOG_DIR": installed["LOGDIR"]}}
+    config = {"default_group": "student",
+              "groups": {"student": {"members": [], "max_mig_instances": 1},
+                         "researcher": {"members": [researcher.pw_name], "max_mig_instances": 2, "memory": "64g"}}}
+    env, bin_dir = installed_site(installed, shared_root / "install-test-site", config)
+    return {"config": env["DS01_CONFIG"], "student": student, "researcher": researcher, "bin": bin_dir,
+            "env": env}
 
 
 def test_a_real_user_reads_their_own_limits_and_gets_a_limits_file(server):
@@ -80,7 +90,7 @@ def test_a_real_user_reads_their_own_limits_and_gets_a_limits_file(server):
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["group"] == "researcher"
     limits_file = os.path.join(user.pw_dir, ".ds01-limits")
-    assert "max_mig_instances        2" in open(limits_file).read()
+    assert "GPU slots: 2" in open(limits_file).read().splitlines()
     assert os.stat(limits_file).st_uid == user.pw_uid
 
 
@@ -142,3 +152,19 @@ def test_the_cron_job_runs_as_root_on_the_installed_dirs_and_logs_plain_timestam
                         r"0 exempt", log.splitlines()[-1]), log
     assert "\x1b" not in log
     assert (installed["STATEDIR"] / "lifecycle.json").is_file()
+
+
+def test_a_users_ds01_variables_do_not_move_the_installed_copy(server):
+    """DS01_CONFIG naming a user's own file (making them an admin) is ignored for them."""
+    user = server["student"]
+    own = os.path.join(user.pw_dir, "my.yaml")
+    with open(own, "w") as handle:
+        handle.write("admin_group: students-rule\ndefault_group: student\ngroups: {student: {members: []}}\n")
+    os.chmod(own, 0o644)
+    env = dict(server["env"], DS01_CONFIG=own, DS01_STATE_DIR=user.pw_dir, DS01_LOG_DIR=user.pw_dir)
+    result = run_command("get-resource-limits", "--json", env=env, user=user.pw_name, bin_dir=server["bin"])
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["group"] == "student"
+    denied = run_command("get-resource-limits", "--user", server["researcher"].pw_name, env=env,
+                         user=user.pw_name, bin_dir=server["bin"])
+    assert denied.returncode == 4

@@ -35,7 +35,7 @@ def launch(env, config, name, start=True, **options):
     created = containers.create(env["docker"], config, user, name, image=IMAGE, state_dir=env["state"],
                                 log_dir=env["log"], **options)
     if start:
-        containers.start(env["docker"], user, name, log_dir=env["log"])
+        containers.start(env["docker"], user, name, state_dir=env["state"], log_dir=env["log"])
     return created
 
 
@@ -166,7 +166,7 @@ def test_a_stopped_gpu_holder_frees_its_slot_after_the_hold_and_a_never_started_
     assert (env["workspace_root"] / holder["name"]).is_dir()
     assert sorted(entry["details"]["reason"] for entry in lifecycle_events(env)) == ["gpu_hold", "never_started"]
     released = [entry["details"]["slots"] for entry in events.read(env["log"])
-                if entry["event"] == "gpu.release" and entry["details"]["container"] == holder["docker_name"]]
+                if entry["event"] == "gpu.release" and entry["details"]["container"] == holder["name"]]  # short name
     assert released == [[slot_id]]
 
 
@@ -183,7 +183,7 @@ def assert_ds01_status_is_a_superset_of_gpu_status(holder, slot_id):
     (container,) = [item for item in status["containers"] if item["name"] == holder["name"]]
     assert container["gpus"] == [slot_id] and container["status"] == "exited"
     text = run_command("ds01-status").stdout
-    assert "NVIDIA A100-SXM4-80GB" in text and f"{holder['docker_name']} (exited)" in text
+    assert "NVIDIA A100-SXM4-80GB" in text and f"{holder['name']} (exited)" in text
 
 
 def test_an_exempt_user_is_kept_and_told_once(docker_env, unique):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from ds01common.identity import current_user
 from fakes.terminal import CTRL_C, DOWN, ENTER, Terminal
-from helpers import BIN, run_command, server_site
+from helpers import BIN, installed_site, run_command
 
 BASE = "ds01-test/busybox:latest"
 
@@ -27,8 +27,8 @@ def site(shared_root, installed, linux_users, docker_client):
         "groups": {"student": {"members": []}},
         "images": {"base": BASE},
     }
-    env = server_site(root, config, DS01_TEMPLATES_DIR=installed["CONFDIR"] / "templates")
-    yield {"env": env, "bin": installed["bin"], "pia": pia, "quinn": quinn, "rosa": rosa, "docker": docker_client}
+    env, bin_dir = installed_site(installed, root, config, DS01_TEMPLATES_DIR=installed["CONFDIR"] / "templates")
+    yield {"env": env, "bin": bin_dir, "pia": pia, "quinn": quinn, "rosa": rosa, "docker": docker_client}
     logins = {pia.pw_name, quinn.pw_name, rosa.pw_name}
     for container in docker_client.containers.list(all=True, filters={"label": "ds01.managed=true"},
                                                    ignore_removed=True):

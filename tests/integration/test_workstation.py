@@ -29,14 +29,21 @@ def as_user(entry):
 
 
 @pytest.fixture
-def world(docker_env, unique):
-    """A private port range (other tests use the default one) and the engine."""
+def world(docker_env, unique, shared_root):
+    """A private port range (other tests use the default one), workspaces the real users can
+    reach (pytest's own tmp dirs are closed to them), and the engine; removes what it made."""
     first = 40000 + int(unique[:4], 16) % 20000
-    write_config(docker_env, {"connect": {"ports": f"{first}-{first + 19}"},
+    workspaces = shared_root / f"i12-{unique}"
+    workspaces.mkdir(mode=0o755)
+    write_config(docker_env, {"connect": {"ports": f"{first}-{first + 19}"}, "workspace_root": str(workspaces),
                               "images": {"base": BUSYBOX, "allowed": ["i12-test/*"]}})
     docker_env["first_port"] = first
     docker_env["config_object"] = config_module.load(docker_env["config"])
-    return docker_env
+    yield docker_env
+    for item in docker_env["docker"].containers.list(all=True, filters={"label": "ds01.managed=true"},
+                                                     ignore_removed=True):
+        if item.labels.get("ds01.workspace", "").startswith(str(workspaces)):
+            item.remove(force=True)
 
 
 def deploy(world, user, name, **options):
@@ -80,7 +87,8 @@ def test_jupyter_on_an_image_without_it_is_one_line_saying_how_to_get_it(world, 
     deploy(world, user, "nojup")
     containers.stop(world["docker"], user, "nojup", timeout=1)
     with pytest.raises(NotFound) as raised:
-        laptop.start_jupyter(world["docker"], user, "nojup", "gpu1.example.org", log_dir=world["log"])
+        laptop.start_jupyter(world["docker"], user, "nojup", "gpu1.example.org", state_dir=world["state"],
+                             log_dir=world["log"])
     message = str(raised.value)
     assert "\n" not in message and "--packages jupyterlab" in message and "pip install jupyterlab" in message
     assert world["docker"].containers.get(f"nojup._.{user.uid}").status == "running"  # started for it
@@ -137,11 +145,10 @@ def test_pip_install_as_the_user_lands_in_the_container_home_and_goes_with_the_c
     images.write_dockerfile(config, user, project, template="custom", base=python_base)
     built = images.build(world["docker"], config, user, project, log_dir=world["log"])
     try:
-        wheels = world["root"] / "wheels"
+        wheels = Path(user.home) / "wheels"  # a data directory of the user's own
         wheels.mkdir()
-        wheels.chmod(0o755)
-        world["root"].chmod(0o755)
         wheel = make_wheel(wheels)
+        os.chown(wheels, user.uid, user.gid)
         created = deploy(world, user, project, image=None, data_dir=str(wheels))
         assert created["home"] == f"/home/{user.name}" and created["notice"] is None
         workspace = Path(created["workspace"])

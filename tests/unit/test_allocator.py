@@ -2,14 +2,15 @@
 
 import json
 import threading
-import time
 from dataclasses import replace
 
 import pytest
 from ds01common import allocator, gpuqueue, ledger
+from ds01common.clock import SYSTEM
 from ds01common.errors import DockerUnavailable, ResourcesUnavailable, UsageError
 from ds01common.identity import User
 from ds01common.records import Limits
+from fakes.clock import FakeClock
 from fakes.fake_config import SimConfig
 from fakes.fake_docker import FakeDocker, ds01_labels
 
@@ -28,11 +29,11 @@ def env(tmp_path):
     return {"docker": FakeDocker(), "config": SimConfig(MIXED), "state_dir": tmp_path, "log_dir": tmp_path}
 
 
-def create(env, user, name, request=None, limits=STUDENT, confirm=True):
+def create(env, user, name, request=None, limits=STUDENT, confirm=True, clock=SYSTEM):
     """What container-create does: reserve, create with the labels, confirm."""
     docker_name = f"{name}._.{user.uid}"
     with allocator.reserve(env["docker"], env["config"], user, limits, docker_name, request or allocator.GpuRequest(),
-                           state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
+                           state_dir=env["state_dir"], log_dir=env["log_dir"], clock=clock) as allocation:
         container = env["docker"].containers.create(
             name=docker_name, labels={**ds01_labels(user.name), **allocation.labels},
             environment=allocation.environment)
@@ -54,7 +55,9 @@ def test_default_request_gets_one_slice_with_labels_and_environment(env):
     assert allocation.environment["CUDA_VISIBLE_DEVICES"] == allocation.labels["ds01.gpu.uuids"]
     assert allocation.environment["NVIDIA_VISIBLE_DEVICES"] == allocation.labels["ds01.gpu.uuids"]
     assert held(env) == {"1:2": "a._.1000"}
-    assert allocation.notice is None
+    # A simulated inventory says so, to the user and inside the container.
+    assert "GPU 1:2 is simulated" in allocation.notice
+    assert allocation.environment["DS01_GPU_SIMULATED"] == "1"
 
 
 def test_device_requests_name_uuids_never_a_count(env):
@@ -134,41 +137,42 @@ def test_a_newcomer_does_not_jump_a_waiter_who_can_use_the_free_slot(env):
 def test_a_waiter_gets_the_slot_as_soon_as_it_is_freed(env):
     containers = [create(env, BOB, f"b{index}", limits=UNLIMITED)[1] for index in range(5)]
 
-    def free_one():
-        time.sleep(0.8)
-        containers[3].remove(force=True)
+    def free_one_on_the_second_poll(clock):
+        if len(clock.sleeps) == 2:
+            containers[3].remove(force=True)
 
-    threading.Thread(target=free_one).start()
-    started = time.monotonic()
-    allocation, _ = create(env, ALICE, "a", allocator.GpuRequest(wait=10))
+    clock = FakeClock(on_sleep=free_one_on_the_second_poll)
+    allocation, _ = create(env, ALICE, "a", allocator.GpuRequest(wait=10), clock=clock)
     assert allocation.slot_ids == [containers[3].labels["ds01.gpu.slots"]]
-    assert time.monotonic() - started < 5
+    assert len(clock.sleeps) == 2  # served on the poll right after the slot came free
     assert gpuqueue.waiters(env["state_dir"]) == []
 
 
 def test_waiting_runs_out_with_exit_3(env):
     for index in range(5):
         create(env, BOB, f"b{index}", limits=UNLIMITED)
-    with pytest.raises(ResourcesUnavailable, match="within 1s"):
-        create(env, ALICE, "a", allocator.GpuRequest(wait=1))
+    clock = FakeClock()
+    with pytest.raises(ResourcesUnavailable, match="within 30s"):
+        create(env, ALICE, "a", allocator.GpuRequest(wait=30), clock=clock)
+    assert sum(clock.sleeps) == pytest.approx(30)  # polled until the deadline, not a moment longer
     assert gpuqueue.waiters(env["state_dir"]) == []
 
 
 def test_quota_refusals_do_not_wait(env):
     create(env, ALICE, "a")
-    started = time.monotonic()
+    clock = FakeClock()
     with pytest.raises(ResourcesUnavailable, match="max_mig_instances"):
-        create(env, ALICE, "b", allocator.GpuRequest(wait=30))
-    assert time.monotonic() - started < 2
+        create(env, ALICE, "b", allocator.GpuRequest(wait=30), clock=clock)
+    assert clock.sleeps == []
 
 
-def test_confirm_after_a_lost_reservation_removes_the_container_and_fails(env, monkeypatch):
-    monkeypatch.setenv("DS01_RESERVATION_TIMEOUT", "0.2")
+def test_confirm_after_a_lost_reservation_removes_the_container_and_fails(env):
+    clock = FakeClock()
     with pytest.raises(ResourcesUnavailable, match="went to another container"):
         with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "slow._.1000", allocator.GpuRequest(),
-                               state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
-            time.sleep(0.3)  # the reservation expires; bob is given the same slot
-            create(env, BOB, "fast", limits=STUDENT)
+                               state_dir=env["state_dir"], log_dir=env["log_dir"], clock=clock) as allocation:
+            clock.advance(ledger.DEFAULT_RESERVATION_TIMEOUT + 1)  # the reservation expires; bob gets the slot
+            create(env, BOB, "fast", limits=STUDENT, clock=clock)
             container = env["docker"].containers.create(name="slow._.1000",
                                                         labels={**ds01_labels("alice"), **allocation.labels})
             allocation.confirm(container.id)
@@ -176,11 +180,11 @@ def test_confirm_after_a_lost_reservation_removes_the_container_and_fails(env, m
     assert [item.name for item in env["docker"].containers.list(all=True)] == ["fast._.1001"]
 
 
-def test_confirm_after_an_expired_reservation_still_works_if_nobody_took_the_slot(env, monkeypatch):
-    monkeypatch.setenv("DS01_RESERVATION_TIMEOUT", "0.1")
+def test_confirm_after_an_expired_reservation_still_works_if_nobody_took_the_slot(env):
+    clock = FakeClock()
     with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "slow._.1000", allocator.GpuRequest(),
-                           state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
-        time.sleep(0.2)
+                           state_dir=env["state_dir"], log_dir=env["log_dir"], clock=clock) as allocation:
+        clock.advance(ledger.DEFAULT_RESERVATION_TIMEOUT + 1)
         container = env["docker"].containers.create(name="slow._.1000",
                                                     labels={**ds01_labels("alice"), **allocation.labels})
         allocation.confirm(container.id)
@@ -265,15 +269,16 @@ def test_a_failed_create_whose_release_cannot_ask_docker_keeps_the_slot_reserved
 
 
 def test_a_container_removed_before_its_confirm_holds_its_slot_only_until_the_next_command(env):
+    clock = FakeClock()
     with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "a._.1000", allocator.GpuRequest(),
-                           state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
+                           state_dir=env["state_dir"], log_dir=env["log_dir"], clock=clock) as allocation:
         container = env["docker"].containers.create(name="a._.1000",
                                                     labels={**ds01_labels("alice"), **allocation.labels})
         container.remove(force=True)  # someone's `docker rm -f` between create and confirm
         allocation.confirm(container.id)
     assert held(env) == {"1:2": "a._.1000"}
-    time.sleep(0.01)
-    allocation, _ = create(env, BOB, "b")
+    clock.advance(1)  # the next command lists after the confirm
+    allocation, _ = create(env, BOB, "b", clock=clock)
     assert allocation.slot_ids == ["1:2"] and held(env) == {"1:2": "b._.1001"}
 
 
@@ -299,14 +304,16 @@ def test_a_wait_that_is_not_a_number_of_seconds_is_a_usage_error(env, wait):
     assert ledger.read_state(env["state_dir"])["reservations"] == {}
 
 
-def test_a_failed_create_whose_lapsed_slot_went_to_another_removes_its_container(env, monkeypatch):
-    monkeypatch.setenv("DS01_RESERVATION_TIMEOUT", "0.2")
+def test_a_failed_create_whose_lapsed_slot_went_to_another_removes_its_container(env):
+    clock = FakeClock()
     with pytest.raises(TimeoutError):
         with allocator.reserve(env["docker"], env["config"], ALICE, STUDENT, "slow._.1000", allocator.GpuRequest(),
-                               state_dir=env["state_dir"], log_dir=env["log_dir"]) as allocation:
-            time.sleep(0.3)  # the reservation lapses; bob reserves the same slot and is still creating
+                               state_dir=env["state_dir"], log_dir=env["log_dir"], clock=clock) as allocation:
+            # The reservation lapses; bob reserves the same slot and is still creating.
+            clock.advance(ledger.DEFAULT_RESERVATION_TIMEOUT + 1)
             bob = allocator.reserve(env["docker"], env["config"], BOB, STUDENT, "fast._.1001",
-                                    allocator.GpuRequest(), state_dir=env["state_dir"], log_dir=env["log_dir"])
+                                    allocator.GpuRequest(), state_dir=env["state_dir"], log_dir=env["log_dir"],
+                                    clock=clock)
             assert bob.__enter__().slot_ids == allocation.slot_ids
             env["docker"].containers.create(name="slow._.1000", labels={**ds01_labels("alice"), **allocation.labels})
             raise TimeoutError("the engine answered too late, having made the container")

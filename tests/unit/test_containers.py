@@ -137,8 +137,21 @@ def test_the_workspace_is_made_for_the_user_when_an_admin_creates_it(world, tmp_
         pytest.skip("chown needs root")
     nobody = identity.lookup_user("nobody")
     user = identity.User("nobody", "nobody", nobody.uid, nobody.gid, str(tmp_path / "nobody-home"))
-    path = containers.prepare_workspace(world["config"], user, "proj", workspace=str(tmp_path / "ws" / "proj"))
+    home = tmp_path / "nobody-home"
+    home.mkdir()
+    os.chown(home, nobody.uid, nobody.gid)
+    path = containers.prepare_workspace(world["config"], user, "proj", workspace=str(home / "ws" / "proj"))
     assert path.stat().st_uid == nobody.uid and path.parent.stat().st_uid == nobody.uid
+
+
+def test_a_workspace_outside_the_users_home_and_workspace_root_is_refused_with_exit_4(world, tmp_path):
+    from ds01common.errors import PermissionDenied
+
+    nobody = identity.lookup_user("nobody")
+    user = identity.User("nobody", "nobody", nobody.uid, nobody.gid, str(tmp_path / "nobody-home"))
+    with pytest.raises(PermissionDenied, match="not under"):
+        containers.prepare_workspace(world["config"], user, "proj", workspace="/etc")
+    assert not (tmp_path / "etc").exists()
 
 
 def test_another_users_container_of_the_same_name_is_invisible_and_mine_can_be_made(world):
@@ -194,7 +207,7 @@ def test_start_failure_from_lack_of_memory_is_exit_3(world):
     create(world)
     world["engine"].fail_start = "cannot allocate memory"
     with pytest.raises(ResourcesUnavailable):
-        containers.start(world["engine"], world["alice"], "demo")
+        containers.start(world["engine"], world["alice"], "demo", state_dir=world["env"]["state"])
 
 
 def test_a_start_refused_because_the_limit_is_below_what_the_container_needs_is_exit_3(world):
@@ -202,7 +215,7 @@ def test_a_start_refused_because_the_limit_is_below_what_the_container_needs_is_
     world["engine"].fail_start = ("OCI runtime create failed: runc create failed: unable to start container "
                                   "process: container init was OOM-killed (memory limit too low?): unknown")
     with pytest.raises(ResourcesUnavailable, match="OOM-killed"):
-        containers.start(world["engine"], world["alice"], "demo")
+        containers.start(world["engine"], world["alice"], "demo", state_dir=world["env"]["state"])
 
 
 def test_a_container_that_dies_of_memory_right_after_starting_is_exit_3(world, monkeypatch):
@@ -214,7 +227,7 @@ def test_a_container_that_dies_of_memory_right_after_starting_is_exit_3(world, m
         container.attrs["State"].update(OOMKilled=True, ExitCode=137)
     monkeypatch.setattr(container, "start", start_then_die)
     with pytest.raises(ResourcesUnavailable, match="demo ran out of memory on start"):
-        containers.start(world["engine"], world["alice"], "demo")
+        containers.start(world["engine"], world["alice"], "demo", state_dir=world["env"]["state"])
 
 
 def test_deploy_starts_the_container_it_created_without_looking_it_up_again(world):
@@ -227,7 +240,7 @@ def test_deploy_starts_the_container_it_created_without_looking_it_up_again(worl
 
 def test_stop_waits_the_given_seconds_and_leaves_a_stopped_container_alone(world):
     create(world)
-    containers.start(world["engine"], world["alice"], "demo")
+    containers.start(world["engine"], world["alice"], "demo", state_dir=world["env"]["state"])
     containers.stop(world["engine"], world["alice"], "demo", timeout=3)
     containers.stop(world["engine"], world["alice"], "demo", timeout=5)
     assert world["engine"].stop_timeouts == [3]
@@ -244,7 +257,7 @@ def test_a_deploy_that_cannot_start_leaves_nothing_behind(world):
 
 def test_a_running_container_is_removed_only_with_force(world):
     create(world)
-    containers.start(world["engine"], world["alice"], "demo")
+    containers.start(world["engine"], world["alice"], "demo", state_dir=world["env"]["state"])
     arguments = dict(state_dir=world["env"]["state"], log_dir=world["env"]["log"])
     with pytest.raises(Ds01Error, match="--force"):
         containers.remove(world["engine"], world["alice"], "demo", **arguments)
@@ -254,7 +267,7 @@ def test_a_running_container_is_removed_only_with_force(world):
 
 def test_retire_saves_changes_frees_the_gpu_and_keeps_the_workspace(world):
     create(world)
-    containers.start(world["engine"], world["alice"], "demo")
+    containers.start(world["engine"], world["alice"], "demo", state_dir=world["env"]["state"])
     workspace = world["env"]["workspace_root"] / "demo"
     (workspace / "notes.txt").write_text("keep me")
     result = containers.retire(world["engine"], world["config"], world["alice"], "demo", save_changes=True,
@@ -268,7 +281,7 @@ def test_retire_saves_changes_frees_the_gpu_and_keeps_the_workspace(world):
 def test_cleanup_removes_only_stopped_containers_and_frees_their_slots(world):
     create(world, name="old")
     create(world, name="live", cpu_only=True)
-    containers.start(world["engine"], world["alice"], "live")
+    containers.start(world["engine"], world["alice"], "live", state_dir=world["env"]["state"])
     arguments = dict(state_dir=world["env"]["state"], log_dir=world["env"]["log"])
     assert [item["name"] for item in containers.cleanup(world["engine"], world["alice"], dry_run=True,
                                                         **arguments)] == ["old"]

@@ -58,8 +58,8 @@ def test_stats_for_one_container_check_its_owner():
     engine = FakeEngine()
     engine.add("theirs._.1600", labels("bob", "theirs", 1600))
     from ds01common.errors import PermissionDenied
-    with pytest.raises(PermissionDenied, match="belongs to bob"):
-        container_stats.collect(engine, ALICE, "theirs")
+    with pytest.raises(PermissionDenied, match="belongs to bob"):  # named explicitly: exit 4
+        container_stats.collect(engine, ALICE, "theirs._.1600")
 
 
 class _Container:
@@ -70,34 +70,34 @@ def test_commands_run_as_the_user_in_the_workspace(monkeypatch):
     monkeypatch.setattr(container_exec.process, "which", lambda program: "/usr/bin/docker")
     line = container_exec.exec_command(ALICE, _Container(), ["python", "train.py"], terminal=True)
     assert line == ["/usr/bin/docker", "exec", "-i", "-t", "-u", "1500:1500", "-w", "/workspace",
-                    "-e", "HOME=/workspace", "demo._.1500", "python", "train.py"]
+                    "demo._.1500", "python", "train.py"]  # HOME: the container's own, not the workspace
 
 
-def test_a_shell_without_a_terminal_is_a_usage_error_and_starts_nothing(monkeypatch):
+def test_a_shell_without_a_terminal_is_a_usage_error_and_starts_nothing(monkeypatch, tmp_path):
     monkeypatch.setattr(container_exec, "terminal_attached", lambda: False)
     engine = FakeEngine()
     engine.add("demo._.1500", labels("alice", "demo", 1500), status="exited")
     with pytest.raises(UsageError, match="container-run demo -- CMD"):
-        container_exec.shell(engine, ALICE, "demo")
+        container_exec.shell(engine, ALICE, "demo", state_dir=tmp_path)
     assert engine.calls["start"] == 0
 
 
-def test_a_shell_in_someone_elses_container_is_refused_before_the_terminal_is_asked_about(monkeypatch):
+def test_a_shell_in_someone_elses_container_is_refused_before_the_terminal_is_asked_about(monkeypatch, tmp_path):
     monkeypatch.setattr(container_exec, "terminal_attached", lambda: pytest.fail("terminal checked first"))
     engine = FakeEngine()
     engine.add("theirs._.1600", labels("bob", "theirs", 1600))
     from ds01common.errors import PermissionDenied
-    with pytest.raises(PermissionDenied, match="theirs belongs to bob"):
-        container_exec.shell(engine, ALICE, "theirs", start=False)
+    with pytest.raises(PermissionDenied, match="theirs._.1600 belongs to bob"):
+        container_exec.shell(engine, ALICE, "theirs._.1600", start=False, state_dir=tmp_path)
 
 
-def test_attach_refuses_a_stopped_container_without_starting_it(monkeypatch):
+def test_attach_refuses_a_stopped_container_without_starting_it(monkeypatch, tmp_path):
     monkeypatch.setattr(container_exec, "terminal_attached", lambda: True)
     engine = FakeEngine()
     engine.add("demo._.1500", labels("alice", "demo", 1500), status="exited")
     from ds01common.errors import Ds01Error
     with pytest.raises(Ds01Error, match="demo is not running: use `container-run demo`"):
-        container_exec.shell(engine, ALICE, "demo", start=False)
+        container_exec.shell(engine, ALICE, "demo", start=False, state_dir=tmp_path)
     assert engine.calls["start"] == 0
 
 

@@ -215,3 +215,18 @@ def test_ds01_events_container_filter_on_the_command_line(ds01_env):
 
 def test_follow_and_summary_together_is_a_usage_error(ds01_env):
     assert run_command("ds01-events", "--follow", "--summary").returncode == 2
+
+
+def test_links_and_fifos_planted_under_log_names_are_not_read(tmp_path):
+    secret = tmp_path / "secret"
+    secret.write_text(line("leaked"))
+    log_dir = tmp_path / "log"
+    log_dir.mkdir()
+    (log_dir / "events.jsonl").symlink_to("/dev/zero")  # reading it would never end
+    (log_dir / "events.jsonl.1").symlink_to(secret)
+    os.mkfifo(log_dir / "events.jsonl.2")  # reading it would block
+    assert eventlog.read_all(log_dir) == []
+    follower = eventlog.Follower(log_dir / "events.jsonl", from_start=True)
+    assert follower.poll() == []
+    live = eventlog.LiveTally(log_dir)
+    assert live.update().events == {}

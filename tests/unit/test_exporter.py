@@ -1,11 +1,8 @@
 """The exporter against a fake engine and simulated GPUs: what each metric says, what a scrape
 costs, the textfile, and promtool's verdict on the exposition."""
 
-import json
 import os
-import shutil
 import subprocess
-import sys
 
 import pytest
 from ds01common import allocator, allocator_admin, events, gpuqueue, inventory, ledger, lifecycle
@@ -14,7 +11,7 @@ from ds01common.identity import User
 from ds01common.monitoring import eventlog, exporter, snapshot
 from ds01common.records import Limits
 from fakes.fake_docker import FakeDocker, ds01_labels
-from helpers import write_config
+from helpers import need_tool, write_config
 
 MIXED = [{"model": "NVIDIA A100-SXM4-80GB", "memory": "80g"},
          {"model": "NVIDIA A100-SXM4-80GB", "memory": "80g", "mig": ["3g.40gb", "2g.20gb", "1g.10gb", "1g.10gb"]}]
@@ -23,16 +20,6 @@ BOB = User("i13bob", "i13bob", 71002, 71002, "/nonexistent")
 TWO = Limits(max_mig_instances=2, max_gpus_per_container=2, allow_full_gpu=True, max_containers_per_user=5,
              priority=10)
 NOW = 1_900_000_000.0
-
-
-def need_tool(name):
-    """The path of a tool tests/prepare.sh installs; a failure (not a skip) under `make test`."""
-    path = shutil.which(name)
-    if path is None:
-        if os.environ.get("DS01_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"{name} is missing: tests/prepare.sh installs it")
-        pytest.skip(f"{name} is not installed (tests/prepare.sh installs it)")
-    return path
 
 
 class Engine:
@@ -244,6 +231,25 @@ def test_the_exposition_passes_promtool_check_metrics(site):
     text = exporter.exposition(collector(site))
     result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_http_server_answers_metrics_on_slash_metrics(site):
+    import threading
+    import urllib.request
+
+    create(site, ALICE, "a")
+    server = exporter.http_server(collector(site), "127.0.0.1", 0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/metrics"
+        with urllib.request.urlopen(url, timeout=10) as response:  # noqa: S310 - loopback
+            assert response.headers["Content-Type"].startswith("text/plain")
+            text = response.read().decode()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert 'ds01_user_gpu_slots{user="i13alice"} 1.0' in text
 
 
 def test_listen_takes_address_and_port():

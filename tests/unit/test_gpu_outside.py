@@ -1,6 +1,7 @@
 """GPU processes outside DS01 (fake NVML + a fake /proc): found with their user, shown by the
 status views, and kept out of allocation when gpus.avoid_busy is on."""
 
+import json
 import pwd
 import sys
 
@@ -11,7 +12,15 @@ from ds01common.identity import User
 from ds01common.records import Limits
 from fakes.fake_config import SimConfig
 from fakes.fake_docker import FakeDocker, ds01_labels
-from fakes.fake_pynvml import HOST_PID, OTHER_CONTAINER, OTHER_CONTAINER_PID, FakeGpu, fake_process, make_module, scenario
+from fakes.fake_pynvml import (
+    HOST_PID,
+    OTHER_CONTAINER,
+    OTHER_CONTAINER_PID,
+    FakeGpu,
+    fake_process,
+    make_module,
+    scenario,
+)
 
 ALICE = User("alice", "alice", 1000, 1000, "/home/alice")
 FULL_GPUS = Limits(max_mig_instances=2, max_gpus_per_container=2, allow_full_gpu=True,
@@ -116,3 +125,32 @@ def test_device_usage_gives_memory_and_utilisation_per_device_none_for_mig():
         ("GPU-0000-busy", 6 * 1024 ** 3, 87.0), ("GPU-1111-other", 2 * 1024 ** 3, 12.0)]
     (mig,) = [item for item in nvml.device_usage(scenario("mig_four_instances")) if item.uuid == "MIG-aaaa-0"]
     assert mig.utilization is None and mig.memory_total == 40192 * 1024 ** 2
+
+
+def test_gpu_status_prints_the_outside_processes_with_their_user(busy, ds01_env, monkeypatch, capsys):
+    from ds01common import cli
+    from ds01common.commands import gpu_status
+    from helpers import write_config
+
+    write_config(ds01_env, {"gpus": {"avoid_busy": True}})  # no simulation: the fake NVML is asked
+    monkeypatch.setattr(cli.Context, "docker", property(lambda self: busy["docker"]))
+    assert gpu_status.main([]) == 0
+    printed = capsys.readouterr().out
+    assert "GPU processes outside DS01" in printed
+    (host_row,) = [line for line in printed.splitlines() if str(HOST_PID) in line]
+    assert ROOT_LOGIN in host_row and "host" in host_row and "train.py" in host_row
+    assert gpu_status.main(["--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert [(item["pid"], item["user"], item["slot"]) for item in document["outside_processes"]] == [
+        (HOST_PID, ROOT_LOGIN, "0"), (OTHER_CONTAINER_PID, "4000001", "1")]
+
+
+def test_ds01_status_document_carries_the_outside_processes(tmp_path):
+    from ds01common import adminviews
+    from fakes.fake_engine import FakeEngine
+
+    outside = [{"pid": HOST_PID, "user": "carol", "gpu_uuid": "GPU-0", "slot": "0", "used_memory": 0,
+                "container": None, "command": "train.py"}]
+    document = adminviews.status(FakeEngine(), SimConfig(None), state_dir=tmp_path, allocator_status={
+        "gpus": [], "slots": [], "queue": [], "reason": None, "outside_processes": outside})
+    assert document["outside_processes"] == outside

@@ -3,7 +3,7 @@
 
 import pytest
 from ds01common import config as config_module
-from ds01common import images, paths
+from ds01common import image_build, images, paths
 from ds01common.errors import Ds01Error, NotFound, PermissionDenied
 from ds01common.identity import User
 from fakes.fake_image_engine import FakeImageEngine
@@ -28,15 +28,17 @@ def test_every_template_renders_from_the_base_with_the_callers_user_and_no_log_f
     assert "FROM registry.example/base:1\n" in text
     assert "{{" not in text
     assert images.read_packages(text) == ["wandb", "einops==0.8.0"]
-    assert "ARG DS01_UID" in text and "ARG DS01_GID" in text
-    assert "useradd -l " in text and "adduser -D " in text
-    assert "USER ${DS01_UID}:${DS01_GID}" in text
+    assert "DS01_UID" not in text and "USER " not in text  # the user step is not the user's to carry
+    built = image_build.compose(text, images.user_step(TEMPLATES_DIR)).text
+    assert "ARG DS01_UID" in built and "ARG DS01_GID" in built
+    assert "useradd -l " in built and "adduser -D " in built
+    assert built.rstrip().endswith("USER ${DS01_UID}:${DS01_GID}")
 
 
 def test_the_custom_template_without_packages_runs_nothing_that_needs_the_network():
     text = images.render("custom", "ds01-test/busybox:latest", [], "proj", TEMPLATES_DIR)
     run_lines = [line for line in text.splitlines() if line.startswith("RUN ")]
-    assert len(run_lines) == 1, run_lines  # only the user set-up
+    assert run_lines == []  # the user step comes at build time
     assert "pip" not in text.split("# ds01-packages:")[1].split("\n")[1]
     assert "apt-get" not in text
 
@@ -150,6 +152,9 @@ def test_delete_removes_an_unused_image(alice, tmp_path):
 
 
 def test_a_build_error_is_one_clear_error_with_the_last_lines_when_quiet(config, alice, tmp_path):
+    import os
+
+    alice = alice._replace(uid=os.getuid(), gid=os.getgid())  # the build reads the project as its user
     (config.workspace_dir(alice.home) / "proj").mkdir(parents=True)
     images.write_dockerfile(config, alice, "proj", template="custom", templates_dir=TEMPLATES_DIR)
     engine = FakeImageEngine()
@@ -159,11 +164,15 @@ def test_a_build_error_is_one_clear_error_with_the_last_lines_when_quiet(config,
     with pytest.raises(Ds01Error) as raised:
         images.build(engine, config, alice, "proj", log_dir=tmp_path)
     message = str(raised.value)
-    assert "image build failed for ds01-alice/proj:latest: The command returned a non-zero code: 127" in message
-    assert "pip: not found" in str(raised.value)
+    dockerfile = config.workspace_dir(alice.home) / "proj" / "Dockerfile"
+    from_line = dockerfile.read_text().splitlines().index("FROM ds01-test/busybox:latest") + 1
+    assert f"image build failed for ds01-alice/proj:latest at line {from_line} of {dockerfile}" in message
+    assert f"  {from_line} | FROM ds01-test/busybox:latest" in message
+    assert "pip: not found" in message and "docker: The command returned a non-zero code: 127" in message
+    assert f"fix: edit line {from_line} of {dockerfile}" in message and "--template custom" in message
     sent = engine.builds[0]
     assert sent["labels"] == {"ds01.managed": "true", "ds01.user": "alice", "ds01.project": "proj"}
-    assert sent["buildargs"] == {"DS01_USER": "alice", "DS01_UID": "1234", "DS01_GID": "1234"}
+    assert sent["buildargs"] == {"DS01_USER": "alice", "DS01_UID": str(os.getuid()), "DS01_GID": str(os.getgid())}
 
 
 def test_the_build_context_holds_the_dockerfile_but_never_data(config, alice):
@@ -174,8 +183,9 @@ def test_the_build_context_holds_the_dockerfile_but_never_data(config, alice):
     (project / "data" / "huge.bin").write_bytes(b"x" * 1000)
     (project / "requirements.txt").write_text("numpy\n")
     images.write_dockerfile(config, alice, "proj", template="custom", templates_dir=TEMPLATES_DIR)
-    with tarfile.open(fileobj=images._context(project)) as archive:
+    with tarfile.open(fileobj=images._context(project, "FROM built\n")) as archive:
         assert sorted(archive.getnames()) == ["Dockerfile", "requirements.txt"]
+        assert archive.extractfile("Dockerfile").read() == b"FROM built\n"
 
 
 def test_image_create_no_build_writes_the_dockerfile_from_the_configured_base(ds01_env):

@@ -1,6 +1,7 @@
 """A user's limits as the contract's JSON, as readable text, and as ~/.ds01-limits kept current."""
 
 import logging
+import os
 
 import yaml
 from ds01common import config as config_module
@@ -42,13 +43,15 @@ def test_values_read_as_a_person_would_write_them():
     assert limits.display_value("pids_limit", 256) == "256"
 
 
-def test_the_text_names_the_override_and_has_one_line_per_limit(tmp_path):
+def test_the_text_names_the_override_and_has_one_human_line_per_limit(tmp_path):
     text = limits.as_text("alice", resolved(tmp_path))
     lines = text.splitlines()
-    assert lines[0] == "DS01 limits for alice (group student)"
-    assert lines[1] == "override: thesis deadline"
-    assert len(lines) == 2 + len(LIMIT_KEYS)
-    assert any(line.split() == ["max_containers_per_user", "unlimited"] for line in lines)
+    assert lines[0].startswith("# DS01 limits for alice")
+    assert lines[1:3] == ["Group: student", "Override: thesis deadline"]
+    assert len(lines) == 3 + len(LIMIT_KEYS)
+    assert "Max Containers: unlimited" in lines and "GPU slots: 1" in lines and "Idle timeout: 1h30m" in lines
+    assert "Max runtime: unlimited" in lines  # the built-in default: no runtime limit
+    assert limits.parse_text(text)["Memory per container"] == "2g"
 
 
 def test_the_limits_file_is_written_and_rewritten_only_when_it_changes(tmp_path):
@@ -56,8 +59,10 @@ def test_the_limits_file_is_written_and_rewritten_only_when_it_changes(tmp_path)
     path = limits.write_limits_file(user, resolved(tmp_path))
     assert path.read_text() == limits.as_text("alice", resolved(tmp_path))
     first = path.stat().st_ino
+    os.utime(path, (1, 1))
     limits.write_limits_file(user, resolved(tmp_path))
-    assert path.stat().st_ino == first  # unchanged content: not replaced
+    assert path.stat().st_ino == first  # unchanged content: not replaced, only touched
+    assert path.stat().st_mtime > 1
     limits.write_limits_file(user, resolved(tmp_path, {"pids_limit": 999}))
     assert "999" in path.read_text() and path.stat().st_ino != first
     assert [item.name for item in path.parent.iterdir()] == [".ds01-limits"]  # no temp file left

@@ -4,7 +4,7 @@ import pytest
 from ds01common import config as config_module
 from ds01common import frameworks, mlc
 from ds01common.commands import mlc_family
-from ds01common.errors import Ds01Error, NotFound, PermissionDenied
+from ds01common.errors import Ds01Error, NotFound
 from ds01common.identity import User
 from helpers import ROOT, write_config
 
@@ -60,7 +60,8 @@ def test_the_table_says_which_images_are_present():
 
 def test_choosing_a_framework_rewrites_only_the_from_line():
     text = "# blueprint\nFROM ubuntu:22.04 AS base\nRUN pip install x\nFROM scratch\n"
-    assert frameworks.with_base_image(text, "pt:2.8") == "# blueprint\nFROM pt:2.8 AS base\nRUN pip install x\nFROM scratch\n"
+    rebased = frameworks.with_base_image(text, "pt:2.8")
+    assert rebased == "# blueprint\nFROM pt:2.8 AS base\nRUN pip install x\nFROM scratch\n"
     with pytest.raises(Ds01Error):
         frameworks.with_base_image("RUN true\n", "pt:2.8")
 
@@ -98,13 +99,14 @@ def test_mlc_create_passes_the_image_mounts_gpus_and_label_on(config, monkeypatc
     assert seen["extra_labels"] == {"ds01.mlc.framework": "pytorch-2.3"}
 
 
-def test_a_models_directory_must_exist_and_be_the_users_own(tmp_path):
-    owner = tmp_path.stat().st_uid
-    assert mlc.check_models_dir(str(tmp_path), User("me", "me", owner, 0, "/")) == tmp_path
-    with pytest.raises(NotFound):
-        mlc.check_models_dir(str(tmp_path / "absent"), User("me", "me", owner, 0, "/"))
-    with pytest.raises(PermissionDenied, match="belongs to"):
-        mlc.check_models_dir(str(tmp_path), User("other", "other", owner + 1, 0, "/"))
+def test_a_models_directory_must_exist_and_is_made_absolute(tmp_path, monkeypatch):
+    user = User("me", "me", 1000, 1000, str(tmp_path))
+    (tmp_path / "models").mkdir()
+    monkeypatch.chdir(tmp_path)
+    assert mlc.check_models_dir("models", user) == tmp_path / "models"
+    assert mlc.check_models_dir("~/models", user) == tmp_path / "models"
+    with pytest.raises(NotFound, match="models directory"):
+        mlc.check_models_dir(str(tmp_path / "absent"), user)
 
 
 def test_update_sys_changes_nothing_and_points_admins_at_make_install():

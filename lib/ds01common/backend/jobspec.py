@@ -40,6 +40,7 @@ class JobRequest:
     memory_mb: int | None = None
     minutes: int | None = None
     partition: str | None = None
+    account: str | None = None
     shm_size: int | None = None
     pids_limit: int | None = None
 
@@ -95,7 +96,8 @@ def build_request(*, name: str, login: str, user: str, uid: int, gid: int, image
     return JobRequest(name=name, login=login, user=user, uid=uid, gid=gid, image=image, workspace=workspace,
                       gpu_count=count, gpu_type=gpu_type_for(cluster, full_gpu) if count else None,
                       full_gpu=full_gpu, cpus=cpus, memory_mb=memory_mb, minutes=minutes,
-                      partition=cluster.partition if cluster else None, shm_size=limits.shm_size,
+                      partition=cluster.partition if cluster else None,
+                      account=cluster.account if cluster else None, shm_size=limits.shm_size,
                       pids_limit=limits.pids_limit)
 
 
@@ -104,6 +106,8 @@ def sbatch_options(request: JobRequest) -> list[str]:
     options = [f"--job-name={request.job_name}", "--nodes=1", "--ntasks=1"]
     if request.partition:
         options.append(f"--partition={request.partition}")
+    if request.account:
+        options.append(f"--account={request.account}")
     if request.gres:
         options.append(f"--gres={request.gres}")
     if request.cpus:

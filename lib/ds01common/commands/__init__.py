@@ -32,6 +32,11 @@ def load(name: str) -> Callable[[list[str]], int]:
 
 def launch(name: str) -> None:
     """Run the command called `name` with sys.argv, mapping errors to exit codes; never returns."""
-    from .. import cli
+    from .. import access, cli
 
-    cli.run(load(name))
+    def through_the_door(argv: list[str]) -> int:
+        # Locked mode: re-run through sudo, or take the acting user from it (access.py).
+        access.enter(name, argv)
+        return load(name)(argv)
+
+    cli.run(through_the_door)

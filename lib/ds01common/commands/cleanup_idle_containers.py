@@ -20,13 +20,31 @@ def build_parser():
                         help="print what would happen; change, record and send nothing")
     parser.add_argument("--workspace-under", metavar="DIR",
                         help="only containers whose workspace lies under DIR (tests, staged roll-outs)")
+    parser.add_argument("--log", metavar="FILE",
+                        help="append the output to FILE, never through a link (cron's cleanup.log)")
     cli.add_json_option(parser)
     return parser
+
+
+def _append_output_to(path):
+    """stdout and stderr appended to `path`: cron used a shell `>>`, which root runs through any
+    link a user planted in a group-writable log dir."""
+    import os
+
+    from ..security import open_regular
+
+    fd = open_regular(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+    for stream in (1, 2):
+        os.dup2(fd, stream)
+    os.close(fd)
 
 
 def main(argv):
     args = build_parser().parse_args(argv)
     from .. import events, lifecycle
+
+    if args.log:
+        _append_output_to(args.log)
 
     context = cli.Context()
     if not args.dry_run:

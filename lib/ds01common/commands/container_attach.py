@@ -17,4 +17,9 @@ def main(argv):
     from .. import container_exec
 
     context = cli.Context(user_option=args.user)
-    return container_exec.shell(context.docker, context.user, args.name, start=False, log_dir=context.log_dir)
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
+        from ..backend import cli_slurm
+        return cli_slurm.attach(context, args.name)
+    return container_exec.shell(context.docker, context.user, args.name, start=False, log_dir=context.log_dir,
+                                state_dir=context.state_dir)

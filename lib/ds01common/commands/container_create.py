@@ -12,8 +12,9 @@ def build_parser():
     from .. import container_cli
 
     parser = cli.parser(__doc__)
-    container_cli.add_name(parser, "container / project name")
+    parser.add_argument("name", nargs="?", metavar="NAME", help="container / project name (asked with --guided)")
     container_cli.add_create_options(parser)
+    parser.add_argument("--guided", action="store_true", help="explain and ask about each choice")
     cli.add_user_option(parser)
     cli.add_json_option(parser)
     return parser
@@ -24,8 +25,20 @@ def main(argv):
     from .. import container_cli, containers
 
     context = cli.Context(user_option=args.user)
+    if args.guided:
+        from .. import guided_modules
+        guided_modules.ask_container("container-create", args,
+                                     guided_modules.existing_projects(context.config, context.user),
+                                     max_gpus=context.config.limits_for(context.user.login).max_gpus_per_container)
+    elif not args.name:
+        from ..errors import UsageError
+        raise UsageError("NAME is required (or use --guided to be asked)")
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
+        from ..backend import cli_slurm
+        return cli_slurm.create(context, args)
     result = containers.create(context.docker, context.config, context.user, args.name,
-                               state_dir=context.state_dir, log_dir=context.log_dir,
+                               state_dir=context.state_dir, log_dir=context.log_dir, clock=context.clock,
                                **container_cli.create_kwargs(args))
     if result.get("notice"):
         cli.log.warning(result["notice"])

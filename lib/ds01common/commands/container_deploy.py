@@ -24,6 +24,7 @@ def build_parser():
     mode.add_argument("--open", action="store_true", help="open a shell in it")
     mode.add_argument("--background", action="store_true", help="leave it running in the background")
     container_cli.add_create_options(parser)
+    parser.add_argument("--guided", action="store_true", help="explain and ask about each choice")
     cli.add_user_option(parser)
     return parser
 
@@ -33,11 +34,21 @@ def main(argv):
     from .. import container_cli, container_exec, containers
 
     context = cli.Context(user_option=args.user)
+    if args.guided:
+        from .. import guided_modules
+        guided_modules.ask_container("container-deploy", args,
+                                     guided_modules.existing_projects(context.config, context.user),
+                                     max_gpus=context.config.limits_for(context.user.login).max_gpus_per_container,
+                                     deploy=True)
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
+        from ..backend import cli_slurm
+        return cli_slurm.create(context, args, deploy=True)
     open_shell = args.open or (not args.background and container_exec.terminal_attached())
     if args.open and not container_exec.terminal_attached():
         build_parser().error("--open needs a terminal; use --background")
     result = containers.deploy(context.docker, context.config, context.user, args.name,
-                               state_dir=context.state_dir, log_dir=context.log_dir,
+                               state_dir=context.state_dir, log_dir=context.log_dir, clock=context.clock,
                                **container_cli.create_kwargs(args))
     args.name = result["name"]
     if result.get("notice"):
@@ -48,4 +59,5 @@ def main(argv):
         return 0
     print(f"Opening a shell in {args.name}; `exit` leaves it running (see container-exit)")
     sys.stdout.flush()
-    return container_exec.shell(context.docker, context.user, args.name, log_dir=context.log_dir)
+    return container_exec.shell(context.docker, context.user, args.name, state_dir=context.state_dir,
+                                log_dir=context.log_dir)

@@ -1,16 +1,24 @@
-"""How to leave a container shell, and what then happens to the container."""
+"""How to leave a container shell, and what then happens to the container.
+
+--guided asks which container you are leaving and whether to keep it running, stop it
+(container-stop) or retire it (container-retire), and does that.
+"""
 
 from .. import cli
 
 
 def build_parser():
-    return cli.parser(__doc__)
+    parser = cli.parser(__doc__)
+    parser.add_argument("--guided", action="store_true", help="ask what should happen to a container, and do it")
+    return parser
 
 
 def main(argv):
-    build_parser().parse_args(argv)
+    args = build_parser().parse_args(argv)
     from .. import container_cli
 
+    if args.guided:
+        return _guided()
     limits = None
     try:
         context = cli.Context()
@@ -18,4 +26,25 @@ def main(argv):
     except Exception:  # noqa: BLE001 - the advice is useful even without a readable config
         pass
     print("\n".join(container_cli.exit_help(limits)))
+    return 0
+
+
+def _guided():
+    """The same commands the flags would run: container-stop NAME or container-retire NAME --yes."""
+    from .. import containers, guided_modules
+
+    guided_modules.start("container-exit")
+    context = cli.Context()
+    running = [item["name"] for item in containers.list_containers(None, context.user)]
+    name, action = guided_modules.ask_exit(running)
+    if name is None:
+        print("you have no containers")
+        return 0
+    if action == "stop":
+        from .container_stop import main as stop
+        return stop([name])
+    if action == "retire":
+        from .container_retire import main as retire
+        return retire([name, "--yes"])
+    print(f"{name} keeps running; enter it again with `container-run {name}`")
     return 0

@@ -30,10 +30,14 @@ def main(argv):
 
     context = cli.Context(user_option=args.user)
     host = laptop.server_name(args.hostname or context.config.setting("connect.host"))
-    result = laptop.start_jupyter(context.docker, context.user, args.name, host, log_dir=context.log_dir)
+    result = laptop.start_jupyter(context.docker, context.user, args.name, host, state_dir=context.state_dir,
+                                  log_dir=context.log_dir)
     if args.json:
         cli.print_json(laptop.jupyter_document(result))
         return 0
+    if not result.ready:
+        cli.log.warning(f"JupyterLab is still starting in {result.name}; if the URL does not open in a minute, "
+                        f"see its log: container-run {result.name} -- cat ~/.ds01/jupyter.log")
     print(f"JupyterLab runs in {result.name} (token-protected; your workspace is /workspace).")
     print("On your laptop, keep this running in a terminal:")
     print(f"  {result.ssh}")

@@ -16,6 +16,10 @@ def main(argv):
     from .. import container_cli, containers
 
     context = cli.Context(user_option=args.user)
+    from .. import backend
+    if backend.config_mentions_cluster() and backend.is_cluster(context.config):  # Slurm: jobs, not containers
+        from ..backend import cli_slurm
+        return cli_slurm.list_containers(context, args)
     if args.all:
         context.require_admin("--all")
     # The caller's own list needs neither the config nor the docker SDK (speed: one socket call).

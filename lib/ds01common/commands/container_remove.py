@@ -22,6 +22,10 @@ def main(argv):
     from .. import containers, prompts
 
     context = cli.Context(user_option=args.user)
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
+        from ..backend import cli_slurm
+        return cli_slurm.retire(context, args, verb="Removed")
     container = containers.find(context.docker, context.user, args.name)
     if not args.yes and not prompts.confirm(f"Remove container {args.name}? (workspace is kept)", flag="--yes"):
         print("nothing removed")

@@ -23,6 +23,10 @@ def main(argv):
     from .. import container_cli, containers, prompts
 
     context = cli.Context(user_option=args.user)
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
+        from ..backend import cli_slurm
+        return cli_slurm.retire(context, args)
     containers.find(context.docker, context.user, args.name)
     if not args.yes and not prompts.confirm(
             f"Stop and remove {args.name}, freeing its GPU? (workspace is kept)", flag="--yes"):

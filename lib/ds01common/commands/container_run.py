@@ -2,6 +2,7 @@
 
   container-run NAME                 a shell in /workspace (bash if the image has it, else sh)
   container-run NAME -- CMD ARG...   run CMD as you in /workspace; exits with CMD's exit code
+  container-run --guided             explains, then asks which container and what to run
 """
 import argparse
 
@@ -9,10 +10,9 @@ from .. import cli
 
 
 def build_parser():
-    from .. import container_cli
-
     parser = cli.parser(__doc__)
-    container_cli.add_name(parser)
+    parser.add_argument("name", nargs="?", metavar="NAME", help="container name (asked with --guided)")
+    parser.add_argument("--guided", action="store_true", help="explain and ask about each choice")
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARG...",
                         help="the command to run (after --)")
     cli.add_user_option(parser)
@@ -29,6 +29,17 @@ def main(argv):
     from .. import container_exec
 
     context = cli.Context(user_option=args.user)
+    if args.guided:
+        from .. import containers, guided_modules
+        guided_modules.start("container-run")  # before the engine is asked for the list
+        names = [item["name"] for item in containers.list_containers(None, context.user)]
+        command = guided_modules.ask_run(command, args, names)
+    elif not args.name:
+        build_parser().error("NAME is required (or use --guided to be asked)")
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
+        from ..backend import cli_slurm
+        return cli_slurm.run(context, args.name, command)
     if command:
         return container_exec.run(context.docker, context.user, args.name, command, log_dir=context.log_dir,
                                   config=context.config, state_dir=context.state_dir)

@@ -23,13 +23,18 @@ def main(argv):
     from .. import container_cli, containers
 
     context = cli.Context(user_option=args.user)
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
+        from ..backend import cli_slurm
+        return cli_slurm.start(context, args.name)
     try:
         containers.start(context.docker, context.user, args.name, log_dir=context.log_dir, config=context.config,
                          state_dir=context.state_dir)
     except containers.GpuLost as lost:
         if args.wait is None:
             raise
-        cli.log.warning("%s; re-creating it on a free GPU", str(lost).split(":")[0])
+        cli.log.warning("%s lost GPU slot %s: re-creating it on a free GPU (the old container goes, "
+                        "/workspace is kept)", args.name, ", ".join(lost.slots))
         result = containers.restart_on_new_gpu(context.docker, context.config, context.user, args.name,
                                                wait=container_cli.wait_seconds(args.wait),
                                                state_dir=context.state_dir, log_dir=context.log_dir)

@@ -1,4 +1,8 @@
-"""Resource use of your containers (or one): CPU %, memory used / limit, processes, GPU slots."""
+"""Resource use of your containers (or one): CPU %, memory used / limit, processes, GPU slots and use.
+
+GPU MEM is the GPU memory your container's processes hold; GPU UTIL is the busy percentage of
+its full GPU (NVML gives none per MIG instance). --json adds each container's GPU processes.
+"""
 
 from .. import cli
 
@@ -17,6 +21,10 @@ def main(argv):
     from .. import container_cli, container_stats
 
     context = cli.Context(user_option=args.user)
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: read squeue/scontrol/sinfo
+        from ..backend import cli_slurm
+        return cli_slurm.stats(context, args.name)
     if args.all:
         context.require_admin("--all")
     user = None if args.all and not args.name else context.user
@@ -26,4 +34,8 @@ def main(argv):
         return 0
     rows, headers = container_cli.stats_rows(stats, show_user=user is None)
     cli.print_table(rows, headers, empty="no containers")
+    if any((item.get("gpu") or {}).get("note") for item in stats if item["status"] == "running"):
+        from ..gpu_use import MIG_UTILISATION_NOTE
+
+        print(f"* {MIG_UTILISATION_NOTE}: GPU MEM is what its processes hold on the instance")
     return 0

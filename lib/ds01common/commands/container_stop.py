@@ -21,6 +21,10 @@ def main(argv):
     if not 0 <= args.time <= 86400:  # beyond a day the client's timeout overflows
         build_parser().error("-t must be 0 to 86400 seconds")
     context = cli.Context(user_option=args.user)
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
+        from ..backend import cli_slurm
+        return cli_slurm.stop(context, args.name)
     containers.stop(context.docker, context.user, args.name, timeout=args.time, log_dir=context.log_dir)
     print(f"{args.name} stopped; `container-start {args.name}` starts it again, "
           f"`container-retire {args.name}` removes it and frees its GPU")

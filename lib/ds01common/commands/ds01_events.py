@@ -14,6 +14,8 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from .. import cli
@@ -79,8 +81,8 @@ def _summary(entries: list[dict[str, Any]], args: argparse.Namespace) -> int:
     return 0
 
 
-def follow(args: argparse.Namespace, log_dir: Any, since: float | None, sleep: Any = time.sleep,
-           keep_going: Any = lambda: True) -> int:
+def follow(args: argparse.Namespace, log_dir: Path, since: float | None,
+           sleep: Callable[[float], None] = time.sleep, keep_going: Callable[[], bool] = lambda: True) -> int:
     """Print the backlog, then new matching events as they come (see the module docstring)."""
     from ..monitoring import eventlog
 
@@ -108,6 +110,8 @@ def main(argv: list[str]) -> int:
     from ..monitoring import eventlog
 
     context = cli.Context()
+    if context.config.setting("access") == "ds01-only" and not context.is_admin:
+        args.user = context.caller.name  # locked mode: the log is root's; a user sees their own events
     since = adminviews.parse_since(args.since) if args.since else None
     if args.follow:
         return follow(args, context.log_dir, since)

@@ -21,6 +21,7 @@ from typing import Any
 from .. import cli
 
 TIER = "admin"
+INVENTORY_SECONDS = 300.0
 log = logging.getLogger("ds01")
 
 
@@ -49,10 +50,20 @@ def make_collector(context: cli.Context) -> Any:
             log.warning("config unreadable, using the last good one: %s", str(error).splitlines()[0])
         return last_config[0]
 
+    found: dict[str, Any] = {}
+
+    def host_inventory(config: Any) -> Any:
+        """Discovered again every INVENTORY_SECONDS or when gpus.simulate changes: NVML's
+        init is the slow part of discovery, and GPUs or MIG layouts rarely change."""
+        key = repr(config.simulated_gpus)
+        if found.get("key") != key or time.monotonic() - found.get("at", 0.0) > INVENTORY_SECONDS:
+            found.update(key=key, at=time.monotonic(), inventory=inventory.discover(config))
+        return found["inventory"]
+
     def source() -> snapshot.Snapshot:
         config = current_config()
         return snapshot.collect(lambda: dockerapi.list_containers(snapshot.MANAGED_FILTER), config,
-                                inventory.discover(config), context.state_dir, time.time())
+                                host_inventory(config), context.state_dir, time.time())
 
     return exporter.Collector(source, tally.update)
 

@@ -4,8 +4,9 @@ Shows everything gpu-status shows (each GPU, every slot, whole GPU or MIG instan
 user and container, the totals and inventory warnings, each user's usage against their
 quota) plus the GPU queue in full, every DS01 container with its GPUs, CPU % and idle time
 against idle_timeout (as of the last cleanup-idle-containers pass), and each user's
-container count and group. --json: one document with gpu-status's keys (gpus, slots,
-users, queue, reason) and unknown_slots, problems, simulated, containers.
+container count and group, and GPU processes that run in no DS01 container (host jobs,
+other containers) with their user. --json: one document with gpu-status's keys (gpus, slots,
+users, queue, reason, outside_processes) and unknown_slots, problems, simulated, containers.
 """
 
 from .. import cli
@@ -22,6 +23,10 @@ def main(argv):
     from .. import adminviews
 
     context = cli.Context()
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: read squeue/scontrol/sinfo
+        from ..backend import cli_slurm
+        return cli_slurm.ds01_status(context, args.json)
     document = adminviews.status(context.docker, context.config, state_dir=context.state_dir)
     if args.json:
         cli.print_json(document)

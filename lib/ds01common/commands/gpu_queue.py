@@ -29,6 +29,10 @@ def main(argv):
         for entry in removed:
             print(f"cancelled {entry['token']}: {names.short_name(entry['container'])} of {entry['user']}")
         return 0
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: Slurm's queue is the queue
+        from ..backend import cli_slurm
+        return cli_slurm.gpu_queue(context, args.json)
     rows = gpuqueue.listing(context.state_dir)
     if args.json:
         cli.print_json(rows)

@@ -1,4 +1,9 @@
-"""GPUs and MIG slots at a glance: who holds what, and each user's usage against their quota."""
+"""GPUs and MIG slots at a glance: who holds what, and each user's usage against their quota.
+
+Also lists GPU processes that run in no DS01 container (bare-metal jobs, other containers) with
+their user: a slot they use may be busy (config gpus.avoid_busy: true keeps it from being handed
+out). --json: {gpus, slots, users, queue, reason, outside_processes}.
+"""
 
 from .. import cli
 
@@ -29,6 +34,10 @@ def main(argv):
     from ..units import format_size
 
     context = cli.Context()
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: read squeue/scontrol/sinfo
+        from ..backend import cli_slurm
+        return cli_slurm.gpu_status(context, args.json)
     document = allocator.status(context.docker, context.config, state_dir=context.state_dir)
     usage = allocator_admin.usage(document, context.config)
     if args.json:

@@ -11,6 +11,10 @@ The build output is shown as it happens on a terminal.
   image-create myproject --framework Pytorch --version 2.8.0   # FROM the server's PyTorch 2.8.0 image
   image-create --list-frameworks           # the frameworks and versions this server maps to images
 
+Without PROJECT at a terminal (or with --guided) it is the guided builder: it asks for the
+project, framework, version, template and packages, builds with progress shown, then offers
+to start a container. Without a terminal, PROJECT (and the flags) are needed.
+
 --framework/--version take the image from the framework table (images.frameworks, as mlc-create);
 the template's stack is installed on top of it. An existing Dockerfile keeps everything but its
 FROM line, which names the framework image (the old file is kept as Dockerfile.previous).
@@ -35,6 +39,7 @@ def build_parser():
     parser.add_argument("--no-build", action="store_true", help="write the Dockerfile only")
     parser.add_argument("--regenerate", action="store_true", help="rewrite an existing Dockerfile")
     parser.add_argument("--no-cache", action="store_true", help="build every step again")
+    parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
     cli.add_user_option(parser)
     return parser
 
@@ -78,6 +83,13 @@ def main(argv):
 
         print_framework_table(context)
         return 0
+    offer_deploy = False
+    if args.guided or (not args.project and not args.packages):
+        # The guided builder: asked on a terminal, exit 2 naming the flags without one.
+        from .. import guided_modules
+        offer_deploy = guided_modules.ask_image(
+            args, guided_modules.existing_projects(context.config, context.user), context.config.frameworks,
+            images.available_templates())
     images.require_project(args.project, args.packages)
     if args.framework or args.version:
         args.base = framework_base(args, context)
@@ -92,5 +104,15 @@ def main(argv):
     result = images.build(context.docker, context.config, context.user, args.project, no_cache=args.no_cache,
                           on_output=stream_if_terminal(), log_dir=context.log_dir)
     print(f"built {result['image']}")
+    if offer_deploy:
+        return _deploy(context, args.project)
     print(f"use it: project-launch {args.project}   (or container-deploy {args.project})")
     return 0
+
+
+def _deploy(context, project):
+    """The builder's last step: container-deploy PROJECT, as its flags would run it."""
+    from .container_deploy import main as deploy_main
+
+    print(f"starting a container: container-deploy {project}", flush=True)
+    return deploy_main([project] + (["--user", context.user.login] if context.user != context.caller else []))

@@ -1,4 +1,4 @@
-"""Delete a project's image; the Dockerfile stays, so `image-create PROJECT` can rebuild it.
+"""Delete a project's image, or one tag of it (PROJECT:TAG); the Dockerfile stays for rebuilding.
 
 An image that a container still uses is refused: retire the container first. Asks for
 confirmation on a terminal; elsewhere pass --yes.
@@ -9,7 +9,7 @@ from .. import cli
 
 def build_parser():
     parser = cli.parser(__doc__)
-    parser.add_argument("project", metavar="PROJECT", help="project name, or ds01-<you>/<project>[:tag]")
+    parser.add_argument("project", metavar="PROJECT", help="PROJECT, PROJECT:TAG or ds01-<you>/<project>[:tag]")
     parser.add_argument("--tag", default="latest", help="which tag (default: latest)")
     cli.add_yes_option(parser)
     cli.add_user_option(parser)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from .. import cli
+
+if TYPE_CHECKING:
+    from ..identity import User
 
 ParserMaker = Callable[[], argparse.ArgumentParser]
 Main = Callable[[list[str]], int]
@@ -58,9 +61,9 @@ def _create_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def print_framework_table(context: cli.Context) -> None:
-    from .. import frameworks, mlc
+    from .. import frameworks
 
-    rows, headers = frameworks.format_rows(mlc.framework_rows(context.config, context.docker))
+    rows, headers = frameworks.format_rows(frameworks.rows_on_server(context.config, context.docker))
     print("Frameworks on this server (framework names in any case; 2.8 finds 2.8.0):")
     cli.print_table(rows, headers, empty="none configured: admins map them under images.frameworks "
                                          "in resource-limits.yaml")
@@ -161,14 +164,20 @@ def _list_arguments(parser: argparse.ArgumentParser) -> None:
     cli.add_user_option(parser)
 
 
+def _listed_user(args: argparse.Namespace, context: cli.Context) -> User | None:
+    """Whose containers `mlc list` shows: None for every user's (-au, admins only)."""
+    if not args.all_users:
+        own: User = context.user if args.user else context.caller  # the caller's own: no config read
+        return own
+    context.require_admin("-au (every user's containers)")
+    return None
+
+
 def _list(args: argparse.Namespace, context: cli.Context) -> int:
     from .. import mlc
 
-    if args.all_users:
-        context.require_admin("-au (every user's containers)")
-    # The caller's own list needs no SDK client: one socket call (see container-list).
-    user = None if args.all_users else context.user if args.user else context.caller
-    items = mlc.list_rows(None, user)
+    # No SDK client: one socket call (see container-list).
+    items = mlc.list_rows(None, _listed_user(args, context))
     if args.json:
         cli.print_json(items)
         return 0
@@ -227,8 +236,7 @@ def _yes_arguments(parser: argparse.ArgumentParser) -> None:
     _add_yes_flag(parser)
 
 
-@dataclass(frozen=True)
-class Sub:
+class Sub(NamedTuple):  # a NamedTuple: every mlc command loads this, dataclasses cost start-up time
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, cli.Context], int]
 

@@ -62,4 +62,5 @@ def main(argv):
         return 0
     print(f"Opening a shell in {args.name} (/workspace is your project); `exit` leaves it running")
     sys.stdout.flush()
-    return container_exec.shell(context.docker, context.user, args.name, log_dir=context.log_dir)
+    return container_exec.shell(context.docker, context.user, args.name, log_dir=context.log_dir,
+                                state_dir=context.state_dir, config=context.config)

@@ -52,6 +52,7 @@ class Command(_CommandFields):
 
 
 COMMANDS: tuple[Command, ...] = (
+    Command("add-user", "admin"),
     Command("add-user-to-docker", "admin"),
     Command("alias-list", "admin"),
     Command("cleanup-idle-containers", "admin"),
@@ -61,8 +62,10 @@ COMMANDS: tuple[Command, ...] = (
     Command("container-create", "atomic"),
     Command("container-deploy", "orchestrator"),
     Command("container-exit", "atomic"),
+    Command("container-export", "atomic"),
     Command("container-jupyter", "atomic"),
     Command("container-list", "atomic"),
+    Command("container-logs", "atomic"),
     Command("container-remove", "atomic"),
     Command("container-retire", "orchestrator"),
     Command("container-run", "atomic"),
@@ -97,6 +100,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("project-launch", "orchestrator"),
     Command("readme-create", "atomic"),
     Command("setup-resource-slices", "admin"),
+    Command("setup-slurm-limits", "admin"),
     Command("ssh-setup", "atomic"),
     Command("user", "dispatcher", module="dispatcher", prefix="user"),
     Command("user-setup", "wizard", aliases=("new-user",)),

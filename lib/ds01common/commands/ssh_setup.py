@@ -2,6 +2,7 @@
 
 The key (~/.ssh/id_ed25519) lets this server prove who you are to GitHub or GitLab, so
 `git push` works without a password. An existing key is never overwritten.
+--guided explains the key and asks before making it.
 """
 
 from .. import cli
@@ -10,6 +11,7 @@ from .. import cli
 def build_parser():
     parser = cli.parser(__doc__)
     parser.add_argument("--comment", metavar="TEXT", help="key comment (default: you@this-server)")
+    parser.add_argument("--guided", action="store_true", help="explain and ask before making the key")
     return parser
 
 
@@ -31,6 +33,15 @@ def main(argv):
     args = build_parser().parse_args(argv)
     from .. import identity, onboarding
 
-    result = onboarding.ssh_setup(identity.current_user(), comment=args.comment)
+    user = identity.current_user()
+    if args.guided:
+        import socket
+
+        from .. import guided_modules
+        has_key = any(path.exists() for path in onboarding.ssh_key_paths(user))
+        if not guided_modules.ask_ssh_setup(args, has_key, f"{user.login}@{socket.gethostname()}"):
+            print("no key was made; run ssh-setup when you want one")
+            return 0
+    result = onboarding.ssh_setup(user, comment=args.comment)
     print("\n".join(usage_lines(result)))
     return 0

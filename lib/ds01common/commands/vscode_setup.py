@@ -1,7 +1,13 @@
-"""Show how to connect VS Code (Remote-SSH) from your laptop to this server.
+"""Connect VS Code from your laptop: the Remote-SSH host entry, and working inside a container.
 
-Prints the host entry for your laptop's ~/.ssh/config (this server's name, your user, the
-identity file) and the steps. Nothing is changed on the server.
+Prints the host entry for your laptop's ~/.ssh/config (this server's real name, your user, the
+identity file) and saves a copy in ~/.ds01/laptop-ssh-config, then the steps: connect with
+Remote-SSH, then attach VS Code to your running DS01 container (its GPU, /workspace).
+With PROJECT it also writes PROJECT/.devcontainer/devcontainer.json, so VS Code can open the
+project in its image ("Reopen in Container"). --guided explains and asks each of these.
+
+  vscode-setup
+  vscode-setup thesis --hostname gpu1.lab.example.org
 """
 
 from .. import cli
@@ -9,20 +15,52 @@ from .. import cli
 
 def build_parser():
     parser = cli.parser(__doc__)
+    parser.add_argument("project", nargs="?", metavar="PROJECT",
+                        help="also write PROJECT/.devcontainer/devcontainer.json")
     parser.add_argument("--hostname", metavar="HOST", help="the name laptops reach this server by "
-                        "(default: DS01_SSH_HOST, else this machine's full name)")
+                        "(default: DS01_SSH_HOST, else connect.host in the config, else this machine's full name)")
     parser.add_argument("--alias", metavar="NAME", help="the short name to use in VS Code")
+    parser.add_argument("--force", action="store_true", help="replace an existing devcontainer.json")
+    parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
     return parser
 
 
 def main(argv):
-    args = build_parser().parse_args(argv)
-    from .. import config, identity, onboarding
+    import os
 
-    user = identity.current_user()
+    args = build_parser().parse_args(argv)
+    from .. import guided_modules, laptop, onboarding, userfiles
+
+    context = cli.Context()
+    user = context.caller
     try:
-        workspace = config.load().workspace_root
-    except Exception:  # noqa: BLE001 - the instructions are still right with the default
-        workspace = "~/workspace"
-    print("\n".join(onboarding.vscode_instructions(user, args.hostname, args.alias, workspace)))
+        config = context.config
+        workspace, configured_host = config.workspace_root, config.setting("connect.host")
+    except Exception:  # noqa: BLE001 - the instructions are still right with the defaults
+        config, workspace, configured_host = None, "~/workspace", None
+    detected = laptop.server_name(os.environ.get("DS01_SSH_HOST") or configured_host)
+    if args.guided:
+        projects = guided_modules.existing_projects(config, user) if config else []
+        guided_modules.ask_vscode(args, detected, projects)
+    hostname = args.hostname or detected
+    alias = args.alias or hostname.split(".")[0] or "ds01"
+    entry = onboarding.vscode_host_entry(user, hostname, alias)
+    saved = userfiles.write_text(_saved_entry_path(user, userfiles), entry, user)
+    print("\n".join(onboarding.vscode_instructions(user, hostname, alias, workspace)))
+    print(f"\n(This entry is saved in {saved}: `scp {alias}:{saved} .` on your laptop fetches it.)")
+    print("\nInside a container:")
+    for number, step in enumerate(laptop.attach_steps(alias, args.project, user.uid), start=1):
+        print(f"  {number}. {step}")
+    if args.project and config is not None:
+        path, written = laptop.write_devcontainer(config, user, args.project, force=args.force)
+        print(f"\n{'wrote' if written else 'kept existing'} {path}"
+              + ("" if written else " (--force replaces it)"))
     return 0
+
+
+def _saved_entry_path(user, userfiles):
+    from pathlib import Path
+
+    directory = Path(user.home) / ".ds01"
+    userfiles.make_directory(directory, user)
+    return directory / "laptop-ssh-config"

@@ -8,14 +8,19 @@ Readers therefore read `events.jsonl.N.gz ... events.jsonl.1, events.jsonl`, old
 `Follower` reads what is appended to `events.jsonl` from where it stands: when the name comes
 to mean a new file (a rotation), it finishes the old file through its open handle and starts
 the new one from its first line; a file that shrank (copytruncate) is read again from its start.
+
+The log dir is group-writable, and root (ds01-events) or the exporter reads it: a link or a
+non-file planted under a log name is not read at all (a link to /dev/zero would never end).
 """
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import os
 import re
+import stat
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -76,17 +81,35 @@ def _unreadable(path: Path) -> PermissionDenied:
     return PermissionDenied(f"permission denied: cannot read {path} (the event log is for the docker group)")
 
 
-def _lines(path: Path) -> Iterator[bytes]:
-    opener = gzip.open if path.suffix == ".gz" else open
+def open_log(path: Path) -> IO[bytes] | None:
+    """`path` opened for reading if it is a regular file (no link followed); None if missing or not one."""
     try:
-        with opener(path, "rb") as handle:
-            yield from handle
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
-        return  # rotated away while we looked: its lines are in the next file we read
+        return None
     except PermissionError:
         raise _unreadable(path) from None
+    except OSError as error:
+        if error.errno in (errno.ELOOP, errno.ENXIO, errno.EISDIR):
+            return None  # a planted link, socket or directory: nothing of DS01's to read
+        raise
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        return None  # a FIFO or device: reading it could block or never end
+    return os.fdopen(fd, "rb")
+
+
+def _lines(path: Path) -> Iterator[bytes]:
+    handle = open_log(path)
+    if handle is None:
+        return  # rotated away while we looked: its lines are in the next file we read
+    try:
+        with gzip.open(handle, "rb") if path.suffix == ".gz" else handle as lines:
+            yield from lines
     except (OSError, EOFError):
         return  # a truncated .gz (being compressed right now) is read as far as it goes
+    finally:
+        handle.close()
 
 
 def read_all(log_dir: Path, since: float | None = None, name: str = EVENTS_FILE) -> list[Entry]:
@@ -117,12 +140,9 @@ class Follower:
         self._open(from_start)
 
     def _open(self, from_start: bool) -> None:
-        try:
-            handle = open(self.path, "rb")  # noqa: SIM115 - kept open between polls on purpose
-        except FileNotFoundError:
+        handle = open_log(self.path)  # kept open between polls on purpose
+        if handle is None:
             return  # not there yet: when it appears, all of it is new
-        except PermissionError:
-            raise _unreadable(self.path) from None
         status = os.fstat(handle.fileno())
         self._handle, self._identity, self._partial = handle, (status.st_dev, status.st_ino), b""
         if not from_start:
@@ -131,7 +151,7 @@ class Follower:
     def holds(self, path: Path) -> bool:
         """True when `path` is the file this follower has open (e.g. it was just rotated)."""
         try:
-            status = os.stat(path)
+            status = os.lstat(path)
         except OSError:
             return False
         return self._identity == (status.st_dev, status.st_ino)
@@ -157,7 +177,7 @@ class Follower:
             return self._drain()
         entries = self._drain()
         try:
-            status = os.stat(self.path)
+            status = os.lstat(self.path)
         except FileNotFoundError:
             return entries  # rotated, the new file not created yet: keep the old handle for now
         if (status.st_dev, status.st_ino) != self._identity:
@@ -170,20 +190,6 @@ class Follower:
             self._partial = b""
             entries += self._drain()
         return entries
-
-
-def follow(path: Path, sleep: Any, *, from_start: bool = False, keep_going: Any = lambda: True,
-           poll_seconds: float = 0.25) -> Iterator[Entry]:
-    """Events as they are written, for as long as `keep_going()`; `sleep(seconds)` between polls."""
-    follower = Follower(path, from_start=from_start)
-    try:
-        while keep_going():
-            found = follower.poll()
-            yield from found
-            if not found:
-                sleep(poll_seconds)
-    finally:
-        follower.close()
 
 
 # --- counting ---

@@ -194,8 +194,8 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def serve(collector: Collector, host: str, port: int, ready: Callable[[str, int], None] | None = None) -> None:
-    """Serve /metrics until interrupted (one scrape at a time: the counters are not shared)."""
+def http_server(collector: Collector, host: str, port: int) -> Any:
+    """A WSGI server answering every path with the metrics (port 0: any free port)."""
     import socket
     from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -208,8 +208,13 @@ def serve(collector: Collector, host: str, port: int, ready: Callable[[str, int]
     class Server(WSGIServer):
         address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
 
-    with make_server(host, port, make_wsgi_app(registry(collector)), server_class=Server,
-                     handler_class=QuietHandler) as server:
+    return make_server(host, port, make_wsgi_app(registry(collector)), server_class=Server,
+                       handler_class=QuietHandler)
+
+
+def serve(collector: Collector, host: str, port: int, ready: Callable[[str, int], None] | None = None) -> None:
+    """Serve /metrics until interrupted (one scrape at a time: the counters are not shared)."""
+    with http_server(collector, host, port) as server:
         if ready is not None:
             ready(host, server.server_port)
         server.serve_forever()

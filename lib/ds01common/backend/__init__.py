@@ -1,0 +1,57 @@
+"""Where containers run. One server (the default) keeps today's code path in containers.py
+and container_exec.py, untouched; `cluster: {scheduler: slurm}` in the config sends the
+container commands to backend.slurm, where each container is a Slurm job.
+
+`Backend` is the interface both sides offer the commands; `for_command(context)` returns the
+Slurm backend, or None for one server, so a command checks that first and otherwise goes on
+exactly as before (one dict lookup on the single-server path, no import of this package's
+Slurm side).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from .slurm import SlurmBackend
+
+
+class Backend(Protocol):
+    def create(self, name: str, **options: Any) -> dict[str, Any]: ...
+    def start(self, name: str) -> int: ...
+    def stop(self, name: str) -> int: ...
+    def retire(self, name: str, *, actor: str | None = None, reason: str = "manual") -> dict[str, Any]: ...
+    def exec(self, name: str, command: list[str], terminal: bool = False) -> int: ...
+    def list(self, everyone: bool = False) -> list[dict[str, Any]]: ...
+    def logs(self, name: str, follow: bool = False) -> int: ...
+
+
+def is_cluster(config: Any) -> bool:
+    """True when the config sends containers to a cluster scheduler."""
+    return bool((config.raw.get("cluster") or {}).get("scheduler"))
+
+
+def config_mentions_cluster() -> bool:
+    """A cheap look at the config file's text for a top-level `cluster:` key, for commands that
+    avoid loading the config on one server (container-list): a file read, no YAML parse."""
+    import re
+
+    from .. import paths
+
+    try:
+        text = paths.config_path().read_text(errors="replace")
+    except OSError:
+        return False
+    return re.search(r"^cluster:", text, re.M) is not None
+
+
+def for_command(context: Any) -> SlurmBackend | None:
+    """The Slurm backend for a command's context (cli.Context), or None on one server."""
+    if not is_cluster(context.config):
+        return None
+    from ..cluster import settings
+    from .slurm import for_context
+
+    cluster = settings(context.config)
+    assert cluster is not None
+    return for_context(context.config, cluster, context.user, context.caller, log_dir=str(context.log_dir))

@@ -1,0 +1,185 @@
+"""The node side of the Slurm backend: what runs inside a DS01 job, on the node Slurm chose.
+
+  python -m ds01common.backend.node job            (the batch script; request on stdin)
+  python -m ds01common.backend.node exec NAME -- CMD...
+  python -m ds01common.backend.node shell|start|stop|logs|stats NAME
+
+`job` creates the user's container with the GPUs Slurm allocated (CUDA_VISIBLE_DEVICES from
+the job's environment, never guessed), with the same labels, uid, limits and workspace as on
+one server, prints READY_MARK to the job's output, and holds it until the job ends: scancel
+or the time limit send SIGTERM, and the container is removed (the workspace stays). The
+other verbs run as steps of that job (`srun --jobid J --overlap`) for container-run & co.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from .. import dockerapi, events, identity, process
+from .. import labels as label
+from ..errors import Ds01Error, NotFound
+from ..records import Limits
+from .jobspec import FAILED_MARK, READY_MARK, JobRequest, request_from_json
+
+JOB_LABEL = "ds01.slurm.job"      # the Slurm job id holding this container
+GRES_LABEL = "ds01.slurm.gres"    # what the job asked Slurm for ("gpu:1g.10gb:1")
+
+
+def container_environment(job_environment: Mapping[str, str]) -> dict[str, str]:
+    """The GPU variables the container gets: exactly the devices Slurm gave the job."""
+    devices = job_environment.get("CUDA_VISIBLE_DEVICES", "")
+    if not devices:
+        return {}
+    return {"CUDA_VISIBLE_DEVICES": devices, "NVIDIA_VISIBLE_DEVICES": devices}
+
+
+def job_labels(request: JobRequest, job_id: str, devices: str, created_at: str) -> dict[str, str]:
+    return {
+        label.MANAGED: label.MANAGED_VALUE, label.USER: request.user, label.UID: str(request.uid),
+        label.PROJECT: request.name, label.CREATED_AT: created_at, label.WORKSPACE: request.workspace,
+        # No DS01 slot ids: Slurm owns the GPUs here, and the ledger must never count them.
+        label.GPU_SLOTS: "", label.GPU_UUIDS: devices, JOB_LABEL: job_id, GRES_LABEL: request.gres or "",
+    }
+
+
+def create_options(request: JobRequest, job_id: str, job_environment: Mapping[str, str],
+                   created_at: str, nvidia_runtime: bool) -> dict[str, Any]:
+    """docker create options for the job's container, built by containers.create_options."""
+    from .. import containers
+
+    user = identity.User(request.login, request.user, request.uid, request.gid, "")
+    limits = Limits(max_cpus=request.cpus, memory=request.memory_mb * 2**20 if request.memory_mb else None,
+                    shm_size=request.shm_size, pids_limit=request.pids_limit)
+    environment = container_environment(job_environment)
+    devices = environment.get("CUDA_VISIBLE_DEVICES", "")
+    requests = dockerapi.gpu_device_requests(devices.split(",")) if devices and nvidia_runtime else None
+    return dict(containers.create_options(user, request.name, request.image, request.workspace, limits,
+                                          job_labels(request, job_id, devices, created_at), environment,
+                                          requests))
+
+
+def run_job(docker: Any, request: JobRequest, job_environment: Mapping[str, str], *, log_dir: str | None,
+            stopping: threading.Event, say: Any, config: Any = None) -> int:
+    """Create, start, hold until `stopping` is set, remove. Returns the job's exit status."""
+    from ..units import iso_utc
+
+    job_id = job_environment.get("SLURM_JOB_ID", "")
+    if config is not None:
+        from ..security import check_image
+
+        # Same rule as on one server: own images, configured ones and images.allowed only.
+        check_image(docker, config, identity.current_user(), request.image)
+    leftover = dockerapi.get_or_none(docker.containers, request.docker_name, f"container {request.name}")
+    if leftover is not None:
+        # A container of an earlier job that died without cleaning up (node crash): its job is gone.
+        if leftover.labels.get(JOB_LABEL) == job_id or not label.is_managed(leftover.labels):
+            raise Ds01Error(f"a container named {request.docker_name} already exists on this node")
+        with dockerapi.errors(f"container {request.name}"):
+            leftover.remove(force=True)
+    with dockerapi.errors("the Docker engine"):
+        nvidia = "nvidia" in (docker.info().get("Runtimes") or {})
+    options = create_options(request, job_id, job_environment, iso_utc(), nvidia)
+    with dockerapi.errors(f"container {request.name}"):
+        container = docker.containers.create(**options)
+    try:
+        with dockerapi.errors(f"container {request.name}"):
+            container.start()
+        events.record("container.started", request.user, log_dir=log_dir, container=request.name,
+                      slurm_job=job_id, gpus=options["environment"].get("CUDA_VISIBLE_DEVICES", ""))
+        say(f"{READY_MARK} {container.id}")
+        stopping.wait()
+    finally:
+        with dockerapi.errors(f"container {request.name}"):
+            container.remove(force=True)
+        events.record("container.removed", request.user, log_dir=log_dir, container=request.name,
+                      slurm_job=job_id, reason="job ended")
+    return 0
+
+
+def find_container(docker: Any, user: identity.User, name: str) -> Any:
+    from .. import containers
+
+    return containers.find(docker, user, name)
+
+
+def _docker_cli() -> str:
+    program = process.which("docker")
+    if program is None:
+        raise Ds01Error("the docker command-line client is not installed on this node")
+    return program
+
+
+def step(verb: str, name: str, command: list[str], environment: Mapping[str, str]) -> int:
+    """One verb for an existing job's container, as the job's owner, on its node."""
+    from .. import container_exec
+
+    user = identity.current_user()
+    docker = dockerapi.connect()
+    container = find_container(docker, user, name)
+    if verb == "attach":
+        if container.status != "running":
+            raise Ds01Error(f"{name} is not running: use `container-run {name}` to start it and enter")
+        verb = "shell"
+    if verb in ("exec", "shell", "start") and container.status != "running":
+        with dockerapi.errors(f"container {name}"):
+            container.start()
+            container.reload()
+    if verb == "start":
+        return 0
+    if verb == "stop":
+        with dockerapi.errors(f"container {name}"):
+            container.stop(timeout=10)
+        return 0
+    if verb == "exec":
+        return process.run(container_exec.exec_command(user, container, command), check=False,
+                           capture=False).returncode
+    if verb == "shell":
+        return process.run(container_exec.exec_command(user, container, container_exec.SHELL, terminal=True),
+                           check=False, capture=False).returncode
+    if verb == "logs":
+        return process.run([_docker_cli(), "logs", *command, container.name], check=False, capture=False).returncode
+    if verb == "stats":
+        return process.run([_docker_cli(), "stats", "--no-stream", container.name], check=False,
+                           capture=False).returncode
+    raise NotFound(f"unknown verb {verb}")
+
+
+def main(argv: list[str]) -> int:
+    environment = dict(os.environ)
+    try:
+        if argv[:1] == ["job"]:
+            request = request_from_json(sys.stdin.read())
+            stopping = threading.Event()
+            # scancel and the time limit send SIGTERM: leave the wait and remove the container.
+            for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                signal.signal(number, lambda *_: stopping.set())
+
+            def say(line: str) -> None:
+                print(line, flush=True)
+
+            from .. import config as config_module
+
+            return run_job(dockerapi.connect(), request, environment, log_dir=None, stopping=stopping, say=say,
+                           config=config_module.load())
+        if len(argv) >= 2:
+            command = argv[argv.index("--") + 1:] if "--" in argv else argv[2:]
+            return step(argv[0], argv[1], command, environment)
+        print("usage: python -m ds01common.backend.node job | VERB NAME [-- CMD...]", file=sys.stderr)
+        return 2
+    except Ds01Error as error:
+        print(f"{FAILED_MARK} {error}", flush=True)
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code
+    except subprocess.SubprocessError as error:  # pragma: no cover - a tool vanished mid-run
+        print(f"{FAILED_MARK} {error}", flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

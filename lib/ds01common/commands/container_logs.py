@@ -1,0 +1,42 @@
+"""Show the output (stdout and stderr) of one of your containers; -f keeps following it.
+
+In locked mode this is how a user reads their container's logs: `docker logs` is closed to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .. import cli
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = cli.parser(__doc__)
+    parser.add_argument("name", metavar="NAME", help="the container")
+    parser.add_argument("-f", "--follow", action="store_true", help="keep printing new output until Ctrl-C")
+    parser.add_argument("--tail", metavar="N", type=int, help="only the last N lines")
+    cli.add_user_option(parser)
+    return parser
+
+
+def main(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)
+    from .. import containers, dockerapi
+
+    context = cli.Context(user_option=args.user)
+    from .. import backend
+    if backend.is_cluster(context.config):  # Slurm cluster: the logs are on the job's node
+        from ..backend import cli_slurm
+        return cli_slurm.logs(context, args.name, args.follow, args.tail)
+    container = containers.find(context.docker, context.user, args.name)
+    tail = "all" if args.tail is None else max(args.tail, 0)
+    with dockerapi.errors(f"container {args.name}"):
+        if args.follow:
+            for chunk in container.logs(stream=True, follow=True, tail=tail):
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+        else:
+            sys.stdout.buffer.write(container.logs(tail=tail))
+    sys.stdout.flush()
+    return 0
