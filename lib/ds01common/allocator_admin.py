@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 Document = dict[str, Any]  # the status document (see `status`)
 
 log = logging.getLogger("ds01")
-_SLOT_ID_RE = re.compile(r"^\d+(:\d+)?$")
+_SLOT_ID_RE = re.compile(r"^\d+(:\d+)?\Z")
 
 
 def status(docker: Any, config: Any, *, state_dir: StrPath, inventory_: inventory.Inventory | None = None,

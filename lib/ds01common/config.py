@@ -187,14 +187,22 @@ def validate(raw, path):
     return problems
 
 
+# Keys where 0 reaches Docker as "no limit" (memory, pids) or its default (shm): refused, so a
+# typo never silently lifts a limit; null is how a config says "unlimited".
+ZERO_IS_NOT_A_LIMIT = ("memory", "shm_size", "pids_limit")
+
+
 def _check(report, keypath, value, parser):
     try:
-        parser(value)
+        parsed = parser(value)
     except SettingProblems as error:
         for suffix, problem in error.problems:
             report(f"{keypath}{suffix}", problem)
-    except ValueError as error:
+    except (ValueError, OverflowError) as error:
         report(keypath, str(error))
+    else:
+        if parsed == 0 and keypath.rpartition(".")[2] in ZERO_IS_NOT_A_LIMIT:
+            report(keypath, f"0 would mean no limit at all to Docker; write null for unlimited, got {value!r}")
 
 
 def _check_layers(report, raw):

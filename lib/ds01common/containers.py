@@ -38,7 +38,7 @@ CONTAINER_MODELS = "/models"  # AIME's `mlc create -m DIR`: a models directory
 # The loop keeps an idle container alive without a terminal and leaves at once on SIGTERM,
 # so `docker stop` never has to wait for its timeout. Plain POSIX sh: busybox and distros.
 # What `docker ps` shows as an id (or more of it): only these are tried as ids by find().
-CONTAINER_ID_RE = re.compile(r"^[0-9a-f]{12,64}$")
+CONTAINER_ID_RE = re.compile(r"^[0-9a-f]{12,64}\Z")
 LONGEST_NAME = 40  # names.NAME_RE: anything longer can only be an id
 
 KEEP_ALIVE = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]

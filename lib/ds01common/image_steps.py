@@ -16,7 +16,7 @@ NO_APT = "# (no extra system packages)"
 APT_INSTALL = "RUN apt-get update && apt-get install -y --no-install-recommends "
 APT_CLEANUP = " && rm -rf /var/lib/apt/lists/*"
 # Debian package names (policy 5.6.1), optionally pinned: name=version.
-APT_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?$")
+APT_PACKAGE_RE = re.compile(r"^[a-z0-9][a-z0-9+.-]+(=[A-Za-z0-9.+~:-]+)?\Z")
 
 REQUIREMENTS_FILE = "requirements.txt"
 REQUIREMENTS_MARKER = ("# ds01-requirements: requirements.txt beside this Dockerfile "

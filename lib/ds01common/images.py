@@ -5,6 +5,8 @@ as `ds01-<user>/<project>:latest`. Deleting an image never touches the Dockerfil
 environment can always be rebuilt.
 """
 
+from __future__ import annotations
+
 import io
 import logging
 import os
@@ -18,6 +20,11 @@ from . import labels as label
 from .errors import Ds01Error, NotFound, PermissionDenied, UsageError
 from .units import iso_utc
 from .userfiles import make_directory, write_text
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost every command
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from typing import Any
 
 log = logging.getLogger("ds01")
 
@@ -35,10 +42,10 @@ USER_FRAGMENT = "user.fragment"
 PACKAGES_MARKER = "# ds01-packages: extra packages (`image-update PROJECT --packages ...` edits the next line)"
 NO_PACKAGES = "# (no extra packages)"
 PIP_INSTALL = "RUN python3 -m pip install "
-PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~+*:/@]*$")
+PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~+*:/@]*\Z")
 # Beside the Dockerfile, only these small files go to the build: never data or checkpoints.
 CONTEXT_FILES = ("Dockerfile", "requirements.txt", "environment.yml")
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")  # Docker's rule for a tag
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")  # Docker's rule for a tag
 
 # Short local names for the label names of labels.py.
 LABEL_MANAGED = label.MANAGED
@@ -221,7 +228,8 @@ def update_dockerfile(config, user, project, *, packages=(), remove=()):
     return merged
 
 
-def add_build_steps(config, user, project, *, apt=(), requirements=None):
+def add_build_steps(config: Any, user: Any, project: str, *, apt: Sequence[str] = (),
+                    requirements: str | None = None) -> list[str]:
     """Add system packages (`apt`) and/or the install of a requirements file to the Dockerfile.
 
     `requirements` (a path, read with the user's own permissions) is copied to the project's
@@ -250,17 +258,17 @@ def add_build_steps(config, user, project, *, apt=(), requirements=None):
     return packages
 
 
-def snapshot(config, user, project):
+def snapshot(config: Any, user: Any, project: str) -> dict[Path, str | None]:
     """The files image-update may change, as they are now ({path: text or None}), for `restore`."""
     directory = project_dir(config, user, project)
-    saved = {}
+    saved: dict[Path, str | None] = {}
     for name in ("Dockerfile", "requirements.txt"):
         path = directory / name
         saved[path] = path.read_text() if path.is_file() else None
     return saved
 
 
-def restore(saved, user):
+def restore(saved: dict[Path, str | None], user: Any) -> None:
     """Put back what `snapshot` saw: a failed update leaves the project as it was."""
     for path, text in saved.items():
         if text is None:
@@ -271,7 +279,7 @@ def restore(saved, user):
 
 # --- building ----------------------------------------------------------------------------
 
-def user_step(templates_dir=None):
+def user_step(templates_dir: str | Path | None = None) -> str:
     """DS01's user step (the templates' user.fragment), appended to the Dockerfile at build time."""
     directory = templates_location(templates_dir)
     try:

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from . import nvml
 
 MIG_SLICES_PER_GPU = 7
-_PROFILE_RE = re.compile(r"^(\d+)g\.(\d+)gb$")
+_PROFILE_RE = re.compile(r"^(\d+)g\.(\d+)gb\Z")
 # Fixed namespace so a simulated host always gets the same UUIDs.
 _SIMULATION_NAMESPACE = uuid.UUID("5f0c1e0e-57a1-4d5b-9d01-d5010000beef")
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import containers, dockerapi, names, ports
+from . import labels as label
 from .errors import Ds01Error, NotFound
 
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
@@ -115,7 +116,7 @@ def start_jupyter(docker: Any, user: Any, name: str, host: str, *, state_dir: st
                                                environment={"JUPYTER_TOKEN": token}, workdir="/workspace")
     text = (output or b"").decode(errors="replace").strip()
     if exit_code == NO_JUPYTER:
-        project = container.labels.get("ds01.project") or name
+        project = container.labels.get(label.PROJECT) or name
         raise NotFound(JUPYTER_HINT.format(name=name, project=project))
     if exit_code != 0 or not text:
         raise Ds01Error(f"JupyterLab did not start in {name} (exit {exit_code}): {text[-300:] or 'no output'}")

@@ -332,9 +332,11 @@ class State:
         """Names of the user's DS01 containers, including creates in progress."""
         names: set[Any] = {container.name for container in self.containers if container.user == user}
         names.update(entry.get("container") for entry in self.reservations.values() if entry.get("user") == user)
-        # Recent creates count by age (reconcile drops them after RECENT_SECONDS), whatever the
-        # listing's time: a listing taken before the lock may lack a container confirmed since.
-        names.update(name for name, entry in self.data["recent"].items() if entry.get("user") == user)
+        # A create confirmed after this listing started is not in it: counted from `recent`, which
+        # reconcile prunes by age only (never because a newer listing shows the container), so a
+        # transaction holding an older listing still sees every create confirmed since.
+        names.update(name for name, entry in self.data["recent"].items()
+                     if entry.get("user") == user and float(entry.get("time", 0)) >= self.listed_at)
         names.discard(excluding)
         return names
 

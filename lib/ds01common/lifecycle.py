@@ -8,6 +8,8 @@ containers labelled ds01.managed=true and retires them through containers.retire
 remove, free the GPU; the workspace is kept).
 """
 
+from __future__ import annotations
+
 import datetime
 import logging
 import time
@@ -17,6 +19,10 @@ from pathlib import Path
 from . import activity, events, identity, statefile, userfiles
 from .errors import Ds01Error, NotFound
 from .units import format_duration
+
+TYPE_CHECKING = False  # not typing's: importing typing would cost every command
+if TYPE_CHECKING:
+    from typing import Any
 
 log = logging.getLogger("ds01")
 STATE_FILE = "lifecycle.json"
@@ -208,7 +214,7 @@ def _running_checks(observation, entry, thresholds, user_limits, now):
     return candidates
 
 
-def effective_keep_alive(mtime, entry, now):
+def effective_keep_alive(mtime: float | None, entry: dict[str, Any], now: float) -> float | None:
     """When a .keep-alive counts as touched: its mtime, but a future mtime counts from the pass
     that first saw it (remembered in `entry`), so `touch -d 2099-01-01` cannot keep a container for ever."""
     if mtime is None:

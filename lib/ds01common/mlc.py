@@ -24,7 +24,7 @@ from .identity import User
 LABEL_FRAMEWORK = label.MLC_FRAMEWORK
 ALL_GPUS = "all"
 # AIME accepts these in names; DS01's container names do not. Dots become '-', capitals lower case.
-AIME_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}$")
+AIME_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}\Z")
 
 
 @dataclass(frozen=True)

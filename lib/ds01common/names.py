@@ -4,7 +4,7 @@ import re
 
 from .errors import Ds01Error
 
-NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}\Z")
 DOCKER_SEPARATOR = "._."
 NAME_RULE = ("1-40 characters: lowercase letters, digits, '-' and '_', "
              "starting with a letter or digit")

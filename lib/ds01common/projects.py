@@ -110,6 +110,16 @@ def launch(docker, config, user, name, *, templates_dir=None, on_output=None, on
             notice = (f"{name} still runs the image it was created with; to use the rebuilt {image}: "
                       f"`container-retire {name}`, then `project-launch {name}`")
         gpu_slots = label.slot_ids(container.labels)
-        containers.start(docker, user, name, log_dir=log_dir, container=container, config=config, state_dir=state_dir)
+        try:
+            containers.start(docker, user, name, log_dir=log_dir, container=container, config=config,
+                             state_dir=state_dir)
+        except containers.GpuLost as lost:
+            if wait is None:
+                raise
+            # --wait: the container lost its GPU (admin release, vanished slot): re-create it on a free one.
+            moved = containers.restart_on_new_gpu(docker, config, user, name, wait=wait, state_dir=state_dir,
+                                                  log_dir=log_dir)
+            gpu_slots, action = moved.get("gpus") or [], "re-created on a free GPU and started"
+            notice = f"{name} lost GPU slot {', '.join(lost.slots)}; the workspace is kept"
     _say(on_step, "container", f"container {name} {action}")
     return {"name": name, "image": image, "built": built, "action": action, "notice": notice, "gpus": gpu_slots}

@@ -20,6 +20,8 @@ def parse_duration(value: Any) -> int | None:
     if isinstance(value, bool):
         raise ValueError(f"expected a duration like '30m', '48h' or '7d', got {value!r}")
     if isinstance(value, (int, float)):
+        if value != value or value in (float("inf"), float("-inf")):  # NaN, Infinity: never a duration
+            raise ValueError(f"expected a finite duration, got {value!r}")
         if value < 0:
             raise ValueError(f"a duration cannot be negative, got {value!r}")
         return int(round(value * 3600))

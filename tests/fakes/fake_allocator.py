@@ -62,7 +62,8 @@ class FakeAllocator:
         self.rolled_back = []
 
     @contextlib.contextmanager
-    def reserve(self, docker, config, user, limits, docker_container_name, request, state_dir=None, log_dir=None):
+    def reserve(self, docker, config, user, limits, docker_container_name, request, state_dir=None, log_dir=None,
+                clock=None):
         self.requests.append((docker_container_name, request))
         if request.count > len(self.free):
             raise ResourcesUnavailable(f"no GPU free: asked for {request.count}")

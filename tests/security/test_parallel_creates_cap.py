@@ -16,8 +16,8 @@ from ds01common import allocator, ledger
 from ds01common.errors import ResourcesUnavailable
 from ds01common.identity import User
 from ds01common.records import Limits
+from fakes.engine import FakeEngine, ds01_labels
 from fakes.fake_config import SimConfig
-from fakes.fake_docker import FakeDocker, ds01_labels
 
 CAP = 3
 ALICE = User("alice", "alice", 1000, 1000, "/home/alice")
@@ -25,7 +25,7 @@ LIMITS = Limits(max_mig_instances=1, max_gpus_per_container=1, max_gpu_equivalen
                 max_containers_per_user=CAP, priority=10)
 
 
-class LockedDocker(FakeDocker):
+class LockedDocker(FakeEngine):
     """The fake engine, safe to share between threads (the real one serialises its API too)."""
 
     def __init__(self):

@@ -11,8 +11,8 @@ from ds01common.errors import DockerUnavailable, ResourcesUnavailable, UsageErro
 from ds01common.identity import User
 from ds01common.records import Limits
 from fakes.clock import FakeClock
+from fakes.engine import FakeEngine, ds01_labels
 from fakes.fake_config import SimConfig
-from fakes.fake_docker import FakeDocker, ds01_labels
 
 ALICE = User("alice", "alice", 1000, 1000, "/home/alice")
 BOB = User("bob", "bob", 1001, 1001, "/home/bob")
@@ -26,7 +26,7 @@ UNLIMITED = Limits(max_mig_instances=None, max_gpus_per_container=None, max_gpu_
 
 @pytest.fixture
 def env(tmp_path):
-    return {"docker": FakeDocker(), "config": SimConfig(MIXED), "state_dir": tmp_path, "log_dir": tmp_path}
+    return {"docker": FakeEngine(), "config": SimConfig(MIXED), "state_dir": tmp_path, "log_dir": tmp_path}
 
 
 def create(env, user, name, request=None, limits=STUDENT, confirm=True, clock=SYSTEM):

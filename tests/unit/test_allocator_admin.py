@@ -4,8 +4,8 @@ import os
 
 from ds01common import allocator_admin, gpuqueue
 from ds01common.ledger import process_start_time
+from fakes.engine import FakeEngine
 from fakes.fake_config import SimConfig
-from fakes.fake_docker import FakeDocker
 
 ONE_GPU = [{"model": "NVIDIA A100-SXM4-80GB", "memory": "80g"}]
 
@@ -21,7 +21,7 @@ def _queue_entry_without_arrival(state_dir):
 
 def test_status_with_a_waiter_without_arrival_time_shows_its_since_as_unknown(tmp_path):
     _queue_entry_without_arrival(tmp_path)
-    document = allocator_admin.status(FakeDocker(), SimConfig(ONE_GPU), state_dir=tmp_path, log_dir=tmp_path)
+    document = allocator_admin.status(FakeEngine(), SimConfig(ONE_GPU), state_dir=tmp_path, log_dir=tmp_path)
     assert [(row["user"], row["container"], row["since"]) for row in document["queue"]] == \
         [("alice", "train._.1000", None)]
 
@@ -30,7 +30,7 @@ def test_status_gives_a_waiter_its_arrival_as_utc_time(tmp_path):
     _queue_entry_without_arrival(tmp_path)
     with gpuqueue.queue_file(tmp_path).transaction() as data:
         data["waiters"]["abc123"]["arrival"] = 1_800_000_000.0
-    document = allocator_admin.status(FakeDocker(), SimConfig(ONE_GPU), state_dir=tmp_path, log_dir=tmp_path)
+    document = allocator_admin.status(FakeEngine(), SimConfig(ONE_GPU), state_dir=tmp_path, log_dir=tmp_path)
     assert document["queue"][0]["since"] == "2027-01-15T08:00:00Z"
 
 

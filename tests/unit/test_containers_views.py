@@ -6,7 +6,7 @@ import pytest
 from ds01common import container_cli, container_exec, container_stats, identity
 from ds01common.errors import UsageError
 from ds01common.records import Limits
-from fakes.fake_engine import FakeEngine
+from fakes.engine import FakeEngine
 
 SAMPLE = {
     "cpu_stats": {"cpu_usage": {"total_usage": 3_000_000_000}, "system_cpu_usage": 20_000_000_000,

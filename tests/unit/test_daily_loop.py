@@ -15,7 +15,7 @@ from ds01common import containers, events, gpuqueue, guided, identity, ledger, p
 from ds01common.errors import NotFound, PermissionDenied, ResourcesUnavailable, UsageError
 from ds01common.records import Limits
 from fakes.fake_allocator import FakeAllocator
-from fakes.fake_engine import FakeEngine
+from fakes.engine import FakeEngine
 from helpers import ROOT, write_config
 
 IMAGE = "ds01-test/busybox:latest"
@@ -185,3 +185,27 @@ def test_guided_rerun_on_an_existing_project_does_not_ask_for_a_template(world, 
                                  for question in questions)
     assert options.template is None and options.packages == []
     assert any("already has a Dockerfile" in item[1] for item in asked if isinstance(item, tuple))
+
+
+def test_project_launch_with_wait_recreates_a_project_container_whose_gpu_vanished(world, monkeypatch):
+    from types import SimpleNamespace
+
+    from fakes.fake_allocator import Slot
+    (world["workspaces"] / "old").mkdir(parents=True)
+    world["allocator"].free = [Slot("1:0", 1, "GPU-fake-1:0")]  # not in the simulated inventory
+    made = containers.create(world["engine"], world["config"], world["alice"], "old", image=IMAGE,
+                             workspace=str(world["workspaces"] / "old"),
+                             state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+    monkeypatch.setattr(projects.images, "image_exists", lambda *args: True)
+    monkeypatch.setattr(world["engine"].images, "get", lambda name: SimpleNamespace(id=name, labels={}))
+    world["engine"].image_store["ds01-alice/old:latest"] = {}
+
+    def launch(wait):
+        return projects.launch(world["engine"], world["config"], world["alice"], "old", wait=wait,
+                               state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+    with pytest.raises(containers.GpuLost, match="1:0"):
+        launch(None)
+    world["allocator"].free = [Slot("0", 0, "GPU-fake-0")]
+    result = launch(5)
+    assert result["gpus"] == ["0"] and "lost GPU slot 1:0" in result["notice"]
+    assert containers.find(world["engine"], world["alice"], "old").labels["ds01.workspace"] == made["workspace"]

@@ -10,7 +10,7 @@ from ds01common import config as config_module
 from ds01common.identity import User
 from ds01common.monitoring import eventlog, exporter, snapshot
 from ds01common.records import Limits
-from fakes.fake_docker import FakeDocker, ds01_labels
+from fakes.engine import FakeEngine, ds01_labels
 from helpers import need_tool, write_config
 
 MIXED = [{"model": "NVIDIA A100-SXM4-80GB", "memory": "80g"},
@@ -26,7 +26,7 @@ class Engine:
     """FakeDocker plus the list API's view of it, counting listings."""
 
     def __init__(self):
-        self.docker = FakeDocker()
+        self.docker = FakeEngine()
         self.listings = 0
 
     def list_containers(self):

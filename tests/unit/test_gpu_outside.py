@@ -10,8 +10,8 @@ from ds01common import allocator, allocator_admin, gpu_outside, inventory, nvml
 from ds01common.errors import ResourcesUnavailable
 from ds01common.identity import User
 from ds01common.records import Limits
+from fakes.engine import FakeEngine, ds01_labels
 from fakes.fake_config import SimConfig
-from fakes.fake_docker import FakeDocker, ds01_labels
 from fakes.fake_pynvml import (
     HOST_PID,
     OTHER_CONTAINER,
@@ -38,7 +38,7 @@ def busy(tmp_path, monkeypatch):
     fake_process(proc, OTHER_CONTAINER_PID, 4_000_001, container_id=OTHER_CONTAINER)
     monkeypatch.setattr(gpu_outside, "PROC_ROOT", str(proc))
     return {"module": module, "proc": proc, "inventory": inventory.from_nvml(nvml.discover(module)),
-            "docker": FakeDocker(), "state": tmp_path / "state"}
+            "docker": FakeEngine(), "state": tmp_path / "state"}
 
 
 def reserve_one(busy, config, name, count=1):
@@ -94,7 +94,7 @@ def test_when_only_busy_slots_are_left_the_refusal_says_why_and_can_be_waited_fo
 def test_avoid_busy_on_simulated_gpus_never_asks_nvml(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "pynvml", None)  # any NVML call would say "not installed"
     config = SimConfig([{"model": "A100", "memory": "80g"}], avoid_busy=True)
-    docker = FakeDocker()
+    docker = FakeEngine()
     with allocator.reserve(docker, config, ALICE, FULL_GPUS, "a._.1000", allocator.GpuRequest(),
                            state_dir=tmp_path, log_dir=tmp_path) as allocation:
         assert allocation.slot_ids == ["0"]
@@ -108,7 +108,7 @@ def test_gpu_status_document_lists_outside_processes_with_their_user(busy):
 
 
 def test_simulated_gpus_have_no_outside_processes(tmp_path):
-    document = allocator_admin.status(FakeDocker(), SimConfig([{"model": "A100", "memory": "80g"}]),
+    document = allocator_admin.status(FakeEngine(), SimConfig([{"model": "A100", "memory": "80g"}]),
                                       state_dir=tmp_path)
     assert document["outside_processes"] == []
 
@@ -147,7 +147,7 @@ def test_gpu_status_prints_the_outside_processes_with_their_user(busy, ds01_env,
 
 def test_ds01_status_document_carries_the_outside_processes(tmp_path):
     from ds01common import adminviews
-    from fakes.fake_engine import FakeEngine
+    from fakes.engine import FakeEngine
 
     outside = [{"pid": HOST_PID, "user": "carol", "gpu_uuid": "GPU-0", "slot": "0", "used_memory": 0,
                 "container": None, "command": "train.py"}]

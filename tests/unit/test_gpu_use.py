@@ -9,7 +9,7 @@ from ds01common import dockerapi, gpu_use
 from ds01common.commands import container_stats as command
 from ds01common.identity import current_user
 from fakes import fake_pynvml
-from fakes.fake_engine import FakeEngine
+from fakes.engine import FakeEngine
 
 GIB = 1024 ** 3
 

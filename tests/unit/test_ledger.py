@@ -9,7 +9,7 @@ import sys
 import time
 
 from ds01common import ledger
-from fakes.fake_docker import FakeDocker, ds01_labels
+from fakes.engine import FakeEngine, ds01_labels
 
 
 def reserve(state_dir, docker, slots, container="new._.1000", pid=None, start=None, at=None, user="alice"):
@@ -32,7 +32,7 @@ def dead_pid():
 
 
 def test_labelled_container_missing_from_the_ledger_is_adopted(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     docker.containers.add("a._.1000", ds01_labels("alice", "1:0", "MIG-x"))
     with ledger.transaction(docker, tmp_path) as state:
         assert state.assignments["1:0"]["container"] == "a._.1000"
@@ -41,7 +41,7 @@ def test_labelled_container_missing_from_the_ledger_is_adopted(tmp_path):
 
 
 def test_entry_whose_container_was_removed_behind_ds01s_back_is_dropped(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     container = docker.containers.add("a._.1000", ds01_labels("alice", "0,1", "GPU-a,GPU-b"))
     with ledger.transaction(docker, tmp_path):
         pass
@@ -52,28 +52,28 @@ def test_entry_whose_container_was_removed_behind_ds01s_back_is_dropped(tmp_path
 
 
 def test_stopped_containers_keep_their_slots(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     docker.containers.add("a._.1000", ds01_labels("alice", "2"), status="exited")
     with ledger.transaction(docker, tmp_path) as state:
         assert "2" in state.taken()
 
 
 def test_reservation_of_a_dead_process_is_dropped(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     reserve(tmp_path, docker, ["3"], pid=dead_pid(), start="1")
     with ledger.transaction(docker, tmp_path) as state:
         assert state.reservations == {} and "3" not in state.taken()
 
 
 def test_reservation_of_a_live_process_is_kept(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     reserve(tmp_path, docker, ["3"])
     with ledger.transaction(docker, tmp_path) as state:
         assert "3" in state.taken()
 
 
 def test_reused_pid_is_not_mistaken_for_the_reserving_process(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     reserve(tmp_path, docker, ["3"], pid=os.getpid(), start="12345")  # our pid, another start time
     with ledger.transaction(docker, tmp_path) as state:
         assert state.reservations == {}
@@ -88,14 +88,14 @@ def test_another_users_process_counts_as_alive(monkeypatch):
 
 def test_reservation_older_than_the_timeout_is_dropped(tmp_path, monkeypatch):
     monkeypatch.setenv("DS01_RESERVATION_TIMEOUT", "30")
-    docker = FakeDocker()
+    docker = FakeEngine()
     reserve(tmp_path, docker, ["3"], at=time.time() - 31)
     with ledger.transaction(docker, tmp_path) as state:
         assert state.reservations == {}
 
 
 def test_container_labelled_with_a_slot_someone_holds_does_not_get_it(tmp_path, caplog):
-    docker = FakeDocker()
+    docker = FakeEngine()
     docker.containers.add("first._.1000", ds01_labels("alice", "0"))
     with ledger.transaction(docker, tmp_path):
         pass
@@ -107,7 +107,7 @@ def test_container_labelled_with_a_slot_someone_holds_does_not_get_it(tmp_path, 
 
 
 def test_container_labelled_with_a_slot_another_live_create_reserved_does_not_get_it(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     reserve(tmp_path, docker, ["0"], container="reserver._.1000")
     docker.containers.add("intruder._.1001", ds01_labels("bob", "0"))
     with ledger.transaction(docker, tmp_path) as state:
@@ -116,7 +116,7 @@ def test_container_labelled_with_a_slot_another_live_create_reserved_does_not_ge
 
 
 def test_corrupt_ledger_is_rebuilt_from_labels_with_a_warning(tmp_path, caplog):
-    docker = FakeDocker()
+    docker = FakeEngine()
     docker.containers.add("a._.1000", ds01_labels("alice", "1"))
     (tmp_path / ledger.LEDGER_FILE).write_text("{ not json")
     with caplog.at_level(logging.WARNING, logger="ds01"), ledger.transaction(docker, tmp_path) as state:
@@ -126,7 +126,7 @@ def test_corrupt_ledger_is_rebuilt_from_labels_with_a_warning(tmp_path, caplog):
 
 
 def test_missing_ledger_is_rebuilt_from_labels_with_a_warning(tmp_path, caplog):
-    docker = FakeDocker()
+    docker = FakeEngine()
     docker.containers.add("a._.1000", ds01_labels("alice", "1,2"))
     with caplog.at_level(logging.WARNING, logger="ds01"), ledger.transaction(docker, tmp_path) as state:
         assert sorted(state.assignments) == ["1", "2"]
@@ -134,14 +134,14 @@ def test_missing_ledger_is_rebuilt_from_labels_with_a_warning(tmp_path, caplog):
 
 
 def test_ledger_of_the_wrong_shape_is_repaired(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     (tmp_path / ledger.LEDGER_FILE).write_text(json.dumps({"schema_version": 1, "assignments": []}))
     with ledger.transaction(docker, tmp_path) as state:
         assert state.assignments == {}
 
 
 def test_user_containers_count_pending_creates_once(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     docker.containers.add("a._.1000", ds01_labels("alice", ""))
     reserve(tmp_path, docker, [], container="b._.1000")
     reserve(tmp_path, docker, [], container="a._.1000")
@@ -151,7 +151,7 @@ def test_user_containers_count_pending_creates_once(tmp_path):
 
 
 def test_reconcile_changes_are_recorded_as_events(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     container = docker.containers.add("a._.1000", ds01_labels("alice", "0"))
     with ledger.transaction(docker, tmp_path, log_dir=tmp_path):
         pass
@@ -172,7 +172,7 @@ def test_an_assignment_confirmed_after_the_listing_started_survives_that_listing
 
 
 def test_a_dead_creators_container_is_adopted_from_a_listing_retaken_under_the_lock(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     reserve(tmp_path, docker, ["0"], container="orphan._.1000", pid=dead_pid(), start="1")
     docker.containers.add("orphan._.1000", ds01_labels("alice", "0"))
     real_list = docker.containers.list
@@ -189,7 +189,7 @@ def test_a_dead_creators_container_is_adopted_from_a_listing_retaken_under_the_l
 
 
 def test_confirmed_creates_count_for_their_user_against_an_older_listing(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     with ledger.transaction(docker, tmp_path) as state:
         state.remember_confirmed("fresh._.1000", "alice")
     with ledger.transaction(docker, tmp_path) as state:
@@ -198,7 +198,7 @@ def test_confirmed_creates_count_for_their_user_against_an_older_listing(tmp_pat
 
 
 def test_hand_edited_entries_of_the_wrong_shape_are_dropped_and_labels_readopted(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     docker.containers.add("a._.1000", ds01_labels("alice", "1:0", "MIG-x"))
     (tmp_path / ledger.LEDGER_FILE).write_text(json.dumps({
         "schema_version": 1, "assignments": {"1:0": "garbage", "1:1": {"confirmed": "soon"}},

@@ -29,10 +29,22 @@ def _progress(line: str) -> None:
 
 
 def create(context: Any, args: argparse.Namespace, *, deploy: bool = False) -> int:
+    from .. import containers, names
+
     backend = _backend(context)
     options = container_cli.create_kwargs(args)
-    result = backend.create(args.name, image=options["image"], gpus=options["gpus"], cpu_only=options["cpu_only"],
-                            full_gpu=options["full_gpu"], wait=options["wait"], progress=_progress)
+    user = context.user
+    name = args.name
+    project = options.get("project")
+    if name is None:  # container-deploy --image ds01-<you>/<project>:<tag>: the project names it
+        name = containers.name_from_image(user, options["image"])
+        project = project or name
+    workspace = str(containers.project_workspace(context.config, user, project)) if project else None
+    image = options["image"] or names.image_name(user.name, project or name, uid=user.uid)
+    result = backend.create(name, image=image, gpus=options["gpus"], cpu_only=options["cpu_only"],
+                            full_gpu=options["full_gpu"], wait=options["wait"], workspace=workspace,
+                            progress=_progress)
+    args.name = name
     if getattr(args, "json", False):
         cli.print_json(result)
         return 0
