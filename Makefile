@@ -17,6 +17,8 @@ DOCKER_GROUP  ?= docker
 # as root through the sudoers drop-in. Keep USERS_GROUP equal to the config's `users_group`.
 USERS_GROUP   ?= ds01-users
 SUDOERSDIR    ?= /etc/sudoers.d
+# One alias per users group, so two installs' drop-ins never redefine each other's alias.
+SUDO_ALIAS     = DS01_$(shell echo '$(USERS_GROUP)' | tr 'a-z' 'A-Z' | tr -c 'A-Z0-9\n' '_')
 
 LIBDIR  = $(PREFIX)/lib/ds01
 VENV    = $(LIBDIR)/venv
@@ -78,9 +80,9 @@ install: deps
 	install -d -m 750 $(DESTDIR)$(SUDOERSDIR)
 	@{ echo '# DS01 locked mode (config access: ds01-only): written by make install; do not edit.'; \
 	  echo 'Defaults:%$(USERS_GROUP) env_reset, !setenv'; \
-	  printf 'Cmnd_Alias DS01_COMMANDS ='; sep=' '; \
+	  printf 'Cmnd_Alias %s =' "$(SUDO_ALIAS)"; sep=' '; \
 	  for script in bin/*; do printf '%s%s' "$$sep" "$(PREFIX)/bin/$$(basename $$script)"; sep=', '; done; echo; \
-	  echo '%$(USERS_GROUP) ALL = (root) NOPASSWD: DS01_COMMANDS'; } > $(DESTDIR)$(SUDOERSDIR)/.ds01.new
+	  echo '%$(USERS_GROUP) ALL = (root) NOPASSWD: $(SUDO_ALIAS)'; } > $(DESTDIR)$(SUDOERSDIR)/.ds01.new
 	chmod 440 $(DESTDIR)$(SUDOERSDIR)/.ds01.new
 	@if command -v visudo >/dev/null 2>&1; then visudo -cqf $(DESTDIR)$(SUDOERSDIR)/.ds01.new || { rm -f $(DESTDIR)$(SUDOERSDIR)/.ds01.new; echo "the sudoers drop-in failed visudo -c" >&2; exit 1; }; \
 	  else echo "visudo not found: install sudo before using locked mode (access: ds01-only)"; fi

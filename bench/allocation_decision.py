@@ -19,15 +19,17 @@ sys.path[:0] = [str(ROOT / "lib"), str(ROOT / "tests")]
 
 from ds01common import allocator, inventory, ledger, policy  # noqa: E402
 from ds01common.identity import User  # noqa: E402
-from fakes.fake_docker import FakeDocker, ds01_labels  # noqa: E402
+from ds01common.records import Limits  # noqa: E402
+from fakes.engine import FakeEngine, ds01_labels  # noqa: E402
 
 GPUS, CONTAINERS, HELD, ROUNDS = 64, 1000, 440, 200
-LIMITS = {"max_mig_instances": None, "max_gpus_per_container": 1, "max_gpu_equivalents": None,
-          "allow_full_gpu": False, "max_containers_per_user": None, "priority": 10}
+LIMITS = Limits(max_mig_instances=None, max_gpus_per_container=1, max_gpu_equivalents=None,
+                allow_full_gpu=False, max_containers_per_user=None, priority=10)
 
 
 class SimConfig:
     simulated_gpus = [{"memory": "80g", "mig": ["1g.10gb"] * 7}] * GPUS
+    avoid_busy_gpus = False
 
 
 def main():
@@ -37,7 +39,7 @@ def main():
     config = SimConfig()
     inv = inventory.discover(config)
     slots = inv.slots
-    docker = FakeDocker()
+    docker = FakeEngine()
     for index in range(CONTAINERS):
         slot = slots[index].id if index < HELD else ""
         docker.containers.add(f"c{index}._.{1000 + index % 50}", ds01_labels(f"user{index % 50}", slot))

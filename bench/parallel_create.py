@@ -23,12 +23,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 from ds01common import allocator, config, dockerapi, identity  # noqa: E402
+from ds01common.records import Limits  # noqa: E402
 
 IMAGE = os.environ.get("DS01_TEST_IMAGE", "ds01-test/busybox:latest")
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 12
 ROUNDS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-LIMITS = {"max_mig_instances": None, "max_gpus_per_container": 1, "max_gpu_equivalents": None,
-          "allow_full_gpu": True, "max_containers_per_user": None, "priority": 10}
+LIMITS = Limits(max_mig_instances=None, max_gpus_per_container=1, max_gpu_equivalents=None,
+                allow_full_gpu=True, max_containers_per_user=None, priority=10)
 CHILD = """
 import sys; sys.path.insert(0, sys.argv[1])
 from ds01common import allocator, config, dockerapi, identity

@@ -107,7 +107,9 @@ def installed(shared_root):
     layout = {"PREFIX": prefix, "CONFDIR": shared_root / "etc", "STATEDIR": shared_root / "var-lib",
               "LOGDIR": shared_root / "var-log", "CRONDIR": shared_root / "cron.d",
               "LOGROTATEDIR": shared_root / "logrotate.d", "SYSTEMDDIR": shared_root / "systemd",
-              "PROFILEDIR": shared_root / "profile.d"}
+              "PROFILEDIR": shared_root / "profile.d",
+              # never the real /etc/sudoers.d: locked-mode tests put their drop-in in place themselves
+              "SUDOERSDIR": shared_root / "sudoers.d"}
     result = subprocess.run(["make", "-s", "install"] + [f"{key}={value}" for key, value in layout.items()],
                             cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr

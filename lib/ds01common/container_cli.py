@@ -67,8 +67,12 @@ def gpu_text(slots: Iterable[str]) -> str:
 
 
 def created_lines(result: dict[str, Any]) -> list[str]:
-    return [f"Created {result['name']}: image {result['image']}, GPU {gpu_text(result['gpus'])}",
-            f"  workspace {result['workspace']} -> /workspace (kept when the container goes)"]
+    lines = [f"Created {result['name']}: image {result['image']}, GPU {gpu_text(result['gpus'])}",
+             f"  workspace {result['workspace']} -> /workspace (kept when the container goes)"]
+    if result.get("port"):
+        lines.append(f"  port 8888 inside -> 127.0.0.1:{result['port']} here "
+                     f"(JupyterLab from your laptop: container-jupyter {result['name']})")
+    return lines
 
 
 def retired_lines(result: dict[str, Any]) -> list[str]:

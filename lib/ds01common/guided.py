@@ -55,6 +55,8 @@ def ask_project(options: ProjectOptions, config: Any, *, given: Iterable[str] = 
         prompts.explain(f"{options.name} already has a Dockerfile ({existing}); it is used as it is. "
                         f"Change it by editing it, or with `image-update {options.name} --packages PKG...`.")
         given = set(given) | {"template", "packages"}
+    if (existing.parent / ".git").exists():
+        given = set(given) | {"git"}  # already a repository: git-init keeps it as it is
     if "template" not in given:
         prompts.explain("The image template decides which libraries are preinstalled. "
                         f"It is written to {options.name}/Dockerfile, which you can edit later.")

@@ -37,6 +37,11 @@ def for_image(reference: str, labels: Mapping[str, str]) -> Inside:
     home = labels.get(label.HOME) or ""
     if home.startswith("/") and home.rstrip("/") not in ("", "/workspace"):
         return Inside(home=home)
+    if label.is_managed(labels):
+        project = labels.get(label.PROJECT) or "PROJECT"
+        return Inside(home=FOREIGN_HOME, notice=(
+            f"{reference} was built before DS01 gave containers a home: HOME is {FOREIGN_HOME} inside "
+            f"(temporary); rebuild it with `image-update {project}` for your own home and user pip installs"))
     return Inside(home=FOREIGN_HOME, notice=(
         f"{reference} was not built by DS01 for you: HOME is {FOREIGN_HOME} inside (temporary) and "
         "`pip install` works only if the image lets your user install; `image-create PROJECT --base "

@@ -10,7 +10,7 @@ NAME_RULE = ("1-40 characters: lowercase letters, digits, '-' and '_', "
              "starting with a letter or digit")
 
 
-def validate_name(name: str, what: str = "container") -> str:
+def validate_name(name: object, what: str = "container") -> str:
     """Return `name` if allowed; otherwise raise a one-line error saying what is allowed."""
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise Ds01Error(f"invalid {what} name {name!r}: use {NAME_RULE}")

@@ -3,7 +3,8 @@
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 
 from .errors import Ds01Error
 
@@ -28,3 +29,20 @@ def run(command: Sequence[str], check: bool = True, capture: bool = True, input:
         reason = detail[-1] if detail else f"exit status {result.returncode}"
         raise Ds01Error(f"{' '.join(command[:2])} failed: {reason}")
     return result
+
+
+def run_passing_through(command: Sequence[str], drop_from_stderr: Callable[[str], bool],
+                        env: Mapping[str, str] | None = None, user: str | int | None = None) -> int:
+    """Run `command` with stdin and stdout passed straight through and stderr copied line by
+    line, leaving out the lines `drop_from_stderr` says are a wrapper's own chatter (srun's
+    "task 0: Exited with exit code N" after a command that failed). Returns the exit status."""
+    try:
+        child = subprocess.Popen(list(command), stderr=subprocess.PIPE, env=env, user=user)
+    except FileNotFoundError:
+        raise Ds01Error(f"{command[0]} is not installed") from None
+    assert child.stderr is not None
+    for raw in child.stderr:
+        if not drop_from_stderr(raw.decode(errors="replace").rstrip("\n")):
+            sys.stderr.buffer.write(raw)
+            sys.stderr.buffer.flush()
+    return child.wait()

@@ -5,11 +5,22 @@ that Dockerfile and its containers come and go. Every step reports itself throug
 as soon as it is done, so an interruption can say exactly what was made.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from . import dockerapi, events, images, names, onboarding
 from . import labels as label
 from .errors import NotFound
+
+if TYPE_CHECKING:
+    from .identity import User
+    from .records import StrPath
+
+OnStep = Callable[[str, str], None]
+OnOutput = Callable[[str], None]
 
 
 @dataclass
@@ -25,13 +36,15 @@ class ProjectOptions:
     regenerate: bool = False
 
 
-def _say(on_step, step, text):
+def _say(on_step: OnStep | None, step: str, text: str) -> None:
     if on_step:
         on_step(step, text)
 
 
-def init(options, *, config, user, docker=None, templates_dir=None, on_step=None, on_output=None,
-         state_dir=None, log_dir=None, gpus=None, cpu_only=False, wait=None):
+def init(options: ProjectOptions, *, config: Any, user: User, docker: Callable[[], Any] | None = None,
+         templates_dir: StrPath | None = None, on_step: OnStep | None = None, on_output: OnOutput | None = None,
+         state_dir: StrPath | None = None, log_dir: StrPath | None = None, gpus: int | None = None,
+         cpu_only: bool = False, wait: float | None = None) -> dict[str, Any]:
     """dir-create -> git-init -> readme-create -> image-create -> (optionally) a container.
 
     `docker` is a callable returning the client, called only when a step needs the engine
@@ -58,11 +71,13 @@ def init(options, *, config, user, docker=None, templates_dir=None, on_step=None
     _say(on_step, "image-create", f"{dockerfile}" + (" written" if written else " (kept as it is)"))
     image = None
     if options.build:
+        assert docker is not None, "a build needs the engine"
         built = images.build(docker(), config, user, name, on_output=on_output, log_dir=log_dir)
         image = built["image"]
         _say(on_step, "image-build", f"image {image}")
     container = None
     if options.deploy:
+        assert docker is not None and state_dir is not None, "a deploy needs the engine and the state dir"
         container = launch(docker(), config, user, name, templates_dir=templates_dir, on_output=on_output,
                            state_dir=state_dir, log_dir=log_dir, gpus=gpus, cpu_only=cpu_only, wait=wait)
         _say(on_step, "container", f"container {name} {container['action']}")
@@ -70,8 +85,10 @@ def init(options, *, config, user, docker=None, templates_dir=None, on_step=None
     return {"workspace": str(workspace), "dockerfile": str(dockerfile), "image": image, "container": container}
 
 
-def launch(docker, config, user, name, *, templates_dir=None, on_output=None, on_step=None,
-           state_dir=None, log_dir=None, gpus=None, cpu_only=False, full_gpu=False, wait=None):
+def launch(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPath,
+           templates_dir: StrPath | None = None, on_output: OnOutput | None = None,
+           on_step: OnStep | None = None, log_dir: StrPath | None = None, gpus: int | None = None,
+           cpu_only: bool = False, full_gpu: bool = False, wait: float | None = None) -> dict[str, Any]:
     """Build the project's image if it is missing, then start its container (creating it if needed).
 
     Returns {"name", "image", "built", "action", "notice", "gpus"}."""
@@ -91,7 +108,7 @@ def launch(docker, config, user, name, *, templates_dir=None, on_output=None, on
         _say(on_step, "image-build", f"image {names.image_name(user.name, name, uid=user.uid)}")
     image = names.image_name(user.name, name, uid=user.uid)
     notice = None
-    gpu_slots = []
+    gpu_slots: list[str] = []
     try:
         container = containers.find(docker, user, name)
     except NotFound:

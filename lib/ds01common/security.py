@@ -357,6 +357,7 @@ def check_image(docker: Any, config: Any, user: UserLike, reference: str) -> Non
     `require_image_allowed`); an allowed image that is not here is left to the caller to pull,
     and one that is neither here nor allowed is NotFound (DS01 pulls only allowed images)."""
     from . import dockerapi
+    from . import labels as label
     from .errors import NotFound
 
     configured = [*config.frameworks.values(), config.base_image, config.default_image]
@@ -370,7 +371,7 @@ def check_image(docker: Any, config: Any, user: UserLike, reference: str) -> Non
                        "config; see `image-list`)")
     labels = (getattr(found, "labels", None) or {})
     require_image_allowed(reference, user, configured, patterns, tags=getattr(found, "tags", None) or (),
-                          owner=labels.get("ds01.user") if isinstance(labels, dict) else None)
+                          owner=labels.get(label.USER) if isinstance(labels, dict) else None)
 
 
 # --- mount sources (workspace, data, models) ---

@@ -242,10 +242,12 @@ class Slurm:
     own default); `environment`: the base environment for the tools (the caller's, passed in)."""
 
     def __init__(self, conf: str | None = None, environment: Mapping[str, str] | None = None,
-                 runner: Runner = process.run) -> None:
+                 runner: Runner = process.run,
+                 pass_through: Callable[..., int] = process.run_passing_through) -> None:
         self.conf = conf
         self._environment = dict(environment or {})
         self._runner = runner
+        self._pass_through = pass_through
 
     def environment(self) -> dict[str, str]:
         env = dict(self._environment)
@@ -306,7 +308,12 @@ class Slurm:
         command's own exit status (the caller passes it through)."""
         srun = ["srun", "--jobid", str(job_id), "--overlap", "--quiet", "-N1", "-n1"]
         srun += ["--pty"] if terminal else []
-        return self.run(srun + command, check=False, capture=capture, user=user, timeout=timeout)
+        if terminal or capture:
+            return self.run(srun + command, check=False, capture=capture, user=user, timeout=timeout)
+        # The command's own output streams through; srun's line about its exit code is dropped
+        # (the exit code itself is passed on, as on one server).
+        code = self._pass_through(srun + command, _srun_exit_line, env=self.environment() or None, user=user)
+        return subprocess.CompletedProcess(srun + command, code, "", "")
 
     def sacctmgr(self, arguments: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
         return self.run(["sacctmgr", "-i"] + arguments, check=check)
@@ -314,6 +321,13 @@ class Slurm:
     def sacctmgr_rows(self, what: list[str], columns: Sequence[str]) -> list[dict[str, str]]:
         result = self.run(["sacctmgr", "-nP", "show"] + what + ["format=" + ",".join(columns)])
         return parse_parsable(result.stdout, columns)
+
+
+_SRUN_EXIT_LINE = re.compile(r"^srun: error: \S+: tasks? [\d,-]+: Exited with exit code \d+$")
+
+
+def _srun_exit_line(line: str) -> bool:
+    return _SRUN_EXIT_LINE.match(line) is not None
 
 
 def slurm_error(command: Sequence[str], result: subprocess.CompletedProcess[str]) -> Ds01Error:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from .errors import Ds01Error, PermissionDenied

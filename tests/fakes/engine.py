@@ -7,10 +7,12 @@ APIError with the engine's status codes), so the library's error translation run
 against a real engine. tests/contract/ runs the same scenarios against this fake and a real
 engine, so the two cannot drift apart unnoticed.
 
-Test helpers, not part of the engine's surface: `add(name, labels, status=...)` (a container
-that already exists), `add_image(reference, labels=...)`, `calls` (engine calls by kind, to
-check that a listing is one call, not one per container), `fail_create` / `fail_start`
-(errors to raise), `samples` (stats documents by container id), `stop_timeouts`.
+Test helpers, not part of the engine's surface: `add(name, labels, status=...)` and
+`api.add(name, labels, created=, started=, finished=, cpu=)` (a container that already exists,
+with its times and CPU use), `add_image(...)`, `add_container(...)` (a container of an image),
+`calls` (engine calls by kind, to check that a listing is one call, not one per container),
+`fail_create` / `fail_start` (errors to raise), `samples` (stats documents by container id),
+`api.failing_stats`, `api.stats_calls`, `stop_timeouts`, `builds` / `build_output`.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import collections
 import datetime
 import itertools
+import threading
 import uuid
 from typing import Any
 
@@ -25,7 +28,17 @@ import docker.errors
 from ds01common import labels as label
 
 DEFAULT_IMAGE = "ds01-test/busybox:latest"
+SYSTEM_TICK = 1_000_000_000  # one second of system CPU time per stats frame, in ns
+ZERO_TIME = "0001-01-01T00:00:00Z"  # what the engine shows for "never"
 _serial = itertools.count(1)
+
+
+def docker_time(epoch: float | None) -> str:
+    """An epoch as the engine writes times: RFC 3339 with nanoseconds; the zero time for None."""
+    if epoch is None:
+        return ZERO_TIME
+    moment = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"
 
 
 class _Response:
@@ -62,7 +75,10 @@ class FakeContainer:
         self.serial = next(_serial)
         self.id = uuid.uuid4().hex + uuid.uuid4().hex
         self.image_name = image
+        self.image_id = engine.image_id_of(image)
         self.options = options  # every create option, for tests to check
+        self.cpu: float | None = None  # % of one core, for stats frames (None: `samples` decide)
+        self.created_epoch: float | None = None
         self.committed: list[tuple[Any, Any, Any]] = []
         self.attrs: dict[str, Any] = {
             "Id": self.id, "Name": f"/{name}", "Created": _now_iso(self.serial),
@@ -82,6 +98,11 @@ class FakeContainer:
     @property
     def status(self) -> str:
         return str(self.attrs["State"]["Status"])
+
+    @status.setter
+    def status(self, status: str) -> None:
+        """Test helper: put the container in `status` without the engine's transitions."""
+        self._set(status)
 
     def _set(self, status: str) -> None:
         self.attrs["State"]["Status"] = status
@@ -119,8 +140,9 @@ class FakeContainer:
 
     def list_entry(self) -> dict[str, Any]:
         """This container as the engine's list call shows it."""
-        return {"Id": self.id, "Names": [f"/{self.name}"], "Image": self.image_name, "State": self.status,
-                "Labels": dict(self.labels), "Created": 1_767_225_600 + self.serial}
+        created = int(self.created_epoch) if self.created_epoch is not None else 1_767_225_600 + self.serial
+        return {"Id": self.id, "Names": [f"/{self.name}"], "Image": self.image_name, "ImageID": self.image_id,
+                "State": self.status, "Labels": dict(self.labels), "Created": created}
 
 
 class SparseContainer:
@@ -204,9 +226,9 @@ class FakeContainers:
 class FakeImage:
     """An image as `client.images.get()` returns it."""
 
-    def __init__(self, reference: str, labels: dict[str, str] | None = None, size: int = 1024) -> None:
-        self.id = "sha256:" + uuid.uuid5(uuid.NAMESPACE_URL, reference).hex * 2
-        self.tags = [reference]
+    def __init__(self, image_id: str, tags: list[str], labels: dict[str, str] | None = None, size: int = 1024) -> None:
+        self.id = image_id
+        self.tags = list(tags)
         self.labels = dict(labels or {})
         self.attrs = {"Id": self.id, "RepoTags": self.tags, "Size": size, "Created": "2026-01-01T00:00:00Z",
                       "Config": {"Labels": self.labels}}
@@ -230,9 +252,10 @@ class FakeImages:
                               "'docker login'")
 
     def remove(self, reference: str, **_options: Any) -> None:
-        self.get(reference)
+        image = self.get(reference)
+        image.tags.remove(reference)  # untag; the image goes with its last tag
         del self._engine.images_by_reference[reference]
-        self._engine.image_store.pop(reference, None)
+        dict.pop(self._engine.image_store, reference, None)
         self.removed.append(reference)
 
 
@@ -242,6 +265,19 @@ class FakeApi:
     def __init__(self, engine: FakeEngine) -> None:
         self._engine = engine
         self.api_version = "1.43"
+        self.failing_stats: set[str] = set()
+        self.stats_calls: list[tuple[str, bool, bool | None]] = []
+        self._lock = threading.Lock()  # stats are sampled from many threads at once
+
+    def add(self, name: str, labels: dict[str, str], status: str = "running", created: float | None = None,
+            started: float | None = None, finished: float | None = None, cpu: float = 0.0) -> str:
+        """Test helper: a container with its times (epoch seconds) and CPU use; returns its id."""
+        container = self._engine.add(name, labels, status)
+        container.cpu = cpu
+        container.created_epoch = created
+        container.attrs["Created"] = docker_time(created)
+        container.attrs["State"].update(StartedAt=docker_time(started), FinishedAt=docker_time(finished))
+        return container.id
 
     def containers(self, quiet: bool = False, all: bool = False,  # noqa: A002 - the SDK's name
                    filters: dict[str, Any] | None = None, **_options: Any) -> list[dict[str, Any]]:
@@ -254,11 +290,28 @@ class FakeApi:
         return container.attrs
 
     def stats(self, container_id: str, stream: bool = True, one_shot: bool | None = None) -> dict[str, Any]:
-        self._engine.calls["stats"] += 1
-        if container_id not in self._engine.by_id:
+        with self._lock:
+            self._engine.calls["stats"] += 1
+            self.stats_calls.append((container_id, stream, one_shot))
+        if container_id in self.failing_stats:
+            raise ConnectionError("engine went away")
+        container = self._engine.by_id.get(container_id)
+        if container is None:
             raise _not_found(f"No such container: {container_id}")
-        sample: dict[str, Any] = self._engine.samples.get(container_id, {})
-        return sample
+        if container.cpu is None:
+            sample: dict[str, Any] = self._engine.samples.get(container_id, {})
+            return sample
+        # Two frames one second of system time apart, so the real CPU arithmetic runs on them.
+        cpus = self._engine.cpus
+        used = int(container.cpu / 100 * SYSTEM_TICK / cpus)
+        return {"precpu_stats": {"cpu_usage": {"total_usage": 5_000}, "system_cpu_usage": 10 * SYSTEM_TICK,
+                                 "online_cpus": cpus},
+                "cpu_stats": {"cpu_usage": {"total_usage": 5_000 + used}, "system_cpu_usage": 11 * SYSTEM_TICK,
+                              "online_cpus": cpus}}
+
+    def build(self, **options: Any) -> Any:
+        self._engine.builds.append(options)
+        return iter(self._engine.build_output)
 
     def images(self, **_options: Any) -> list[dict[str, Any]]:
         return [{"Id": image.id, "RepoTags": list(image.tags), "Labels": image.labels,
@@ -269,7 +322,7 @@ class FakeApi:
 class FakeEngine:
     """The client: `FakeEngine()` where the library expects `docker.from_env()`."""
 
-    def __init__(self, images: tuple[str, ...] = (DEFAULT_IMAGE,), nvidia: bool = False) -> None:
+    def __init__(self, images: tuple[str, ...] = (DEFAULT_IMAGE,), nvidia: bool = False, cpus: int = 4) -> None:
         self.by_name: dict[str, FakeContainer] = {}  # the store: the engine keys containers by name too
         self.images_by_reference: dict[str, FakeImage] = {}
         self.image_store: dict[str, Any] = _ImageStore(self)
@@ -279,6 +332,9 @@ class FakeEngine:
         self.fail_start: str | None = None
         self.samples: dict[str, dict[str, Any]] = {}
         self.stop_timeouts: list[int] = []
+        self.cpus = cpus
+        self.builds: list[dict[str, Any]] = []
+        self.build_output: list[dict[str, Any]] = []
         self.containers = FakeContainers(self)
         self.images = FakeImages(self)
         self.api = FakeApi(self)
@@ -311,12 +367,32 @@ class FakeEngine:
         self._remember(container)
         return container
 
-    def add_image(self, reference: str, labels: dict[str, str] | None = None, conf: Any = None) -> FakeImage:
-        """Test helper: an image that already exists."""
-        image = FakeImage(reference, labels)
-        self.images_by_reference[reference] = image
-        dict.__setitem__(self.image_store, reference, conf if conf is not None else {})
+    def add_image(self, reference: str, tags: list[str] | None = None, labels: dict[str, str] | None = None,
+                  size: int = 1024, conf: Any = None) -> FakeImage:
+        """Test helper: an image that already exists: `add_image("repo:tag")`, or
+        `add_image("sha256:...", ["repo:tag", ...], labels)` for one image with several tags."""
+        if tags is None:
+            image_id, tags = "sha256:" + uuid.uuid5(uuid.NAMESPACE_URL, reference).hex * 2, [reference]
+        else:
+            image_id = reference
+        image = FakeImage(image_id, tags, labels, size)
+        for tag in tags:
+            self.images_by_reference[tag] = image
+            dict.__setitem__(self.image_store, tag, conf if conf is not None else {})
         return image
+
+    def image_id_of(self, reference: str) -> str:
+        image = self.images_by_reference.get(reference)
+        return image.id if image is not None else ""
+
+    def add_container(self, name: str, uid: int, user: str, image_id: str, managed: bool = True) -> FakeContainer:
+        """Test helper: a stopped container `<name>._.<uid>` of the image `image_id`."""
+        labels = {label.MANAGED: label.MANAGED_VALUE, label.USER: user, label.UID: str(uid),
+                  label.PROJECT: name} if managed else {}
+        reference = next((tag for tag, image in self.images_by_reference.items() if image.id == image_id), image_id)
+        container = self.add(f"{name}._.{uid}", labels, status="exited", image=reference)
+        container.image_id = image_id
+        return container
 
 
 class _ById:

@@ -90,8 +90,8 @@ def test_list_and_stats_print_json_for_the_callers_containers_only(site):
     assert listed.returncode == 0, listed.stderr
     [item] = json.loads(listed.stdout)
     assert item == {"name": "demo", "user": site["alice"].pw_name, "status": "running", "image": IMAGE,
-                    "gpus": [], "created": item["created"]}
-    assert item["created"].endswith("Z")
+                    "gpus": [], "created": item["created"], "port": item["port"]}
+    assert item["created"].endswith("Z") and 20000 <= item["port"] <= 29999  # its forwarded 127.0.0.1 port
     assert json.loads(ds01(site, "bob", "container-list", "--json").stdout) == []
     assert json.loads(ds01(site, "alice", "container", "list", "--json").stdout) == json.loads(listed.stdout)
 
@@ -100,7 +100,7 @@ def test_list_and_stats_print_json_for_the_callers_containers_only(site):
     [entry] = json.loads(stats.stdout)
     assert entry["name"] == "demo" and entry["status"] == "running"
     assert entry["memory_limit"] == 256 * 1024 ** 2 and 0 < entry["memory_used"] < entry["memory_limit"]
-    assert entry["pids"] >= 2 and entry["cpu_percent"] >= 0 and entry["gpus"] == []
+    assert entry["pids"] >= 2 and entry["cpu_percent"] >= 0 and entry["gpus"] == [] and entry["gpu"] is None
 
 
 def test_other_users_are_refused_on_every_command_naming_the_container(site):

@@ -31,6 +31,27 @@ def container(person, name):
     return person["docker"].containers.get(f"{name}._.{person['entry'].pw_uid}")
 
 
+def test_image_create_alone_is_the_builder_it_builds_and_starts_a_container(person):
+    terminal = Terminal(["runuser", "-u", person["entry"].pw_name, "--", sys.executable, str(BIN / "image-create")],
+                        env=person["env"])
+    terminal.expect("Project name")
+    terminal.send("built" + ENTER)
+    terminal.expect("Template:")
+    terminal.send(DOWN * 4 + ENTER)  # custom: offline
+    terminal.expect("Extra packages")
+    terminal.send(ENTER)
+    terminal.expect("Build the image now")
+    terminal.send("y")
+    terminal.expect("Start a container from it")
+    terminal.send("y")
+    assert terminal.wait(timeout=120) == 0, terminal.text
+    assert "Step 1/" in terminal.text or "FROM" in terminal.text  # the build's progress was shown
+    made = container(person, "built")
+    assert made.status == "running" and made.image.tags == [f"ds01-{person['entry'].pw_name}/built:latest"]
+    person["docker"].containers.get(made.id).remove(force=True)
+    person["docker"].images.remove(f"ds01-{person['entry'].pw_name}/built:latest", force=True)
+
+
 def test_create_deploy_run_and_exit_guided_do_what_their_flags_do(person):
     terminal = guided(person, "container-create", "--image", IMAGE)
     terminal.expect("temporary .retire it")  # explained before asking

@@ -45,7 +45,7 @@ def test_install_bakes_its_paths_and_a_visudo_checked_sudoers_drop_in(destdir_in
     sudoers = root / "etc/sudoers.d/ds01"
     assert stat.S_IMODE(sudoers.stat().st_mode) == 0o440
     text = sudoers.read_text()
-    assert "%ds01-users ALL = (root) NOPASSWD: DS01_COMMANDS" in text and "env_reset" in text
+    assert "%ds01-users ALL = (root) NOPASSWD: DS01_DS01_USERS" in text and "env_reset" in text
     assert "/usr/local/bin/container-create" in text and "/usr/local/bin/container-logs" in text
     assert subprocess.run(["visudo", "-cqf", str(sudoers)], capture_output=True).returncode == 0
 

@@ -11,7 +11,7 @@ import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import IMAGE, containers_of, ds01, remove_containers_of
+from conftest import IMAGE, containers_of, remove_containers_of
 from ds01common import allocator, ledger
 from ds01common.errors import ResourcesUnavailable
 from ds01common.identity import User
@@ -63,7 +63,7 @@ def test_one_hundred_bursts_of_eight_racing_creates_never_pass_the_cap(tmp_path)
         for index in range(already):
             assert create(docker, state_dir, f"old{index}")
         with ThreadPoolExecutor(8) as pool:
-            made = sum(pool.map(lambda index: create(docker, state_dir, f"b{burst}x{index}"), range(8)))
+            made = sum(pool.map(create, [docker] * 8, [state_dir] * 8, [f"b{burst}x{index}" for index in range(8)]))
         assert made == CAP - already, (burst, made)
         assert len(docker.containers.list(all=True)) == CAP
 

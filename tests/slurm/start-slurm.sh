@@ -29,13 +29,16 @@ wait_for() {  # seconds description command...
 
 stop_all() {
   [ -f "$DIR/started" ] || return 0
-  # Reverse order: slurmd, slurmctld, slurmdbd, mariadb, munged.
-  tac "$DIR/started" | while read -r name pid; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+  # Slurm's daemons first, then what they use; each group stopped together (seconds, not tens).
+  local group pids pid
+  for group in "slurmd slurmctld" "slurmdbd" "mariadbd munged"; do
+    pids=$(awk -v names=" $group " 'index(names, " " $1 " ") {print $2}' "$DIR/started")
+    for pid in $pids; do kill "$pid" 2>/dev/null || true; done
+    for _ in $(seq 1 100); do
+      alive=""; for pid in $pids; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [ -z "$alive" ] && break; sleep 0.1
+    done
+    for pid in $pids; do kill -9 "$pid" 2>/dev/null || true; done
   done
   rm -f "$DIR/started"
 }

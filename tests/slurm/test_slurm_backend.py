@@ -83,6 +83,7 @@ def test_a_student_deploys_runs_and_retires_through_slurm(site):
     ran = ds01(site, "student", "container-run", "work", "--", "sh", "-c",
                "echo $CUDA_VISIBLE_DEVICES > /workspace/seen; exit 7")
     assert ran.returncode == 7, ran.stderr
+    assert "Exited with exit code" not in ran.stderr  # srun's own line is not the user's business
     listed = ds01(site, "student", "container-list")
     assert re.search(r"work\s+running\s+" + re.escape(IMAGE), listed.stdout)
     status = ds01(site, "student", "gpu-status")

@@ -4,7 +4,7 @@ import os
 import time
 
 from ds01common import activity
-from fakes.lifecycle_engine import FakeDocker
+from fakes.engine import FakeEngine
 
 CID = "a" * 64
 OTHER = "b" * 64
@@ -70,7 +70,7 @@ def test_docker_times_parse_with_nanoseconds_and_the_zero_time_is_none():
 
 
 def test_all_running_containers_are_sampled_at_once_and_a_failure_is_skipped():
-    docker = FakeDocker()
+    docker = FakeEngine()
     busy = docker.api.add("busy._.1", {"ds01.managed": "true"}, cpu=150.0)
     idle = docker.api.add("idle._.1", {"ds01.managed": "true"}, cpu=0.0)
     broken = docker.api.add("broken._.1", {"ds01.managed": "true"})
@@ -81,14 +81,14 @@ def test_all_running_containers_are_sampled_at_once_and_a_failure_is_skipped():
 
 
 def test_a_longer_sample_takes_two_one_shot_rounds():
-    docker = FakeDocker()
+    docker = FakeEngine()
     cid = docker.api.add("c._.1", {"ds01.managed": "true"})
     activity.sample_cpu(docker, [cid], sample_seconds=1.05)
     assert [call[2] for call in docker.api.stats_calls] == [True, True]
 
 
 def test_observe_sees_only_ds01_containers_with_their_labels_times_and_keep_alive(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     workspace = tmp_path / "proj"
     workspace.mkdir()
     (workspace / ".keep-alive").touch()
@@ -109,7 +109,7 @@ def test_observe_sees_only_ds01_containers_with_their_labels_times_and_keep_aliv
 
 
 def test_observe_can_be_limited_to_workspaces_under_a_directory(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     docker.api.add("in._.1", {"ds01.managed": "true", "ds01.workspace": str(tmp_path / "a" / "p")})
     docker.api.add("out._.1", {"ds01.managed": "true", "ds01.workspace": str(tmp_path / "ab")})
     seen = activity.observe(docker, gpu_processes=list, workspace_under=str(tmp_path / "a"))
@@ -117,7 +117,7 @@ def test_observe_can_be_limited_to_workspaces_under_a_directory(tmp_path):
 
 
 def test_whole_gpu_utilisation_is_read_only_for_containers_with_gpu_processes(tmp_path):
-    docker = FakeDocker()
+    docker = FakeEngine()
     cid = docker.api.add("g._.1", {"ds01.managed": "true", "ds01.gpu.slots": "0"})
     docker.api.add("h._.1", {"ds01.managed": "true", "ds01.gpu.slots": "1"})
     _proc(tmp_path, 40, f"0::/docker/{cid}\n")

@@ -14,8 +14,8 @@ from ds01common import config as config_module
 from ds01common import containers, events, gpuqueue, guided, identity, ledger, policy, projects
 from ds01common.errors import NotFound, PermissionDenied, ResourcesUnavailable, UsageError
 from ds01common.records import Limits
-from fakes.fake_allocator import FakeAllocator
 from fakes.engine import FakeEngine
+from fakes.fake_allocator import FakeAllocator
 from helpers import ROOT, write_config
 
 IMAGE = "ds01-test/busybox:latest"
@@ -172,6 +172,7 @@ def test_guided_rerun_on_an_existing_project_does_not_ask_for_a_template(world, 
     project = world["workspaces"] / "thesis"
     project.mkdir(parents=True)
     (project / "Dockerfile").write_text("FROM busybox\n")
+    (project / ".git").mkdir()
     asked = []
     monkeypatch.setattr(guided.prompts, "require_terminal", lambda *args: None)
     monkeypatch.setattr(guided.prompts, "explain", lambda text: asked.append(("explain", text)))
@@ -181,8 +182,8 @@ def test_guided_rerun_on_an_existing_project_does_not_ask_for_a_template(world, 
     options = guided.ask_project(projects.ProjectOptions(name="thesis"), world["config"],
                                  workspace=world["workspaces"])
     questions = [item for item in asked if isinstance(item, str)]
-    assert questions and not any("template" in question.lower() or "packages" in question.lower()
-                                 for question in questions)
+    assert questions and not any(word in question.lower() for question in questions
+                                 for word in ("template", "packages", "git"))
     assert options.template is None and options.packages == []
     assert any("already has a Dockerfile" in item[1] for item in asked if isinstance(item, tuple))
 

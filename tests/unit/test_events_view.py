@@ -134,13 +134,13 @@ def test_status_joins_containers_idle_state_slots_and_quotas(tmp_path):
     import yaml
     from ds01common import config as config_module
     from ds01common import lifecycle
-    from fakes.lifecycle_engine import FakeDocker
+    from fakes.engine import FakeEngine
 
     (tmp_path / "limits.yaml").write_text(yaml.safe_dump({
         "default_group": "student", "groups": {"student": {"members": []}},
         "defaults": {"max_containers_per_user": 3, "max_mig_instances": 2, "idle_timeout": "1h"}}))
     config = config_module.load(tmp_path / "limits.yaml")
-    docker = FakeDocker()
+    docker = FakeEngine()
     running = docker.api.add("a._.1", {"ds01.managed": "true", "ds01.user": "alice", "ds01.project": "a",
                                        "ds01.gpu.slots": "1:0"})
     docker.api.add("b._.1", {"ds01.managed": "true", "ds01.user": "alice", "ds01.project": "b"}, status="exited")

@@ -23,7 +23,7 @@ NOW = 1_900_000_000.0
 
 
 class Engine:
-    """FakeDocker plus the list API's view of it, counting listings."""
+    """The fake engine plus the list API's view of it, counting listings."""
 
     def __init__(self):
         self.docker = FakeEngine()

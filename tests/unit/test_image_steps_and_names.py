@@ -8,7 +8,7 @@ from ds01common import config as config_module
 from ds01common import image_build, image_steps, images, names, paths
 from ds01common.errors import Ds01Error, PermissionDenied
 from ds01common.identity import User, sanitise
-from fakes.fake_image_engine import FakeImageEngine
+from fakes.engine import FakeEngine
 
 TEMPLATES_DIR = paths.checkout_root() / "config" / "templates"
 
@@ -80,7 +80,7 @@ def test_a_failed_build_names_the_dockerfile_line_the_output_and_the_fix(config,
     path, _ = images.write_dockerfile(config, alice, "proj", template="custom", templates_dir=TEMPLATES_DIR)
     path.write_text(path.read_text() + "RUN false-command --now\n")
     failing_line = len(path.read_text().splitlines())
-    engine = FakeImageEngine()
+    engine = FakeEngine(images=())
     engine.build_output = [{"stream": "Step 1/3 : FROM ds01-test/busybox:latest\n"}, {"stream": " ---> abc\n"},
                            {"stream": "Step 2/3 : RUN false-command --now\n"},
                            {"stream": "/bin/sh: false-command: not found\n"},

@@ -6,7 +6,7 @@ from ds01common import config as config_module
 from ds01common import image_build, images, paths
 from ds01common.errors import Ds01Error, NotFound, PermissionDenied
 from ds01common.identity import User
-from fakes.fake_image_engine import FakeImageEngine
+from fakes.engine import FakeEngine
 from helpers import run_command, write_config
 
 TEMPLATES_DIR = paths.checkout_root() / "config" / "templates"
@@ -114,14 +114,14 @@ def test_another_users_image_is_permission_denied_naming_the_owner(alice):
 
 
 def test_an_image_labelled_for_someone_else_is_refused(alice):
-    engine = FakeImageEngine()
+    engine = FakeEngine(images=())
     engine.add_image("sha256:1", ["ds01-alice/proj:latest"], {"ds01.managed": "true", "ds01.user": "mallory"})
     with pytest.raises(PermissionDenied, match="belongs to mallory"):
         images.find_image(engine, alice, "proj")
 
 
 def test_listing_shows_only_the_callers_images_and_the_containers_using_them(alice):
-    engine = FakeImageEngine()
+    engine = FakeEngine(images=())
     engine.add_image("sha256:1", ["ds01-alice/proj:latest", "ds01-alice/proj:20260101-000000"],
                      {"ds01.managed": "true", "ds01.user": "alice", "ds01.project": "proj"}, size=2048)
     engine.add_image("sha256:2", ["ds01-bob/proj:latest"], {"ds01.managed": "true", "ds01.user": "bob"})
@@ -134,7 +134,7 @@ def test_listing_shows_only_the_callers_images_and_the_containers_using_them(ali
 
 
 def test_delete_refuses_an_image_a_container_uses_and_keeps_it(alice):
-    engine = FakeImageEngine()
+    engine = FakeEngine(images=())
     engine.add_image("sha256:1", ["ds01-alice/proj:latest"], {"ds01.managed": "true", "ds01.user": "alice"})
     engine.add_container("proj", 1234, "alice", "sha256:1")
     with pytest.raises(Ds01Error, match="used by container.*proj.*container-retire proj"):
@@ -143,7 +143,7 @@ def test_delete_refuses_an_image_a_container_uses_and_keeps_it(alice):
 
 
 def test_delete_removes_an_unused_image(alice, tmp_path):
-    engine = FakeImageEngine()
+    engine = FakeEngine(images=())
     engine.add_image("sha256:1", ["ds01-alice/proj:latest"], {"ds01.managed": "true", "ds01.user": "alice"})
     assert images.delete(engine, alice, "proj", log_dir=tmp_path)["image"] == "ds01-alice/proj:latest"
     assert engine.images.removed == ["ds01-alice/proj:latest"]
@@ -157,7 +157,7 @@ def test_a_build_error_is_one_clear_error_with_the_last_lines_when_quiet(config,
     alice = alice._replace(uid=os.getuid(), gid=os.getgid())  # the build reads the project as its user
     (config.workspace_dir(alice.home) / "proj").mkdir(parents=True)
     images.write_dockerfile(config, alice, "proj", template="custom", templates_dir=TEMPLATES_DIR)
-    engine = FakeImageEngine()
+    engine = FakeEngine(images=())
     engine.build_output = [{"stream": "Step 1/9 : FROM base\n"}, {"stream": "pip: not found\n"},
                            {"error": "The command returned a non-zero code: 127",
                             "errorDetail": {"message": "The command returned a non-zero code: 127"}}]

@@ -7,7 +7,7 @@ import yaml
 from ds01common import config as config_module
 from ds01common import events, identity, lifecycle
 from ds01common.errors import Ds01Error
-from fakes.lifecycle_engine import FakeDocker
+from fakes.engine import FakeEngine
 
 
 def setup(tmp_path, lifecycle_section=None, simulate=True):
@@ -59,7 +59,7 @@ def run(tmp_path, config, docker, recorder, **options):
 
 def test_a_pass_retires_the_idle_keeps_the_busy_and_records_both(tmp_path):
     config = setup(tmp_path)
-    docker = FakeDocker()
+    docker = FakeEngine()
     add(docker, tmp_path, "idle")
     busy = add(docker, tmp_path, "busy", cpu=80.0)
     recorder = Recorder()
@@ -76,7 +76,7 @@ def test_a_pass_retires_the_idle_keeps_the_busy_and_records_both(tmp_path):
 
 def test_dry_run_changes_records_and_sends_nothing(tmp_path):
     config = setup(tmp_path)
-    docker = FakeDocker()
+    docker = FakeEngine()
     add(docker, tmp_path, "idle")
     add(docker, tmp_path, "warned", started_ago=50)
     recorder = Recorder()
@@ -89,7 +89,7 @@ def test_dry_run_changes_records_and_sends_nothing(tmp_path):
 
 def test_a_failed_retirement_is_an_event_and_the_container_stays_tracked(tmp_path):
     config = setup(tmp_path)
-    docker = FakeDocker()
+    docker = FakeEngine()
     stuck = add(docker, tmp_path, "stuck")
     recorder = Recorder(fail={"stuck"})
     run(tmp_path, config, docker, recorder)
@@ -100,7 +100,7 @@ def test_a_failed_retirement_is_an_event_and_the_container_stays_tracked(tmp_pat
 
 def test_a_warning_is_sent_once_across_passes(tmp_path):
     config = setup(tmp_path)
-    docker = FakeDocker()
+    docker = FakeEngine()
     add(docker, tmp_path, "soon", started_ago=50)
     recorder = Recorder()
     run(tmp_path, config, docker, recorder)
@@ -111,7 +111,7 @@ def test_a_warning_is_sent_once_across_passes(tmp_path):
 
 def test_simulated_gpus_never_ask_nvml_for_processes(tmp_path, monkeypatch):
     config = setup(tmp_path)
-    docker = FakeDocker()
+    docker = FakeEngine()
     add(docker, tmp_path, "busy", cpu=50.0)
     from ds01common import activity
 
@@ -130,7 +130,7 @@ def test_simulated_gpus_never_ask_nvml_for_processes(tmp_path, monkeypatch):
 
 def test_a_pass_limited_to_a_directory_keeps_other_state(tmp_path):
     config = setup(tmp_path)
-    docker = FakeDocker()
+    docker = FakeEngine()
     add(docker, tmp_path, "mine")
     state_path = tmp_path / "state" / "lifecycle.json"
     state_path.write_text(json.dumps({"schema_version": 1, "containers": {
@@ -143,7 +143,7 @@ def test_a_pass_limited_to_a_directory_keeps_other_state(tmp_path):
 
 def test_a_stopped_gpu_holder_past_the_hold_is_retired_and_a_cpu_only_one_kept(tmp_path):
     config = setup(tmp_path, simulate=True)
-    docker = FakeDocker()
+    docker = FakeEngine()
     now = time.time()
     for name, slots in (("holder", "0"), ("plain", "")):
         docker.api.add(f"{name}._.1001", {"ds01.managed": "true", "ds01.user": "alice", "ds01.uid": "1001",

@@ -6,7 +6,6 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-
 from ds01common import identity, slurm
 from ds01common.backend import node
 from ds01common.backend.jobspec import JobRequest

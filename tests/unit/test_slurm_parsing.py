@@ -103,11 +103,19 @@ def test_every_tool_gets_the_configured_slurm_conf():
     assert len(jobs) == 3
 
 
-def test_a_step_shares_the_job_allocation():
-    runner = _Recorder()
-    slurm.Slurm(runner=runner).step(42, ["true"])
-    command, _ = runner.calls[0]
-    assert command[:4] == ["srun", "--jobid", "42", "--overlap"] and command[-1] == "true"
+def test_a_step_shares_the_job_allocation_and_passes_the_exit_code_on_without_sruns_line():
+    calls = []
+
+    def pass_through(command, drop, env=None, user=None):
+        calls.append((command, drop))
+        return 7
+
+    result = slurm.Slurm(runner=_Recorder(), pass_through=pass_through).step(42, ["false"])
+    command, drop = calls[0]
+    assert command[:4] == ["srun", "--jobid", "42", "--overlap"] and command[-1] == "false"
+    assert result.returncode == 7
+    assert drop("srun: error: vm: task 0: Exited with exit code 7")
+    assert not drop("Traceback (most recent call last):")
 
 
 @pytest.mark.parametrize("output", ["123\n", "123;cluster\n"])

@@ -37,6 +37,8 @@ def test_images_ds01_built_give_the_home_they_name_others_a_temporary_home_with_
         foreign = inside.for_image("python:3.12", labels)
         assert foreign.home == "/tmp" and "not built by DS01" in foreign.notice
         assert "image-create PROJECT --base python:3.12" in foreign.notice
+    older = inside.for_image("ds01-alice/p:latest", {"ds01.managed": "true", "ds01.project": "p"})
+    assert older.home == "/tmp" and "image-update p" in older.notice
 
 
 def test_the_server_name_is_the_configured_one_else_a_real_name_never_localhost():
@@ -64,3 +66,31 @@ def test_the_devcontainer_opens_the_project_image_with_its_workspace_as_the_user
     assert document["image"] == "ds01-alice/thesis:latest" and document["workspaceFolder"] == "/workspace"
     assert document["containerUser"] == "1500:1600" and document["containerEnv"]["HOME"] == "/home/alice"
     assert "target=/workspace" in document["workspaceMount"] and document["forwardPorts"] == [8888]
+
+
+def test_concurrent_creates_never_share_a_port(tmp_path):
+    """Eight creators at once, each labelling its container inside the reservation (as create does)."""
+    import threading
+
+    from fakes.fake_engine import FakeEngine
+
+    engine = FakeEngine()
+    chosen = []
+    start = threading.Barrier(8)
+
+    def slow_probe(port):
+        threading.Event().wait(0.001)  # a real bind probe takes time: without the lock all pick 41000
+        return True
+
+    def create(index):
+        start.wait()
+        with ports.reserve(engine, tmp_path, ports.PortRange(41000, 41100), is_free=slow_probe) as port:
+            engine.add(f"c{index}", {"ds01.port": str(port)})
+            chosen.append(port)
+
+    threads = [threading.Thread(target=create, args=(index,)) for index in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(chosen) == list(range(41000, 41008))

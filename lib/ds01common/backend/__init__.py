@@ -2,7 +2,7 @@
 and container_exec.py, untouched; `cluster: {scheduler: slurm}` in the config sends the
 container commands to backend.slurm, where each container is a Slurm job.
 
-`Backend` is the interface both sides offer the commands; `for_command(context)` returns the
+`interface.Backend` is what both sides offer the commands; `for_command(context)` returns the
 Slurm backend, or None for one server, so a command checks that first and otherwise goes on
 exactly as before (one dict lookup on the single-server path, no import of this package's
 Slurm side).
@@ -10,20 +10,10 @@ Slurm side).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .slurm import SlurmBackend
-
-
-class Backend(Protocol):
-    def create(self, name: str, **options: Any) -> dict[str, Any]: ...
-    def start(self, name: str) -> int: ...
-    def stop(self, name: str) -> int: ...
-    def retire(self, name: str, *, actor: str | None = None, reason: str = "manual") -> dict[str, Any]: ...
-    def exec(self, name: str, command: list[str], terminal: bool = False) -> int: ...
-    def list(self, everyone: bool = False) -> list[dict[str, Any]]: ...
-    def logs(self, name: str, follow: bool = False) -> int: ...
 
 
 def is_cluster(config: Any) -> bool:

@@ -11,6 +11,7 @@ import math
 import shlex
 from dataclasses import asdict, dataclass
 
+from .. import labels as label
 from .. import names
 from ..cluster import ClusterSettings, gpu_type_for
 from ..errors import PermissionDenied, ResourcesUnavailable, UsageError
@@ -149,8 +150,8 @@ def docker_run_words(request: JobRequest, command: list[str]) -> list[str]:
              "--user", f"{request.uid}:{request.gid}", "--workdir", CONTAINER_WORKSPACE,
              "--volume", f"{request.workspace}:{CONTAINER_WORKSPACE}", "--security-opt", "no-new-privileges",
              "--env", f"HOME={CONTAINER_WORKSPACE}", "--env", f"USER={request.user}",
-             "--label", "ds01.managed=true", "--label", f"ds01.user={request.user}",
-             "--label", f"ds01.uid={request.uid}", "--label", f"ds01.project={request.name}"]
+             "--label", f"{label.MANAGED}={label.MANAGED_VALUE}", "--label", f"{label.USER}={request.user}",
+             "--label", f"{label.UID}={request.uid}", "--label", f"{label.PROJECT}={request.name}"]
     if request.cpus:
         words += ["--cpus", str(request.cpus)]
     if request.memory_mb:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .. import labels as label
 from .jobspec import CONTAINER_WORKSPACE, JobRequest
 
 MIG_PROFILE = re.compile(r"^[1-7]g\.\d+gb$")
@@ -56,8 +57,8 @@ def job_manifest(request: JobRequest, command: list[str]) -> dict[str, Any]:
     shm: dict[str, Any] = {"medium": "Memory"}
     if request.shm_size:
         shm["sizeLimit"] = f"{max(1, request.shm_size // 2**20)}Mi"
-    labels = {"app.kubernetes.io/managed-by": "ds01", "ds01.managed": "true",
-              "ds01.user": label_value(request.user), "ds01.project": label_value(request.name)}
+    labels = {"app.kubernetes.io/managed-by": "ds01", label.MANAGED: label.MANAGED_VALUE,
+              label.USER: label_value(request.user), label.PROJECT: label_value(request.name)}
     spec: dict[str, Any] = {
         "backoffLimit": 0,
         "template": {

@@ -26,7 +26,7 @@ def build_parser():
     return parser
 
 
-def _append_output_to(path):
+def _append_output_to(path: str) -> None:
     """stdout and stderr appended to `path`: cron used a shell `>>`, which root runs through any
     link a user planted in a group-writable log dir."""
     import os

@@ -111,8 +111,9 @@ def main(argv):
 
 
 def _deploy(context, project):
-    """The builder's last step: container-deploy PROJECT, as its flags would run it."""
+    """The builder's last step: container-deploy PROJECT --background, as its flags would run it."""
     from .container_deploy import main as deploy_main
 
-    print(f"starting a container: container-deploy {project}", flush=True)
-    return deploy_main([project] + (["--user", context.user.login] if context.user != context.caller else []))
+    print(f"starting a container: container-deploy {project} --background", flush=True)
+    admin = ["--user", context.user.login] if context.user != context.caller else []
+    return deploy_main([project, "--background", *admin])

@@ -53,7 +53,7 @@ def main(argv):
                                log_dir=context.log_dir)
     except ResourcesUnavailable as refused:
         # No GPU free for the container: the project itself is ready; user-setup has no --wait.
-        reason = str(refused).replace(" (use --wait to queue)", "")
+        reason = str(refused).replace(" (use --wait to queue)", "").split("; use --")[0]  # flags it lacks
         raise ResourcesUnavailable(f"{reason}; your project is set up: start its container later with "
                                    f"`project-launch {options.name} --wait`") from None
     except BaseException:
