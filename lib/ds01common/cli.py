@@ -10,13 +10,14 @@ import argparse
 import logging
 import os
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import EXIT_ERROR, EXIT_INTERRUPTED, Ds01Error
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:  # types only: a command must not pay for these imports at start-up
     from collections.abc import Callable, Sequence
     from pathlib import Path
+    from typing import Any, NoReturn
 
     from .clock import Clock
     from .config import Config

@@ -8,21 +8,25 @@ clock (tests/fakes/clock.py) instead of sleeping.
 from __future__ import annotations
 
 import time
-from typing import Protocol
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    from typing import Protocol
 
-class Clock(Protocol):
-    def time(self) -> float:
-        """Wall-clock seconds since the epoch (for timestamps that are stored or shown)."""
-        ...
+    class Clock(Protocol):
+        def time(self) -> float:
+            """Wall-clock seconds since the epoch (for timestamps that are stored or shown)."""
+            ...
 
-    def monotonic(self) -> float:
-        """Seconds on a clock that never goes back (for deadlines and durations)."""
-        ...
+        def monotonic(self) -> float:
+            """Seconds on a clock that never goes back (for deadlines and durations)."""
+            ...
 
-    def sleep(self, seconds: float) -> None:
-        """Pause for `seconds`."""
-        ...
+        def sleep(self, seconds: float) -> None:
+            """Pause for `seconds`."""
+            ...
+else:
+    Clock = object  # the protocol matters to type checkers only; annotations are never evaluated
 
 
 class SystemClock:

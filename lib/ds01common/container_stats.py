@@ -75,6 +75,7 @@ def collect(docker: Any, user: User | None = None, name: str | None = None, *,
     from . import gpu_use
 
     if name is not None:
+        assert user is not None, "a container name is looked up among one user's containers"
         container = containers.find(docker, user, name)
         entries = [entry for entry in containers.list_entries(docker, user) if entry.get("Id") == container.id]
     else:

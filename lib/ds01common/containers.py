@@ -5,6 +5,8 @@ workspace once made. Every container DS01 creates carries the contract's labels,
 how ownership is checked and how GPU state is rebuilt after a crash.
 """
 
+from __future__ import annotations
+
 import datetime
 import logging
 import os
@@ -17,6 +19,15 @@ from . import labels as label
 from .clock import SYSTEM
 from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
 from .units import iso_utc
+
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from .allocator import GpuRequest
+    from .clock import Clock
+    from .identity import User
+    from .records import Limits, StrPath
 
 log = logging.getLogger("ds01")
 
@@ -44,13 +55,13 @@ LONGEST_NAME = 40  # names.NAME_RE: anything longer can only be an id
 KEEP_ALIVE = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
 
 
-def _what(name):
+def _what(name: str) -> str:
     return f"container {name}"
 
 
 # --- ownership -------------------------------------------------------------------------
 
-def owner_of(labels):
+def owner_of(labels: Mapping[str, str] | None) -> str | None:
     """The DS01 owner of a container from its labels, or None for a non-DS01 container."""
     labels = labels or {}
     if not label.is_managed(labels):
@@ -58,16 +69,16 @@ def owner_of(labels):
     return labels.get(LABEL_USER)
 
 
-def check_owner(user, name, labels):
+def check_owner(user: User, name: str, labels: Mapping[str, str] | None) -> None:
     """PermissionDenied unless the labels say `user` owns this container."""
     owner = owner_of(labels)
-    if owner is None:
+    if owner is None or labels is None:
         raise PermissionDenied(f"permission denied: {name} is not a DS01 container")
     if owner != user.name or labels.get(LABEL_UID) not in (None, str(user.uid)):
         raise PermissionDenied(f"permission denied: {name} belongs to {owner}")
 
 
-def find(docker, user, name):
+def find(docker: Any, user: User, name: str) -> Any:
     """The user's container `name` (a docker Container).
 
     Names are per user: another user's container of the same name is invisible (NotFound,
@@ -102,7 +113,7 @@ def _find_explicit(docker: Any, user: Any, key: str) -> Any:
 
 # --- create ----------------------------------------------------------------------------
 
-def resolve_image(docker, user, name, image=None):
+def resolve_image(docker: Any, user: User, name: str, image: str | None = None) -> str:
     """The image to run: `image`, else ds01-<user>/<name>:latest, else an error saying how to build one."""
     if image:
         if dockerapi.get_or_none(docker.images, image, f"image {image}") is None:
@@ -159,7 +170,7 @@ def project_workspace(config: Any, user: Any, project: str) -> Path:
     return path
 
 
-def prepare_workspace(config, user, name, workspace=None):
+def prepare_workspace(config: Any, user: User, name: str, workspace: StrPath | None = None) -> Path:
     """Make the workspace directory (owned by the user) and return its host path; never empties it."""
     from .security import expand_user_path, mount_source
     from .userfiles import make_directory
@@ -172,7 +183,8 @@ def prepare_workspace(config, user, name, workspace=None):
     return mount_source(config, user, path, "workspace", make=lambda where: make_directory(where, user))
 
 
-def labels_for(user, name, workspace, allocation_labels=None, created_at=None):
+def labels_for(user: User, name: str, workspace: StrPath, allocation_labels: Mapping[str, str] | None = None,
+               created_at: str | None = None) -> dict[str, str]:
     labels = {
         LABEL_MANAGED: label.MANAGED_VALUE,
         LABEL_USER: user.name,
@@ -187,7 +199,7 @@ def labels_for(user, name, workspace, allocation_labels=None, created_at=None):
     return labels
 
 
-def host_config_options(limits):
+def host_config_options(limits: Limits) -> dict[str, Any]:
     """Docker create options for the user's resolved limits (swap held to the memory figure)."""
     options = {}
     if limits.memory:
@@ -204,9 +216,10 @@ def host_config_options(limits):
     return options
 
 
-def create_options(user, name, image, workspace, limits, labels, environment=None,
-                   device_requests=None, data_dir=None, cgroup_parent=None, home=None, port=None,
-                   models_dir=None):
+def create_options(user: User, name: str, image: str, workspace: StrPath, limits: Limits, labels: dict[str, str],
+                   environment: dict[str, str] | None = None, device_requests: list[Any] | None = None,
+                   data_dir: StrPath | None = None, cgroup_parent: str | None = None, home: str | None = None,
+                   port: int | None = None, models_dir: StrPath | None = None) -> dict[str, Any]:
     """Everything `docker.containers.create` gets; pure, so tests can check it without Docker.
 
     `home`: HOME inside (inside.py; never the workspace); `port`: the host port for ports.py."""
@@ -252,27 +265,27 @@ def create_options(user, name, image, workspace, limits, labels, environment=Non
 class _EngineFacts:
     """`docker info`, asked at most once per create and only when a GPU or a slice needs it."""
 
-    def __init__(self, docker):
+    def __init__(self, docker: Any) -> None:
         self._docker = docker
-        self._info = None
+        self._info: dict[str, Any] | None = None
 
     @property
-    def info(self):
+    def info(self) -> dict[str, Any]:
         if self._info is None:
             with dockerapi.errors("the Docker engine"):
                 self._info = self._docker.info()
         return self._info
 
     @property
-    def has_nvidia_runtime(self):
+    def has_nvidia_runtime(self) -> bool:
         return "nvidia" in (self.info.get("Runtimes") or {})
 
     @property
-    def cgroup_driver(self):
+    def cgroup_driver(self) -> str:
         return self.info.get("CgroupDriver") or "cgroupfs"
 
 
-def _cgroup_parent(config, user, engine):
+def _cgroup_parent(config: Any, user: User, engine: _EngineFacts) -> str | None:
     """The user's systemd slice as cgroup parent when slices are enabled in the config."""
     if not config.slices.get("enabled"):
         return None
@@ -281,7 +294,8 @@ def _cgroup_parent(config, user, engine):
     return slices.cgroup_parent(config, user, driver=engine.cgroup_driver)
 
 
-def gpu_request(gpus=None, cpu_only=False, full_gpu=False, wait=None):
+def gpu_request(gpus: int | None = None, cpu_only: bool = False, full_gpu: bool = False,
+                wait: float | None = None) -> GpuRequest:
     from . import allocator
 
     if cpu_only and (gpus or full_gpu):
@@ -294,7 +308,8 @@ def gpu_request(gpus=None, cpu_only=False, full_gpu=False, wait=None):
                                 explicit=gpus is not None or full_gpu, wait=wait)
 
 
-def create(docker, config, user, name, *, state_dir, log_dir, **options):
+def create(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPath, log_dir: StrPath | None,
+           **options: Any) -> dict[str, Any]:
     """Create (not start) the user's container `name`; returns its summary dict.
 
     Options: image, gpus, cpu_only, full_gpu, wait, workspace, data_dir, models_dir, extra_labels.
@@ -302,9 +317,12 @@ def create(docker, config, user, name, *, state_dir, log_dir, **options):
     return _create(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, **options)[0]
 
 
-def _create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False, full_gpu=False,
-            wait=None, state_dir, log_dir, workspace=None, data_dir=None, extra_labels=None, models_dir=None,
-            project=None, default_image=False, clock=None):
+def _create(docker: Any, config: Any, user: User, name: str, *, image: str | None = None, gpus: int | None = None,
+            cpu_only: bool = False, full_gpu: bool = False, wait: float | None = None, state_dir: StrPath,
+            log_dir: StrPath | None, workspace: StrPath | None = None, data_dir: StrPath | None = None,
+            extra_labels: dict[str, str] | None = None, models_dir: StrPath | None = None,
+            project: str | None = None, default_image: bool = False,
+            clock: Clock | None = None) -> tuple[dict[str, Any], Any]:
     """create()'s work; also returns the docker Container, so deploy need not look it up again."""
     from . import allocator, inside, ports
 
@@ -356,14 +374,15 @@ def _create(docker, config, user, name, *, image=None, gpus=None, cpu_only=False
             "status": container.status, "notice": notice, "port": port, "home": view.home}, container
 
 
-def _remove_quietly(container):
+def _remove_quietly(container: Any) -> None:
     try:
         container.remove(force=True)
     except Exception:  # noqa: BLE001 - best effort while another error is on its way
         pass
 
 
-def deploy(docker, config, user, name, *, state_dir, log_dir, **create_options):
+def deploy(docker: Any, config: Any, user: User, name: str | None, *, state_dir: StrPath, log_dir: StrPath | None,
+           **create_options: Any) -> dict[str, Any]:
     """Create and start; a container that cannot start is removed again, so its slot is not held.
 
     `name` None: the name (and workspace) is the project of --image `ds01-<you>/<project>:<tag>`.
@@ -388,7 +407,8 @@ def deploy(docker, config, user, name, *, state_dir, log_dir, **create_options):
 
 # --- start / stop / remove / retire ----------------------------------------------------
 
-def start(docker, user, name, *, state_dir, log_dir=None, container=None, config=None):
+def start(docker: Any, user: User, name: str, *, state_dir: StrPath, log_dir: StrPath | None = None,
+          container: Any = None, config: Any = None) -> Any:
     """Start the user's container (a no-op when it runs); `container`: already found by the caller.
 
     With `config`, a container whose GPU slot is no longer in the host's inventory (the GPU
@@ -414,7 +434,7 @@ def start(docker, user, name, *, state_dir, log_dir=None, container=None, config
     return container
 
 
-def _refuse_swapped_mounts(container, user, config):
+def _refuse_swapped_mounts(container: Any, user: User, config: Any) -> None:
     """Docker resolves a bind mount's source again at every start: a workspace the user replaced
     by a link since the create (to / or another user's home) must not be mounted (exit 4)."""
     from .security import mount_source
@@ -455,7 +475,7 @@ def restart_on_new_gpu(docker: Any, config: Any, user: Any, name: str, *, wait: 
     return result
 
 
-def _refuse_revoked(container, name, state_dir):
+def _refuse_revoked(container: Any, name: str, state_dir: StrPath) -> None:
     """An admin freed this stopped container's slot (`gpu-allocator release`), which may be
     someone else's by now: starting it would put two containers on one GPU."""
     slots = split_slots(container.labels.get(LABEL_SLOTS))
@@ -485,7 +505,7 @@ def _refuse_vanished(container: Any, name: str, config: Any) -> None:
                       + _lost_gpu_advice(name), vanished)
 
 
-def stop(docker, user, name, timeout=10, log_dir=None):
+def stop(docker: Any, user: User, name: str, timeout: int = 10, log_dir: StrPath | None = None) -> Any:
     container = find(docker, user, name)
     if container.status not in ("running", "restarting", "paused"):
         return container
@@ -496,8 +516,9 @@ def stop(docker, user, name, timeout=10, log_dir=None):
     return container
 
 
-def remove(docker, user, name, *, force=False, state_dir, log_dir, container=None, actor=None,
-           reason="manual", action="removed"):
+def remove(docker: Any, user: User, name: str, *, force: bool = False, state_dir: StrPath, log_dir: StrPath | None,
+           container: Any = None, actor: str | None = None, reason: str = "manual",
+           action: str = "removed") -> dict[str, Any]:
     """Remove the container and free its GPU slots; the workspace stays. `action` ("removed",
     "retired") is what the gpu.release event says happened."""
     from . import allocator
@@ -517,12 +538,13 @@ def remove(docker, user, name, *, force=False, state_dir, log_dir, container=Non
             "workspace": labels.get(LABEL_WORKSPACE)}
 
 
-def commit_tag():
+def commit_tag() -> str:
     return datetime.datetime.now(datetime.UTC).strftime("%Y%m%d-%H%M%S")
 
 
-def retire(docker, config, user, name, *, state_dir, log_dir, save_changes=False, actor=None,
-           reason="manual", timeout=10):
+def retire(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPath, log_dir: StrPath | None,
+           save_changes: bool = False, actor: str | None = None, reason: str = "manual",
+           timeout: int = 10) -> dict[str, Any]:
     """Stop + remove + free GPU (optionally committing it first); the workspace is kept."""
     container = find(docker, user, name)
     image = None
@@ -546,11 +568,11 @@ def retire(docker, config, user, name, *, state_dir, log_dir, save_changes=False
 
 # --- listing ---------------------------------------------------------------------------
 
-def split_slots(text):
+def split_slots(text: str | None) -> list[str]:
     return [slot for slot in (text or "").split(",") if slot]
 
 
-def summary(entry):
+def summary(entry: dict[str, Any]) -> dict[str, Any]:
     """Contract section 9's shape from one entry of Docker's container list."""
     labels = entry.get("Labels") or {}
     docker_container_name = (entry.get("Names") or ["/"])[0].lstrip("/")
@@ -565,7 +587,7 @@ def summary(entry):
     }
 
 
-def list_entries(docker, user=None, status=None):
+def list_entries(docker: Any, user: User | None = None, status: str | None = None) -> list[dict[str, Any]]:
     """Docker's raw list entries for DS01 containers (one engine call), the user's or everyone's.
 
     `docker` None lets dockerapi use its direct socket path (no SDK import: much faster)."""
@@ -579,18 +601,19 @@ def list_entries(docker, user=None, status=None):
                                               (entry.get("Labels") or {}).get(LABEL_PROJECT) or ""))
 
 
-def list_containers(docker, user=None):
+def list_containers(docker: Any, user: User | None = None) -> list[dict[str, Any]]:
     """[{name, user, status, image, gpus, created}] for the user's (or, with None, every) container."""
     return [summary(entry) for entry in list_entries(docker, user)]
 
 
-def stopped(docker, user):
+def stopped(docker: Any, user: User) -> list[dict[str, Any]]:
     """The user's containers that are not running (exited, created, dead): cleanup's candidates."""
     return [summary(entry) for entry in list_entries(docker, user)
             if entry.get("State") in ("exited", "created", "dead")]
 
 
-def cleanup(docker, user, *, state_dir, log_dir, dry_run=False):
+def cleanup(docker: Any, user: User, *, state_dir: StrPath, log_dir: StrPath | None,
+            dry_run: bool = False) -> list[dict[str, Any]]:
     """Remove the user's stopped containers (freeing their slots); returns what was (or would be) removed."""
     candidates = stopped(docker, user)
     if dry_run:

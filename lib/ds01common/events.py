@@ -1,14 +1,19 @@
 """The event log: one JSON line per event in $DS01_LOG_DIR/events.jsonl."""
 
+from __future__ import annotations
+
 import json
 import logging
 import os
 from pathlib import Path
-from typing import Any
 
 from . import paths
 from .clock import SYSTEM, Clock
 from .units import iso_utc
+
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    from typing import Any
 
 log = logging.getLogger("ds01")
 EVENTS_FILE = "events.jsonl"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import images, names, prompts
@@ -130,8 +130,10 @@ def ask_readme_force(args: argparse.Namespace, exists: bool) -> None:
 # --- image-create -------------------------------------------------------------------------
 
 def ask_image(args: argparse.Namespace, projects: Sequence[str], framework_entries: dict[str, str],
-              templates: Iterable[str]) -> bool:
-    """Fill image-create's options; returns whether to offer a container when built."""
+              templates: Iterable[str], has_dockerfile: Callable[[str], bool] = lambda project: False) -> bool:
+    """Fill image-create's options; returns whether to offer a container when built.
+
+    A project that already has a Dockerfile keeps it: only what will be used is asked."""
     from . import frameworks
 
     start("image-create")
@@ -139,6 +141,10 @@ def ask_image(args: argparse.Namespace, projects: Sequence[str], framework_entri
         prompts.explain("An image is your project's software environment (Python, libraries). Its recipe is\n"
                         "the project's Dockerfile, kept in the project folder so it can always be rebuilt.")
         args.project = ask_name("image-create", projects)
+    kept = has_dockerfile(args.project) and not args.regenerate
+    if kept:
+        prompts.explain(f"{args.project}/Dockerfile exists and is used as it is (your recipe); "
+                        f"`image-update {args.project} --packages ...` adds packages.")
     rows = frameworks.table(framework_entries)
     if not (args.framework or args.base) and rows:
         prompts.explain("A framework image brings CUDA and the deep-learning library, tested together by its makers.")
@@ -149,12 +155,12 @@ def ask_image(args: argparse.Namespace, projects: Sequence[str], framework_entri
             args.framework = chosen
             versions = [(f"{row.version:<10} {row.image}", row.version) for row in rows if row.name == chosen]
             args.version = prompts.select("Version:", versions, "--version V", default=versions[0][1])
-    if not args.template:
+    if not args.template and not kept:
         prompts.explain("The template decides which libraries go on top (custom: only what you list next).")
         choices = [(f"{name:<8} {images.TEMPLATE_DESCRIPTIONS.get(name, 'added by your admins')}", name)
                    for name in templates]
         args.template = prompts.select("Template:", choices, "--template T", default=images.DEFAULT_TEMPLATE)
-    if args.packages is None:
+    if args.packages is None and not kept:
         prompts.explain("Extra pip packages (e.g. wandb einops==0.8.0); empty for none. "
                         "`image-update` adds more later.")
         answer = prompts.text("Extra packages (spaces or commas):", "--packages PKG...", validate=_packages_check)

@@ -23,8 +23,11 @@ from .userfiles import make_directory, write_text
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every command
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any
+
+    from .identity import User
+    from .records import StrPath
 
 log = logging.getLogger("ds01")
 
@@ -55,15 +58,16 @@ LABEL_PROJECT = label.PROJECT
 
 # --- the Dockerfile ----------------------------------------------------------------------
 
-def project_dir(config, user, project):
-    return config.workspace_dir(user.home) / names.validate_name(project, "project")
+def project_dir(config: Any, user: User, project: str) -> Path:
+    workspace: Path = config.workspace_dir(user.home)
+    return workspace / names.validate_name(project, "project")
 
 
-def dockerfile_path(config, user, project):
+def dockerfile_path(config: Any, user: User, project: str) -> Path:
     return project_dir(config, user, project) / "Dockerfile"
 
 
-def templates_location(given=None):
+def templates_location(given: StrPath | None = None) -> Path:
     """Where the templates are: `given`, else paths.templates_dir(); a DS01_CONFIG moved away from
     the installed config dir still finds the installed templates."""
     if given:
@@ -76,7 +80,7 @@ def templates_location(given=None):
     return directory
 
 
-def available_templates(templates_dir=None):
+def available_templates(templates_dir: StrPath | None = None) -> list[str]:
     """The built-in templates plus any Dockerfile.<name> an admin added to the templates dir."""
     found = []
     directory = templates_location(templates_dir)
@@ -85,7 +89,7 @@ def available_templates(templates_dir=None):
     return list(TEMPLATES) + [name for name in found if name not in TEMPLATES]
 
 
-def split_specs(text):
+def split_specs(text: str) -> list[str]:
     """Words of `text` split at spaces and at commas that start a new package: `wandb,einops`
     is two packages, but `torch>=2,<3` and `pkg[a,b]` stay one (their comma is part of the spec)."""
     specs = []
@@ -101,7 +105,7 @@ def split_specs(text):
     return [spec for spec in specs if spec]
 
 
-def validate_packages(packages):
+def validate_packages(packages: Iterable[str] | None) -> list[str]:
     """The package specs as given, or an error naming the first that pip could not take safely."""
     checked = []
     for spec in packages or ():
@@ -115,7 +119,7 @@ def validate_packages(packages):
     return checked
 
 
-def require_project(project, packages=(), missing="PROJECT is required"):
+def require_project(project: str | None, packages: Sequence[str] = (), missing: str = "PROJECT is required") -> str:
     """A usage error when PROJECT is missing, saying so when `--packages a b PROJECT` swallowed it."""
     if project:
         return project
@@ -126,14 +130,14 @@ def require_project(project, packages=(), missing="PROJECT is required"):
     raise UsageError(missing + hint)
 
 
-def packages_line(packages):
+def packages_line(packages: Sequence[str]) -> str:
     packages = validate_packages(packages)
     if not packages:
         return NO_PACKAGES
     return PIP_INSTALL + " ".join(shlex.quote(package) for package in packages)
 
 
-def read_packages(text):
+def read_packages(text: str) -> list[str] | None:
     """The extra packages of a DS01 Dockerfile, or None when it has no packages line."""
     lines = text.splitlines()
     for index, line in enumerate(lines):
@@ -145,7 +149,7 @@ def read_packages(text):
     return None
 
 
-def with_packages(text, packages):
+def with_packages(text: str, packages: Sequence[str]) -> str:
     """`text` with its packages line replaced; an error when a hand-written file has none."""
     lines = text.splitlines()
     for index, line in enumerate(lines):
@@ -157,9 +161,9 @@ def with_packages(text, packages):
                     "`image-create PROJECT --regenerate`")
 
 
-def merge_packages(current, added=(), removed=()):
+def merge_packages(current: Sequence[str], added: Sequence[str] = (), removed: Sequence[str] = ()) -> list[str]:
     """Current packages plus `added` (a new version of a package replaces the old), minus `removed`."""
-    def key(spec):
+    def key(spec: str) -> str:
         return re.split(r"[\[<>=!~ ;@]", spec, maxsplit=1)[0].lower().replace("_", "-")
 
     removed_keys = {key(spec) for spec in validate_packages(removed)}
@@ -169,7 +173,8 @@ def merge_packages(current, added=(), removed=()):
     return kept + [spec for spec in added if key(spec) not in removed_keys]
 
 
-def render(template, base_image, packages=(), project="project", templates_dir=None):
+def render(template: str, base_image: str, packages: Sequence[str] = (), project: str = "project",
+           templates_dir: StrPath | None = None) -> str:
     """The Dockerfile text of `template` FROM `base_image` with the extra packages."""
     directory = templates_location(templates_dir)
     choices = available_templates(directory)
@@ -194,8 +199,9 @@ def render(template, base_image, packages=(), project="project", templates_dir=N
     return text
 
 
-def write_dockerfile(config, user, project, *, template=None, base=None, packages=(),
-                     regenerate=False, templates_dir=None):
+def write_dockerfile(config: Any, user: User, project: str, *, template: str | None = None, base: str | None = None,
+                     packages: Sequence[str] = (), regenerate: bool = False,
+                     templates_dir: StrPath | None = None) -> tuple[Path, bool]:
     """Write the project's Dockerfile unless one exists; returns (path, written).
 
     An existing Dockerfile is the user's blueprint and is used as it is; with `regenerate`
@@ -213,7 +219,8 @@ def write_dockerfile(config, user, project, *, template=None, base=None, package
     return write_text(path, text, user), True
 
 
-def update_dockerfile(config, user, project, *, packages=(), remove=()):
+def update_dockerfile(config: Any, user: User, project: str, *, packages: Sequence[str] = (),
+                      remove: Sequence[str] = ()) -> list[str]:
     """Add (and remove) extra packages in the Dockerfile; returns the new package list."""
     path = dockerfile_path(config, user, project)
     if not path.is_file():
@@ -222,7 +229,7 @@ def update_dockerfile(config, user, project, *, packages=(), remove=()):
     current = read_packages(text)
     if current is None:
         with_packages(text, [])  # raises the explanation
-    merged = merge_packages(current, packages, remove)
+    merged = merge_packages(current or [], packages, remove)
     if merged != current:
         write_text(path, with_packages(text, merged), user)
     return merged
@@ -289,7 +296,7 @@ def user_step(templates_dir: str | Path | None = None) -> str:
                         "(DS01_TEMPLATES_DIR names another folder)") from None
 
 
-def _project_bytes(user, path):
+def _project_bytes(user: User | None, path: StrPath) -> bytes:
     """A project file's bytes, read as its user and without following links (root builds for
     users: an admin's --user, locked mode), so a link to a root-only file is refused (exit 4)."""
     if user is None:
@@ -299,7 +306,7 @@ def _project_bytes(user, path):
     return security.read_as_user(user, Path(os.path.abspath(path)))
 
 
-def _context(directory, dockerfile_text, user=None):
+def _context(directory: Path, dockerfile_text: str, user: User | None = None) -> io.BytesIO:
     """An in-memory build context: the Dockerfile to build (`dockerfile_text`) and the project's
     small companions only."""
     buffer = io.BytesIO()
@@ -320,15 +327,17 @@ def _context(directory, dockerfile_text, user=None):
     return buffer
 
 
-def image_labels(user, project):
+def image_labels(user: User, project: str) -> dict[str, str]:
     return {LABEL_MANAGED: "true", LABEL_USER: user.name, LABEL_PROJECT: project}
 
 
-def build_args(user):
+def build_args(user: User) -> dict[str, str]:
     return {"DS01_USER": user.name, "DS01_UID": str(user.uid), "DS01_GID": str(user.gid)}
 
 
-def build(docker, config, user, project, *, no_cache=False, on_output=None, log_dir=None, tag="latest"):
+def build(docker: Any, config: Any, user: User, project: str, *, no_cache: bool = False,
+          on_output: Callable[[str], None] | None = None, log_dir: StrPath | None = None,
+          tag: str = "latest") -> dict[str, Any]:
     """Build ds01-<user>/<project>:<tag> from the project's Dockerfile; returns the image summary.
 
     `on_output(text)` receives the build output as it comes (None: quiet); a failure names
@@ -339,7 +348,7 @@ def build(docker, config, user, project, *, no_cache=False, on_output=None, log_
     reference = names.image_name(user.name, project, tag, uid=user.uid)
     built = image_build.compose(_project_bytes(user, path).decode(errors="replace"), user_step())
     previous = _current_id(docker, reference)
-    recent = []
+    recent: list[str] = []
     image_id = None
     with dockerapi.errors(f"image {reference}"):
         stream = docker.api.build(fileobj=_context(path.parent, built.text, user), custom_context=True, tag=reference,
@@ -367,12 +376,12 @@ def build(docker, config, user, project, *, no_cache=False, on_output=None, log_
     return {"image": reference, "id": image.id or image_id, "size": image.attrs.get("Size")}
 
 
-def _current_id(docker, reference):
+def _current_id(docker: Any, reference: str) -> str | None:
     image = dockerapi.get_or_none(docker.images, reference, f"image {reference}")
     return image.id if image is not None else None
 
 
-def _drop_if_orphaned(docker, image_id):
+def _drop_if_orphaned(docker: Any, image_id: str | None) -> None:
     """A rebuild leaves the old image untagged; remove it unless a container still runs it,
     so repeated image-update runs do not fill the shared disk."""
     try:
@@ -387,7 +396,7 @@ def _drop_if_orphaned(docker, image_id):
 
 # --- listing and removal -----------------------------------------------------------------
 
-def _owner(labels, repository_tags):
+def _owner(labels: dict[str, str], repository_tags: Iterable[str]) -> str | None:
     labels = labels or {}
     if labels.get(LABEL_USER):
         return labels[LABEL_USER]
@@ -397,11 +406,11 @@ def _owner(labels, repository_tags):
     return None
 
 
-def containers_by_image(docker):
+def containers_by_image(docker: Any) -> dict[str, list[str]]:
     """{image id: [container names]} for every DS01 container (one engine call)."""
     with dockerapi.errors("containers"):
         entries = docker.api.containers(all=True, filters=dict(label.MANAGED_FILTER))
-    using = {}
+    using: dict[str, list[str]] = {}
     for entry in entries:
         labels = entry.get("Labels") or {}
         name = labels.get(LABEL_PROJECT) or names.split_docker_name((entry.get("Names") or ["/"])[0])[0]
@@ -410,7 +419,7 @@ def containers_by_image(docker):
     return using
 
 
-def list_images(docker, user):
+def list_images(docker: Any, user: User) -> list[dict[str, Any]]:
     """The user's images, one entry per tag: image, project, tag, id, size, created, containers."""
 
     prefix = f"ds01-{names.image_user(user.name, user.uid)}/"
@@ -433,12 +442,12 @@ def list_images(docker, user):
     return sorted(result, key=lambda item: (item["project"], item["tag"] != "latest", item["tag"]))
 
 
-def _is_owner(owner, user):
+def _is_owner(owner: str | None, user: User) -> bool:
     """The label names the user; an unlabelled image's repository names their image-name form."""
     return owner is not None and owner in (user.name, names.image_user(user.name, user.uid))
 
 
-def resolve_reference(user, project_or_image, tag="latest"):
+def resolve_reference(user: User, project_or_image: str, tag: str = "latest") -> tuple[str, str]:
     """(image reference, project) for PROJECT, PROJECT:TAG or a full `ds01-<user>/<project>[:tag]`;
     exit 4 for another user's."""
     text = project_or_image.strip()
@@ -461,7 +470,7 @@ def resolve_reference(user, project_or_image, tag="latest"):
     return names.image_name(user.name, project, given_tag or tag, uid=user.uid), project
 
 
-def find_image(docker, user, project_or_image, tag="latest"):
+def find_image(docker: Any, user: User, project_or_image: str, tag: str = "latest") -> tuple[Any, str]:
     """(docker Image, reference) of the user's image; NotFound, or exit 4 for another's."""
     reference, project = resolve_reference(user, project_or_image, tag)
     image = dockerapi.get_or_none(docker.images, reference, f"image {reference}")
@@ -473,7 +482,7 @@ def find_image(docker, user, project_or_image, tag="latest"):
     return image, reference
 
 
-def image_exists(docker, user, project, tag="latest"):
+def image_exists(docker: Any, user: User, project: str, tag: str = "latest") -> bool:
     try:
         find_image(docker, user, project, tag)
     except NotFound:
@@ -481,7 +490,8 @@ def image_exists(docker, user, project, tag="latest"):
     return True
 
 
-def delete(docker, user, project_or_image, *, tag="latest", log_dir=None):
+def delete(docker: Any, user: User, project_or_image: str, *, tag: str = "latest",
+           log_dir: StrPath | None = None) -> dict[str, Any]:
     """Remove the user's image (the tag); refused while a container uses it. The Dockerfile stays."""
     image, reference = find_image(docker, user, project_or_image, tag)
     users = containers_by_image(docker).get(image.id, [])

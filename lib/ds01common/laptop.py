@@ -101,7 +101,7 @@ def tunnel_line(login: str, host: str, port: int) -> str:
 
 
 def start_jupyter(docker: Any, user: Any, name: str, host: str, *, state_dir: str | Path,
-                  log_dir: str | Path | None = None,
+                  log_dir: str | Path | None = None, config: Any = None,
                   token: str | None = None, wait: Callable[[int], bool] = wait_until_answering) -> Jupyter:
     """Start JupyterLab in the user's container `name` (starting the container when stopped)."""
     container = containers.find(docker, user, name)
@@ -109,7 +109,8 @@ def start_jupyter(docker: Any, user: Any, name: str, host: str, *, state_dir: st
     if port is None:
         raise NotFound(f"{name} was made before containers had a forwarded port: retire it "
                        f"(`container-retire {name}`) and deploy it again")
-    container = containers.start(docker, user, name, state_dir=state_dir, log_dir=log_dir, container=container)
+    container = containers.start(docker, user, name, state_dir=state_dir, log_dir=log_dir, container=container,
+                                 config=config)
     token = token or secrets.token_hex(24)
     with dockerapi.errors(f"container {name}"):
         exit_code, output = container.exec_run(["/bin/sh", "-c", START_SCRIPT], user=f"{user.uid}:{user.gid}",

@@ -22,7 +22,14 @@ from .units import format_duration
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every command
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
     from typing import Any
+
+    from .identity import User
+    from .records import Limits, StrPath
+
+    # (reason, warn or retire, message, details): one thing a check found due.
+    Candidate = tuple[str, str, str, dict[str, Any]]
 
 log = logging.getLogger("ds01")
 STATE_FILE = "lifecycle.json"
@@ -35,11 +42,11 @@ REASON_WORDS = {"max_runtime": "max-runtime", "idle": "idle", "gpu_hold": "GPU-h
                 "never_started": "never-started"}
 
 
-def state_file(state_dir):
+def state_file(state_dir: StrPath) -> statefile.StateFile:
     return statefile.StateFile(Path(state_dir) / STATE_FILE, SCHEMA_VERSION, lambda: {"containers": {}})
 
 
-def read_state(state_dir):
+def read_state(state_dir: StrPath) -> dict[str, Any]:
     """lifecycle.json without the lock (for views); an unreadable file reads as empty."""
     try:
         return state_file(state_dir).read()
@@ -55,16 +62,16 @@ class Action:
     reason: str        # idle, max_runtime, gpu_hold, never_started
     observation: activity.Observation
     message: str
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self):
+    def as_dict(self) -> dict[str, Any]:
         return {"action": self.kind, "reason": self.reason, "container": self.observation.name,
                 "user": self.observation.user, "message": self.message, **self.details}
 
 
 # --- exemptions ---
 
-def _until_epoch(until):
+def _until_epoch(until: Any) -> float | None:
     """A date is good through the end of that day (UTC); a datetime until that moment."""
     if until is None:
         return None
@@ -76,14 +83,15 @@ def _until_epoch(until):
     if isinstance(until, datetime.datetime):
         if until.tzinfo is None:
             until = until.replace(tzinfo=datetime.UTC)
-        return until.timestamp()
+        return float(until.timestamp())
     end_of_day = datetime.datetime.combine(until, datetime.time.max, tzinfo=datetime.UTC)
     return end_of_day.timestamp()
 
 
-def exemption_for(config, owner, reason, now):
+def exemption_for(config: Any, owner: User, reason: str, now: float) -> dict[str, Any] | None:
     """The first exemption in config covering `owner` (a User) for `reason` at `now`, or None."""
-    for exemption in config.lifecycle.get("exemptions") or []:
+    exemptions: list[dict[str, Any]] = config.lifecycle.get("exemptions") or []
+    for exemption in exemptions:
         if exemption.get("user") not in (owner.login, owner.name):
             continue
         if exemption.get("what") not in (reason, "all"):  # config validation makes `what` required
@@ -97,7 +105,7 @@ def exemption_for(config, owner, reason, now):
 
 # --- owners ---
 
-def owner_of(observation, lookup=identity.lookup_user):
+def owner_of(observation: activity.Observation, lookup: Callable[[str], User] = identity.lookup_user) -> User:
     """The container's owner as a User; from the labels alone when the account is gone."""
     try:
         user = lookup(observation.user)
@@ -111,7 +119,7 @@ def owner_of(observation, lookup=identity.lookup_user):
 
 # --- the decision (pure) ---
 
-def is_active(observation, thresholds):
+def is_active(observation: activity.Observation, thresholds: dict[str, Any]) -> tuple[bool | None, str]:
     """(active, why) from this pass's measurements; (None, why) when they are missing."""
     if observation.cpu_percent is None:
         return None, "cpu not measured"
@@ -124,7 +132,9 @@ def is_active(observation, thresholds):
     return False, "idle"
 
 
-def plan(observations, state, config, now, owners, limits):
+def plan(observations: Iterable[activity.Observation], state: dict[str, Any], config: Any, now: float,
+         owners: Callable[[activity.Observation], User], limits: Callable[[User], Limits],
+         ) -> tuple[list[Action], dict[str, Any]]:
     """The actions for this pass and the new per-container state.
 
     `owners` maps an observation to its User, `limits` a User to resolved limits; `state`
@@ -152,7 +162,8 @@ def plan(observations, state, config, now, owners, limits):
     return actions, {"containers": new_entries}
 
 
-def _running_checks(observation, entry, thresholds, user_limits, now):
+def _running_checks(observation: activity.Observation, entry: dict[str, Any], thresholds: dict[str, Any],
+                    user_limits: Limits, now: float) -> list[Candidate]:
     started = observation.started or observation.created or now
     if entry.get("started") != started:  # a new start: earlier warnings no longer apply
         entry.update(started=started, runtime_warned=[], idle_warned_for=None, last_active=None)
@@ -166,12 +177,12 @@ def _running_checks(observation, entry, thresholds, user_limits, now):
     entry["last_active"] = real_last_active
     touched = effective_keep_alive(observation.keep_alive, entry, now)
     keep_alive_counts = touched is not None and now - touched < thresholds["keep_alive_max"]
-    last_active = max(real_last_active, touched) if keep_alive_counts else real_last_active
+    last_active = max(real_last_active, touched) if keep_alive_counts and touched is not None else real_last_active
     entry["idle_since"] = last_active
     entry["last_active_iso"] = activity.iso(last_active)
     idle_seconds = max(0.0, now - last_active)
     entry["idle_seconds"] = round(idle_seconds) if active is not None else None
-    numbers = {"cpu_percent": observation.cpu_percent, "gpu_memory": observation.gpu_memory,
+    numbers: dict[str, Any] = {"cpu_percent": observation.cpu_percent, "gpu_memory": observation.gpu_memory,
                "gpu_utilization": observation.gpu_utilization, "keep_alive": activity.iso(observation.keep_alive),
                "last_active": activity.iso(last_active)}
     candidates = []
@@ -224,10 +235,10 @@ def effective_keep_alive(mtime: float | None, entry: dict[str, Any], now: float)
     if seen.get("mtime") != mtime:
         seen = {"mtime": mtime, "at": now}
         entry["keep_alive_seen"] = seen
-    return min(mtime, seen["at"])
+    return min(mtime, float(seen["at"]))
 
 
-def _gpu_hold_check(observation, user_limits, now):
+def _gpu_hold_check(observation: activity.Observation, user_limits: Limits, now: float) -> list[Candidate]:
     hold = user_limits.gpu_hold_after_stop
     stopped_at = observation.finished or observation.created
     if hold is None or stopped_at is None:
@@ -243,7 +254,8 @@ def _gpu_hold_check(observation, user_limits, now):
               "finished_at": activity.iso(observation.finished)})]
 
 
-def _never_started_check(observation, thresholds, now):
+def _never_started_check(observation: activity.Observation, thresholds: dict[str, Any],
+                         now: float) -> list[Candidate]:
     timeout = thresholds.get("never_started_timeout")
     if timeout is None or observation.created is None:
         return []
@@ -256,7 +268,8 @@ def _never_started_check(observation, thresholds, now):
              {"age_seconds": round(age), "threshold_seconds": timeout, "gpu_slots": observation.gpu_slots})]
 
 
-def _resolve(observation, owner, entry, candidates, config, now):
+def _resolve(observation: activity.Observation, owner: User, entry: dict[str, Any], candidates: list[Candidate],
+             config: Any, now: float) -> list[Action]:
     """Exemptions applied: at most one retirement, else the warnings due; exemptions told once."""
     actions = []
     reported = set(entry.get("exempt_reported") or [])
@@ -295,19 +308,23 @@ def _resolve(observation, owner, entry, candidates, config, now):
 
 # --- the pass ---
 
-def _cached(function):
-    cache = {}
+def _cached(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    cache: dict[Any, Any] = {}
 
-    def lookup(key):
+    def lookup(key: Any) -> Any:
         if key not in cache:
             cache[key] = function(key)
         return cache[key]
     return lookup
 
 
-def run_pass(docker, config, *, state_dir, log_dir, dry_run=False, now=None, retire=None, notify=None,
-             gpu_processes=None, gpu_utilization=None, lookup=identity.lookup_user, proc_root="/proc",
-             workspace_under=None):
+def run_pass(docker: Any, config: Any, *, state_dir: StrPath, log_dir: StrPath | None, dry_run: bool = False,
+             now: float | None = None, retire: Callable[..., Any] | None = None,
+             notify: Callable[[User, activity.Observation, str], None] | None = None,
+             gpu_processes: Callable[[], list[dict[str, Any]]] | None = None,
+             gpu_utilization: Callable[[int], float | None] | None = None,
+             lookup: Callable[[str], User] = identity.lookup_user, proc_root: str = "/proc",
+             workspace_under: str | None = None) -> dict[str, Any]:
     """Observe, decide, act. Returns {"checked", "actions": [...], "containers": [...], "dry_run"}.
 
     `retire` defaults to containers.retire, `notify(owner, observation, message)` to terminal
@@ -325,7 +342,7 @@ def run_pass(docker, config, *, state_dir, log_dir, dry_run=False, now=None, ret
     owners = _cached_owners(lookup)
     limits = _cached(lambda user: config.limits_for(user.login))
 
-    def decide(state):
+    def decide(state: dict[str, Any]) -> tuple[list[Action], dict[str, Any]]:
         return plan(observations, state, config, time.time() if now is None else now,
                     owners, limits)
 
@@ -351,14 +368,14 @@ def run_pass(docker, config, *, state_dir, log_dir, dry_run=False, now=None, ret
                            for observation in observations]}
 
 
-def _entry_under(entry, directory):
+def _entry_under(entry: dict[str, Any], directory: str) -> bool:
     return activity.workspace_is_under(entry.get("workspace"), directory)
 
 
-def _cached_owners(lookup):
-    cache = {}
+def _cached_owners(lookup: Callable[[str], User]) -> Callable[[activity.Observation], User]:
+    cache: dict[Any, User] = {}
 
-    def owners(observation):
+    def owners(observation: activity.Observation) -> User:
         key = (observation.user, observation.uid)
         if key not in cache:
             cache[key] = owner_of(observation, lookup)
@@ -366,14 +383,16 @@ def _cached_owners(lookup):
     return owners
 
 
-def _summary(observation, entry):
+def _summary(observation: activity.Observation, entry: dict[str, Any] | None) -> dict[str, Any]:
     entry = entry or {}
     return {"name": observation.name, "user": observation.user, "status": observation.status,
             "cpu_percent": observation.cpu_percent, "gpu_memory": observation.gpu_memory,
             "gpus": observation.gpu_slots, "idle_seconds": entry.get("idle_seconds")}
 
 
-def _act(docker, config, actions, owners, *, state_dir, log_dir, retire, notify):
+def _act(docker: Any, config: Any, actions: list[Action], owners: Callable[[activity.Observation], User], *,
+         state_dir: StrPath, log_dir: StrPath | None, retire: Callable[..., Any] | None,
+         notify: Callable[[User, activity.Observation, str], None]) -> set[str]:
     """Carry out the actions; returns the ids whose retirement failed (their state is kept)."""
     failed = set()
     for action in actions:
@@ -401,7 +420,7 @@ def _act(docker, config, actions, owners, *, state_dir, log_dir, retire, notify)
     return failed
 
 
-def _default_retire(docker, config, user, name, **options):
+def _default_retire(docker: Any, config: Any, user: User, name: str, **options: Any) -> Any:
     from . import backend
     if backend.is_cluster(config):
         # On a Slurm node the container belongs to a job: end the job (its runner removes the
@@ -414,7 +433,8 @@ def _default_retire(docker, config, user, name, **options):
 
 # --- telling the owner ---
 
-def notify_owner(owner, observation, message, run=None):
+def notify_owner(owner: User, observation: activity.Observation, message: str,
+                 run: Callable[..., Any] | None = None) -> None:
     """Best effort: a line in the project's .ds01-alerts and a message on the owner's terminals."""
     text = f"DS01: {message}"
     append_alert(observation.workspace, text, owner)
@@ -425,7 +445,7 @@ def notify_owner(owner, observation, message, run=None):
             log.debug("write to %s on %s failed: %s", owner.login, tty, error)
 
 
-def append_alert(workspace, text, owner=None):
+def append_alert(workspace: str | None, text: str, owner: User | None = None) -> None:
     if not workspace or not Path(workspace).is_dir():
         return
     path = Path(workspace) / ALERTS_FILE
@@ -436,7 +456,7 @@ def append_alert(workspace, text, owner=None):
         log.debug("cannot write %s: %s", path, error)
 
 
-def user_terminals(login, run=None):
+def user_terminals(login: str, run: Callable[..., Any] | None = None) -> list[str]:
     """The ttys `who` lists for `login`."""
     try:
         result = (run or _process_run)(["who"], check=False, timeout=5)
@@ -450,6 +470,6 @@ def user_terminals(login, run=None):
     return ttys
 
 
-def _process_run(command, **options):
+def _process_run(command: list[str], **options: Any) -> Any:
     from . import process
     return process.run(command, **options)

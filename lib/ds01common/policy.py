@@ -17,11 +17,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, ClassVar, Literal
 
 from .inventory import Slot, slot_sort_key
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
+    from typing import ClassVar, Literal
+
     from .records import Limits
 
 # Refusal kinds: only BUSY can be cured by waiting for someone else to free a slot.
@@ -50,7 +52,11 @@ class Holdings:
 class Choice:
     slots: tuple[Slot, ...]
 
-    ok: ClassVar[Literal[True]] = True
+    # A class attribute, not a field; the Literal type lets a type checker tell the two apart by `ok`.
+    if TYPE_CHECKING:
+        ok: ClassVar[Literal[True]] = True
+    else:
+        ok = True
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,10 @@ class Refusal:
     reason: str
     kind: str
 
-    ok: ClassVar[Literal[False]] = False
+    if TYPE_CHECKING:
+        ok: ClassVar[Literal[False]] = False
+    else:
+        ok = False
 
     @property
     def waitable(self) -> bool:

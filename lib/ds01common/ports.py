@@ -11,6 +11,7 @@ import contextlib
 import socket
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from os import PathLike
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,7 @@ def choose(taken: set[int], port_range: PortRange, is_free: Callable[[int], bool
 
 
 @contextlib.contextmanager
-def reserve(docker: Any, state_dir: Path | str, port_range: PortRange,
+def reserve(docker: Any, state_dir: str | PathLike[str], port_range: PortRange,
             is_free: Callable[[int], bool] = host_port_free) -> Iterator[int]:
     """A free host port, held under the ports lock while the block creates the container labelled with it."""
     with statefile.locked(str(Path(state_dir) / LOCK_NAME)):

@@ -4,8 +4,13 @@ Durations: "45s", "30m", "48h", "7d", a plain number (hours), or None (never / u
 Sizes: Docker style, "512m", "32g", "1t", plain integers are bytes, None is unlimited.
 """
 
+from __future__ import annotations
+
 import re
-from typing import Any
+
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    from typing import Any
 
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _SIZE_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3, "t": 1024 ** 4}

@@ -225,6 +225,7 @@ def test_mlc_commands_resolve_frameworks_through_the_config(site):
     assert unknown.returncode == 1 and "available: busybox 1.36" in one_line_error(unknown)
     data = Path(site["alice"].pw_dir) / "data"
     data.mkdir(exist_ok=True)
+    os.chown(data, site["alice"].pw_uid, site["alice"].pw_gid)  # a data dir is mounted only if it is hers
     created = ds01(site, "alice", "mlc-create", "ml", "BusyBox", "1.36", "-g", "0", "-d", data)
     assert created.returncode == 0, created.stderr
     [row] = json.loads(ds01(site, "alice", "mlc-list", "--json").stdout)

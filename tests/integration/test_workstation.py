@@ -32,7 +32,8 @@ def as_user(entry):
 def world(docker_env, unique, shared_root):
     """A private port range (other tests use the default one), workspaces the real users can
     reach (pytest's own tmp dirs are closed to them), and the engine; removes what it made."""
-    first = 40000 + int(unique[:4], 16) % 20000
+    # Below the kernel's ephemeral ports (32768+), where outgoing connections could hold one.
+    first = 30100 + (int(unique[:4], 16) % 130) * 20
     workspaces = shared_root / f"i12-{unique}"
     workspaces.mkdir(mode=0o755)
     write_config(docker_env, {"connect": {"ports": f"{first}-{first + 19}"}, "workspace_root": str(workspaces),

@@ -96,7 +96,7 @@ chmod 600 "$DIR/slurmdbd.conf"
 
 cat > "$DIR/slurm.conf" <<CONF
 ClusterName=$CLUSTER
-SlurmctldHost=$NODE
+SlurmctldHost=$NODE(127.0.0.1)   # by address: the test machine's name need not resolve
 SlurmctldPort=$CTLD_PORT
 SlurmdPort=$SLURMD_PORT
 SlurmUser=root
@@ -127,7 +127,7 @@ AccountingStorageTRES=gres/gpu,gres/gpu:h100,gres/gpu:1g.10gb
 InactiveLimit=0
 KillWait=5
 MinJobAge=30
-NodeName=$NODE CPUs=$cpus RealMemory=$((memory_mb - 1024)) Gres=gpu:h100:1,gpu:1g.10gb:2 State=UNKNOWN
+NodeName=$NODE NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$((memory_mb - 1024)) Gres=gpu:h100:1,gpu:1g.10gb:2 State=UNKNOWN
 PartitionName=ds01 Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 CONF
 cat > "$DIR/gres.conf" <<CONF

@@ -150,3 +150,16 @@ def test_ssh_setup_guided_explains_and_makes_nothing_when_declined_or_shows_the_
         terminal.send("n")
         assert terminal.wait() == 0 and "no key was made" in terminal.text
         assert not os.path.exists(home_key)
+
+
+def test_image_create_guided_on_a_project_with_a_dockerfile_asks_only_what_it_uses(ds01_env):
+    assert run_command("image-create", "kept", "--template", "custom", "--no-build", env=NO_DOCKER).returncode == 0
+    dockerfile = ds01_env["workspace_root"] / "kept" / "Dockerfile"
+    before = dockerfile.read_text()
+    terminal = guided("image-create", "kept")
+    terminal.expect("exists and is used as it is")
+    terminal.expect("Build the image now")  # no template or packages question: they would be ignored
+    terminal.send("n")
+    assert terminal.wait() == 0, terminal.text
+    assert "Template:" not in terminal.text and "Extra packages" not in terminal.text
+    assert dockerfile.read_text() == before

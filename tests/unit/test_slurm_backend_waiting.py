@@ -153,6 +153,16 @@ def test_a_cpu_only_job_gets_no_gpu_variables():
     assert node.container_environment({"SLURM_JOB_ID": "7"}) == {}
 
 
+def test_with_the_nvidia_runtime_the_node_numbering_goes_to_docker_and_the_container_counts_from_0():
+    job = {"SLURM_JOB_GPUS": "2,3", "CUDA_VISIBLE_DEVICES": "0,1"}  # cgroup-renumbered inside the job
+    assert node.container_environment(job, nvidia_runtime=True) == {
+        "CUDA_VISIBLE_DEVICES": "0,1", "NVIDIA_VISIBLE_DEVICES": "2,3"}
+    options = node.create_options(REQUEST, "41", job, "2026-12-01T00:00:00Z", nvidia_runtime=True)
+    assert options["device_requests"][0].device_ids == ["2", "3"]
+    mig = {"SLURM_JOB_GPUS": "MIG-abc", "CUDA_VISIBLE_DEVICES": "MIG-abc"}
+    assert node.container_environment(mig, nvidia_runtime=True)["CUDA_VISIBLE_DEVICES"] == "MIG-abc"
+
+
 class FakeContainer:
     def __init__(self):
         self.id = "c0ffee"

@@ -177,7 +177,9 @@ def export_script(request: JobRequest, command: list[str]) -> str:
             "# Slurm chose the GPUs: hand exactly those to the container.",
             'gpu_options="--env CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-}"',
             'if docker info --format "{{json .Runtimes}}" 2>/dev/null | grep -q nvidia; then',
-            '  gpu_options="$gpu_options --runtime nvidia --env NVIDIA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-none}"',
+            "  # Only Slurm's GPUs exist in the container (the node's numbering), each one visible there.",
+            '  gpu_options="--runtime nvidia --env '
+            'NVIDIA_VISIBLE_DEVICES=${SLURM_JOB_GPUS:-${CUDA_VISIBLE_DEVICES:-none}}"',
             "fi",
             f"exec {run.replace('docker run ', 'docker run $gpu_options ', 1)}",
         ]

@@ -31,12 +31,28 @@ JOB_LABEL = "ds01.slurm.job"      # the Slurm job id holding this container
 GRES_LABEL = "ds01.slurm.gres"    # what the job asked Slurm for ("gpu:1g.10gb:1")
 
 
-def container_environment(job_environment: Mapping[str, str]) -> dict[str, str]:
-    """The GPU variables the container gets: exactly the devices Slurm gave the job."""
-    devices = job_environment.get("CUDA_VISIBLE_DEVICES", "")
+def host_devices(job_environment: Mapping[str, str]) -> str:
+    """The node's ids of the GPUs Slurm gave the job. SLURM_JOB_GPUS holds the node's own
+    numbering even where cgroups renumber CUDA_VISIBLE_DEVICES from 0 inside the job; the
+    Docker daemon lives outside the job's cgroup and needs the node's numbering."""
+    return job_environment.get("SLURM_JOB_GPUS") or job_environment.get("CUDA_VISIBLE_DEVICES", "")
+
+
+def container_environment(job_environment: Mapping[str, str], nvidia_runtime: bool = False) -> dict[str, str]:
+    """The GPU variables the container gets: exactly the devices Slurm gave the job, never guessed.
+
+    With the NVIDIA runtime only those GPUs exist in the container, numbered from 0 (UUIDs stay
+    as they are); without it (fake GPUs, CPU nodes) the job's own CUDA_VISIBLE_DEVICES is passed on."""
+    devices = host_devices(job_environment)
     if not devices:
         return {}
-    return {"CUDA_VISIBLE_DEVICES": devices, "NVIDIA_VISIBLE_DEVICES": devices}
+    if not nvidia_runtime:
+        visible = job_environment.get("CUDA_VISIBLE_DEVICES") or devices
+        return {"CUDA_VISIBLE_DEVICES": visible, "NVIDIA_VISIBLE_DEVICES": devices}
+    ids = devices.split(",")
+    inside = devices if all(item.startswith(("GPU-", "MIG-")) for item in ids) else ",".join(
+        str(number) for number in range(len(ids)))
+    return {"CUDA_VISIBLE_DEVICES": inside, "NVIDIA_VISIBLE_DEVICES": devices}
 
 
 def job_labels(request: JobRequest, job_id: str, devices: str, created_at: str) -> dict[str, str]:
@@ -56,8 +72,8 @@ def create_options(request: JobRequest, job_id: str, job_environment: Mapping[st
     user = identity.User(request.login, request.user, request.uid, request.gid, "")
     limits = Limits(max_cpus=request.cpus, memory=request.memory_mb * 2**20 if request.memory_mb else None,
                     shm_size=request.shm_size, pids_limit=request.pids_limit)
-    environment = container_environment(job_environment)
-    devices = environment.get("CUDA_VISIBLE_DEVICES", "")
+    environment = container_environment(job_environment, nvidia_runtime)
+    devices = host_devices(job_environment)
     requests = dockerapi.gpu_device_requests(devices.split(",")) if devices and nvidia_runtime else None
     return dict(containers.create_options(user, request.name, request.image, request.workspace, limits,
                                           job_labels(request, job_id, devices, created_at), environment,

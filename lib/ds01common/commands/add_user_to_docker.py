@@ -5,16 +5,22 @@ docker`) before the new group applies. Membership of the docker group is equival
 root on this host: grant it only to people who may use the GPU server.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("user", metavar="USER", help="login name of the user to add")
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import adminviews
 

@@ -11,10 +11,16 @@ config's lifecycle section are honoured and reported once. Every action is an ev
 events.jsonl; warnings also reach the owner's terminals and the project's .ds01-alerts.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would happen; change, record and send nothing")
@@ -39,7 +45,7 @@ def _append_output_to(path: str) -> None:
     os.close(fd)
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import events, lifecycle
 

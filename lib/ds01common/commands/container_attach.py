@@ -1,9 +1,15 @@
 """Open a shell in one of your running containers (container-run also starts a stopped one)."""
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
     parser = cli.parser(__doc__)
@@ -12,7 +18,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import container_exec
 

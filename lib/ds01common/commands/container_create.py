@@ -5,10 +5,16 @@ image-create NAME). One GPU slot by default (--gpus N, --full-gpu, --cpu-only); 
 (memory, CPUs, shm, processes) apply. ~/workspace/NAME is mounted at /workspace.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
     parser = cli.parser(__doc__)
@@ -20,7 +26,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import container_cli, containers
 

@@ -9,12 +9,19 @@ Options as for container-create: --image, --project P, --gpus N | --cpu-only, --
                        workspace are the image's project (thesis), so the tag runs on thesis's files
   container-deploy scratch                                   no image for scratch: runs images.default
 """
+
+from __future__ import annotations
+
 import sys
 
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
     parser = cli.parser(__doc__)
@@ -29,7 +36,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import container_cli, container_exec, containers
 

@@ -4,16 +4,22 @@
 (container-stop) or retire it (container-retire), and does that.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("--guided", action="store_true", help="ask what should happen to a container, and do it")
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import container_cli
 

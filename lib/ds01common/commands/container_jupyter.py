@@ -9,10 +9,16 @@ it is stopped; a JupyterLab already running there is reused.
   container-jupyter thesis --json      # {name, port, token, url, ssh, host} for scripts
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
     parser = cli.parser(__doc__)
@@ -24,14 +30,14 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import laptop
 
     context = cli.Context(user_option=args.user)
     host = laptop.server_name(args.hostname or context.config.setting("connect.host"))
     result = laptop.start_jupyter(context.docker, context.user, args.name, host, state_dir=context.state_dir,
-                                  log_dir=context.log_dir)
+                                  log_dir=context.log_dir, config=context.config)
     if args.json:
         cli.print_json(laptop.jupyter_document(result))
         return 0

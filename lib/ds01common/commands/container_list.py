@@ -1,9 +1,15 @@
 """List your containers: status, image, GPU slots, creation time (--all: everyone's, admins only)."""
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("-a", "--all", action="store_true", help="every user's containers (admins)")
     cli.add_json_option(parser)
@@ -11,7 +17,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import container_cli, containers
 

@@ -4,12 +4,15 @@
   container-run NAME -- CMD ARG...   run CMD as you in /workspace; exits with CMD's exit code
   container-run --guided             explains, then asks which container and what to run
 """
+
+from __future__ import annotations
+
 import argparse
 
 from .. import cli
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("name", nargs="?", metavar="NAME", help="container name (asked with --guided)")
     parser.add_argument("--guided", action="store_true", help="explain and ask about each choice")
@@ -19,7 +22,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     # Everything after `--` is the command, even words that look like our options.
     command = argv[argv.index("--") + 1:] if "--" in argv else []
     own = argv[:argv.index("--")] if "--" in argv else argv

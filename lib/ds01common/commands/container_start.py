@@ -5,10 +5,16 @@ no longer on the host), it cannot start; --wait [SECONDS] then re-creates it und
 image and workspace on a free GPU, queueing until one is free (changes outside /workspace are lost).
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
     parser = cli.parser(__doc__)
@@ -18,7 +24,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import container_cli, containers
 

@@ -4,10 +4,16 @@ GPU MEM is the GPU memory your container's processes hold; GPU UTIL is the busy 
 its full GPU (NVML gives none per MIG instance). --json adds each container's GPU processes.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("name", nargs="?", metavar="NAME", help="only this container")
     parser.add_argument("-a", "--all", action="store_true", help="every user's containers (admins)")
@@ -16,7 +22,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import container_cli, container_stats
 

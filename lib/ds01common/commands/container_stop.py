@@ -1,9 +1,15 @@
 """Stop one of your containers; it keeps its GPU slot until it is removed (container-retire frees it)."""
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
     parser = cli.parser(__doc__)
@@ -14,7 +20,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import containers
 

@@ -5,10 +5,16 @@ mounted at /workspace in its containers. Existing folders and files are left alo
 --guided explains the step and asks for the project name.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name (asked with --guided)")
     parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
@@ -16,7 +22,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import errors, onboarding
 

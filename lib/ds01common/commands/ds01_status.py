@@ -9,16 +9,22 @@ other containers) with their user. --json: one document with gpu-status's keys (
 users, queue, reason, outside_processes) and unknown_slots, problems, simulated, containers.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     cli.add_json_option(parser)
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import adminviews
 

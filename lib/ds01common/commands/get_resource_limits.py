@@ -4,10 +4,16 @@ Limits come from resource-limits.yaml: defaults, then your group, then any overr
 for you. Running it also refreshes ~/.ds01-limits, a plain-text copy of your limits.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("who", nargs="?", metavar="USER", help="whose limits (others' for admins only)")
     cli.add_user_option(parser)
@@ -15,7 +21,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import limits as limits_view
 

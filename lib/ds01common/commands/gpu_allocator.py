@@ -6,10 +6,16 @@
                                        needs --force, which stops that container first
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     status = commands.add_parser("status", help="every GPU slot with its owner")
@@ -47,7 +53,7 @@ def show_status(context, as_json):
     return 0
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     context = cli.Context()
     if args.command in (None, "status"):

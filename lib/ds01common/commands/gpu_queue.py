@@ -4,10 +4,16 @@
   gpu-queue cancel [ID|NAME]  leave the queue (all your entries, the one with ID, or your container NAME's)
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     cli.add_json_option(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -19,7 +25,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import gpuqueue, names
 

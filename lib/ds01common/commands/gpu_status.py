@@ -5,10 +5,16 @@ their user: a slot they use may be busy (config gpus.avoid_busy: true keeps it f
 out). --json: {gpus, slots, users, queue, reason, outside_processes}.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     cli.add_json_option(parser)
     return parser
@@ -28,7 +34,7 @@ def _of(value, limit, digits=0):
     return f"{shown}/{'-' if limit is None else (f'{limit:.{digits}f}' if digits else limit)}"
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import allocator, allocator_admin
     from ..units import format_size

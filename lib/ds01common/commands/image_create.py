@@ -19,13 +19,16 @@ to start a container. Without a terminal, PROJECT (and the flags) are needed.
 the template's stack is installed on top of it. An existing Dockerfile keeps everything but its
 FROM line, which names the framework image (the old file is kept as Dockerfile.previous).
 """
+
+from __future__ import annotations
+
 import argparse
 import sys
 
 from .. import cli
 
 
-def build_parser():
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name")
     parser.add_argument("--template", metavar="T", help="general (default), cv, nlp, rl or custom")
@@ -73,7 +76,7 @@ def stream_if_terminal():
     return show
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import images, names
 
@@ -89,7 +92,8 @@ def main(argv):
         from .. import guided_modules
         offer_deploy = guided_modules.ask_image(
             args, guided_modules.existing_projects(context.config, context.user), context.config.frameworks,
-            images.available_templates())
+            images.available_templates(),
+            lambda project: images.dockerfile_path(context.config, context.user, project).is_file())
     images.require_project(args.project, args.packages)
     if args.framework or args.version:
         args.base = framework_base(args, context)

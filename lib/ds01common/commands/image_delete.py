@@ -4,10 +4,16 @@ An image that a container still uses is refused: retire the container first. Ask
 confirmation on a terminal; elsewhere pass --yes.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("project", metavar="PROJECT", help="PROJECT, PROJECT:TAG or ds01-<you>/<project>[:tag]")
     parser.add_argument("--tag", default="latest", help="which tag (default: latest)")
@@ -16,7 +22,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import images, prompts
 

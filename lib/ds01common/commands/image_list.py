@@ -4,17 +4,23 @@ Images are ds01-<you>/<project>:<tag>; `:latest` is built by image-create and im
 other tags come from `container-retire --save-changes`.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     cli.add_json_option(parser)
     cli.add_user_option(parser)
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import images, units
 

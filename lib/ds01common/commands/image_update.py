@@ -12,12 +12,19 @@ failing line is named. Containers keep their old image until retired and launche
   image-update myproject --apt ffmpeg libgl1 --requirements requirements.txt
   image-update myproject --no-cache        # rebuild everything, e.g. for security updates
 """
+
+from __future__ import annotations
+
 import sys
 
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name")
     parser.add_argument("--packages", nargs="+", action="extend", metavar="PKG", default=[],
@@ -34,7 +41,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import images
     from ..errors import ConfigError, Ds01Error

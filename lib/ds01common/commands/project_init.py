@@ -8,12 +8,19 @@ Safe to run again on an existing project: what exists (README, Dockerfile, .giti
   project-init thesis --guided
   project-init demo --template custom --no-build    # folders, git, README and Dockerfile only
 """
+
+from __future__ import annotations
+
 import sys
 
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
     parser = cli.parser(__doc__)
@@ -75,7 +82,7 @@ def run_init(context, options, gpus=None, cpu_only=False, wait=None):
         raise
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import guided, images, names
 

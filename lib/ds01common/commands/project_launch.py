@@ -8,12 +8,19 @@ project's image ds01-<you>/<project>:latest with the workspace at /workspace.
 Without either: a shell when you are at a terminal, else in the background.
 When you are done for the day: container-retire NAME (frees the GPU, keeps your files).
 """
+
+from __future__ import annotations
+
 import sys
 
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
     parser = cli.parser(__doc__)
@@ -30,7 +37,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import container_cli, container_exec, projects
 

@@ -4,10 +4,16 @@ The daily workflow: `project-launch NAME` to start, `container-retire NAME` when
 An existing README.md is kept unless --force. --guided explains and asks (project, replace).
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name (asked with --guided)")
     parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
@@ -16,7 +22,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import onboarding
 

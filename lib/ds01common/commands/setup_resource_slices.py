@@ -7,12 +7,19 @@ max_containers_per_user from that user's limits (a group: the sum of its users).
 those named in the config and the members of the docker group. With `slices: {enabled:
 true}` in the config, new containers run under their user's slice.
 """
+
+from __future__ import annotations
+
 import os
 
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="print the units (the default)")
@@ -23,7 +30,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import slices
 

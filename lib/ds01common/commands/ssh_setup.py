@@ -5,10 +5,16 @@ The key (~/.ssh/id_ed25519) lets this server prove who you are to GitHub or GitL
 --guided explains the key and asks before making it.
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("--comment", metavar="TEXT", help="key comment (default: you@this-server)")
     parser.add_argument("--guided", action="store_true", help="explain and ask before making the key")
@@ -29,7 +35,7 @@ def usage_lines(result):
     ]
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import identity, onboarding
 

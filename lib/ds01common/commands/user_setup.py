@@ -3,19 +3,26 @@
 Asks everything first (Ctrl-C then leaves nothing behind), then runs ssh-setup ->
 project-init -> vscode-setup. Needs a terminal; elsewhere run those three commands with flags.
 """
+
+from __future__ import annotations
+
 import sys
 
 from .. import cli
 from ..errors import ResourcesUnavailable
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("--hostname", metavar="HOST", help="this server's name for the VS Code entry")
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import guided, onboarding, projects, prompts
 

@@ -10,10 +10,16 @@ project in its image ("Reopen in Container"). --guided explains and asks each of
   vscode-setup thesis --hostname gpu1.lab.example.org
 """
 
+from __future__ import annotations
+
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    import argparse
 
-def build_parser():
+
+def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("project", nargs="?", metavar="PROJECT",
                         help="also write PROJECT/.devcontainer/devcontainer.json")
@@ -25,7 +31,7 @@ def build_parser():
     return parser
 
 
-def main(argv):
+def main(argv: list[str]) -> int:
     import os
 
     args = build_parser().parse_args(argv)
