@@ -5,6 +5,8 @@ ConfigError, so an admin fixes the file in one go. Limits resolve in three layer
 `defaults` <- the user's group <- `user_overrides.<user>`, each replacing only the keys it sets.
 """
 
+from __future__ import annotations
+
 from pathlib import Path
 
 from . import paths
@@ -25,6 +27,16 @@ from .config_schema import (
 from .errors import ConfigError
 from .records import Limits
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable
+    from typing import Any
+
+    from .records import StrPath
+
+    Report = Callable[[str, str], None]  # (key path, problem)
+    Parser = Callable[[Any], Any]
+
 __all__ = ["DURATION_KEYS", "EXEMPTION_WHAT", "LIMIT_KEYS", "SIZE_KEYS", "TOP_LEVEL_KEYS", "Config", "load",
            "validate"]
 
@@ -36,36 +48,39 @@ BUILTIN_DEFAULTS = {setting.name: setting.default for setting in LIMITS}
 class Config:
     """A validated config. `raw` is the file's mapping; accessors return parsed values."""
 
-    def __init__(self, raw, path):
+    def __init__(self, raw: dict[str, Any], path: StrPath) -> None:
         self.raw = raw
         self.path = Path(path)
 
-    def setting(self, path):
+    def setting(self, path: str) -> Any:
         """The parsed value of a non-layered key ("images.base", "admin_group"), or its default."""
         section_name, _, name = path.rpartition(".")
         container = (self.raw.get(section_name) or {}) if section_name else self.raw
         spec = section(section_name)[name]
         return spec.parse(container[name]) if name in container else spec.default
 
-    def section(self, name):
+    def section(self, name: str) -> dict[str, Any]:
         """{key: parsed value} of a whole top-level section, defaults filled in."""
         given = self.raw.get(name) or {}
         return {key: (spec.parse(given[key]) if key in given else spec.default)
                 for key, spec in section(name).items()}
 
     @property
-    def default_group(self):
-        return self.setting("default_group")
+    def default_group(self) -> str | None:
+        group: str | None = self.setting("default_group")
+        return group
 
     @property
-    def admin_group(self):
-        return self.setting("admin_group")
+    def admin_group(self) -> str:
+        group: str = self.setting("admin_group")
+        return group
 
     @property
-    def workspace_root(self):
-        return self.setting("workspace_root")
+    def workspace_root(self) -> str:
+        root: str = self.setting("workspace_root")
+        return root
 
-    def workspace_dir(self, home):
+    def workspace_dir(self, home: StrPath) -> Path:
         """The user's workspace root: `~` in workspace_root means that user's home."""
         root = self.workspace_root
         if root == "~" or root.startswith("~/"):
@@ -73,34 +88,36 @@ class Config:
         return Path(root)
 
     @property
-    def groups(self):
+    def groups(self) -> dict[str, Any]:
         return self.raw.get("groups") or {}
 
     @property
-    def simulated_gpus(self):
+    def simulated_gpus(self) -> list[dict[str, Any]] | None:
         """The `gpus.simulate` list, or None when GPUs come from NVML."""
-        return self.setting("gpus.simulate")
+        simulated: list[dict[str, Any]] | None = self.setting("gpus.simulate")
+        return simulated
 
     @property
-    def avoid_busy_gpus(self):
+    def avoid_busy_gpus(self) -> bool:
         """gpus.avoid_busy: keep slots whose GPU runs processes outside DS01 from being handed out."""
         return bool(self.setting("gpus.avoid_busy"))
 
     @property
-    def base_image(self):
-        return self.setting("images.base")
+    def base_image(self) -> str:
+        image: str = self.setting("images.base")
+        return image
 
     @property
-    def default_image(self):
+    def default_image(self) -> str:
         """What a container without its own project image runs: images.default, else images.base."""
         return self.setting("images.default") or self.base_image
 
     @property
-    def frameworks(self):
+    def frameworks(self) -> dict[str, str]:
         return dict(self.setting("images.frameworks"))
 
     @property
-    def lifecycle(self):
+    def lifecycle(self) -> dict[str, Any]:
         merged = self.section("lifecycle")
         given = self.raw.get("lifecycle") or {}
         # Defaults are written as the file would say them ("256m", "1h"); parse those too. A value
@@ -111,33 +128,33 @@ class Config:
         return merged
 
     @property
-    def slices(self):
+    def slices(self) -> dict[str, Any]:
         return self.section("slices")
 
-    def group_of(self, username):
+    def group_of(self, username: str) -> str | None:
         """First group in file order whose members list the user, else default_group."""
         for name, group in self.groups.items():
             if username in ((group or {}).get("members") or []):
                 return name
         return self.default_group
 
-    def limits_for(self, username):
+    def limits_for(self, username: str) -> Limits:
         """The user's resolved limits: every LIMIT_KEY parsed, plus 'group' and 'reason'."""
         group = self.group_of(username)
         merged = dict(BUILTIN_DEFAULTS)
         merged.update(_limit_items(self.raw.get("defaults")))
-        merged.update(_limit_items(self.groups.get(group)))
+        merged.update(_limit_items(self.groups.get(group) if group is not None else None))
         override = (self.raw.get("user_overrides") or {}).get(username) or {}
         merged.update(_limit_items(override))
         parsed = {key: LIMIT_PARSERS[key](merged[key]) for key in LIMIT_KEYS}
         return Limits(**parsed, group=group, reason=override.get("reason"))
 
 
-def _limit_items(layer):
+def _limit_items(layer: dict[str, Any] | None) -> dict[str, Any]:
     return {key: value for key, value in (layer or {}).items() if key in LIMIT_PARSERS}
 
 
-def load(path=None):
+def load(path: StrPath | None = None) -> Config:
     """Read and validate the config; raises ConfigError listing every problem."""
     path = Path(path) if path else paths.config_path()
     try:
@@ -165,11 +182,11 @@ def load(path=None):
     return Config(raw, path)
 
 
-def validate(raw, path):
+def validate(raw: Any, path: StrPath) -> list[str]:
     """Every problem in the config, each 'file: key.path: problem', driven by the schema table."""
     problems = []
 
-    def report(keypath, problem):
+    def report(keypath: str, problem: str) -> None:
         problems.append(f"{path}: {keypath}: {problem}")
 
     if not isinstance(raw, dict):
@@ -192,7 +209,7 @@ def validate(raw, path):
 ZERO_IS_NOT_A_LIMIT = ("memory", "shm_size", "pids_limit")
 
 
-def _check(report, keypath, value, parser):
+def _check(report: Report, keypath: str, value: Any, parser: Parser) -> None:
     try:
         parsed = parser(value)
     except SettingProblems as error:
@@ -205,7 +222,7 @@ def _check(report, keypath, value, parser):
             report(keypath, f"0 would mean no limit at all to Docker; write null for unlimited, got {value!r}")
 
 
-def _check_layers(report, raw):
+def _check_layers(report: Report, raw: dict[str, Any]) -> None:
     _check_layer(report, "defaults", raw.get("defaults"), allow=())
     groups = raw.get("groups")
     if groups is not None and not isinstance(groups, dict):
@@ -228,7 +245,7 @@ def _check_layers(report, raw):
             _check(report, f"user_overrides.{user}.reason", override["reason"], text)
 
 
-def _check_layer(report, keypath, layer, allow):
+def _check_layer(report: Report, keypath: str, layer: Any, allow: Iterable[str]) -> None:
     if layer is None:
         return
     if not isinstance(layer, dict):
@@ -243,7 +260,7 @@ def _check_layer(report, keypath, layer, allow):
             _check(report, f"{keypath}.{key}", value, LIMIT_PARSERS[key])
 
 
-def _check_section(report, name, given):
+def _check_section(report: Report, name: str, given: Any) -> None:
     if given is None:
         return
     if not isinstance(given, dict):

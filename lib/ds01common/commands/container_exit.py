@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _guided():
+def _guided() -> int:
     """The same commands the flags would run: container-stop NAME or container-retire NAME --yes."""
     from .. import containers, guided_modules
 

@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def show_status(context, as_json):
+def show_status(context: cli.Context, as_json: bool) -> int:
     from .. import allocator, allocator_admin
     from ..names import short_name as _short
     from ..units import format_size

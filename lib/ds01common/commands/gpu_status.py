@@ -12,6 +12,7 @@ from .. import cli
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _holder(row):
+def _holder(row: dict[str, Any]) -> str:
     if not row["user"]:
         return "free"
     pending = " (being created)" if row["state"] == "reserved" else ""
@@ -29,7 +30,7 @@ def _holder(row):
     return f"{row['user']}: {short_name(row['container'])}{status}{pending}"
 
 
-def _of(value, limit, digits=0):
+def _of(value: float, limit: float | None, digits: int = 0) -> str:
     shown = f"{value:.{digits}f}"
     return f"{shown}/{'-' if limit is None else (f'{limit:.{digits}f}' if digits else limit)}"
 

@@ -27,6 +27,10 @@ import sys
 
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
@@ -66,11 +70,11 @@ def framework_base(args: argparse.Namespace, context: cli.Context) -> str | None
     return chosen.image
 
 
-def stream_if_terminal():
+def stream_if_terminal() -> Callable[[str], None] | None:
     if not sys.stdout.isatty():
         return None
 
-    def show(text):
+    def show(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
     return show
@@ -114,7 +118,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _deploy(context, project):
+def _deploy(context: cli.Context, project: str) -> int:
     """The builder's last step: container-deploy PROJECT --background, as its flags would run it."""
     from .container_deploy import main as deploy_main
 

@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
         return 0
     show = None
     if sys.stdout.isatty():
-        def show(text):
+        def show(text: str) -> None:
             sys.stdout.write(text)
             sys.stdout.flush()
     print(f"rebuilding from {path} ...", flush=True)

@@ -18,6 +18,9 @@ from .. import cli
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
+
+    from ..projects import ProjectOptions
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def options_from(args):
+def options_from(args: argparse.Namespace) -> tuple[ProjectOptions, set[str]]:
     from ..projects import ProjectOptions
 
     given = {key for key, present in (("template", args.template), ("packages", args.packages is not None),
@@ -55,17 +58,18 @@ def options_from(args):
     return options, given
 
 
-def run_init(context, options, gpus=None, cpu_only=False, wait=None):
+def run_init(context: cli.Context, options: ProjectOptions, gpus: int | None = None, cpu_only: bool = False,
+             wait: float | None = None) -> dict[str, Any]:
     """One code path for flags, --guided and user-setup; says what was made if it stops half-way."""
     from .. import projects
 
-    made = []
+    made: list[str] = []
 
-    def on_step(step, text):
+    def on_step(step: str, text: str) -> None:
         made.append(f"{step}: {text}")
         print(f"  done  {step:<13} {text}", flush=True)
 
-    def on_output(text):
+    def on_output(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
 

@@ -47,11 +47,11 @@ def main(argv: list[str]) -> int:
     open_shell = args.open or (not args.background and terminal)
     context = cli.Context(user_option=args.user)
 
-    def on_output(text):
+    def on_output(text: str) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    def on_step(step, text):
+    def on_step(step: str, text: str) -> None:
         print(f"  done  {step:<12} {text}", flush=True)
 
     result = projects.launch(context.docker, context.config, context.user, args.name,

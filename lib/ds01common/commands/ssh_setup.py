@@ -12,6 +12,7 @@ from .. import cli
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
     import argparse
+    from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def usage_lines(result):
+def usage_lines(result: dict[str, Any]) -> list[str]:
     return [
         f"{'made a new key pair' if result['created'] else 'you already have a key pair (kept)'}: "
         f"{result['private']}",

@@ -47,11 +47,11 @@ def main(argv: list[str]) -> int:
                   f"   {key['public_key']}\n")
         print(f"2. Project {options.name}")
 
-        def on_step(step, text):
+        def on_step(step: str, text: str) -> None:
             made.append(f"{step}: {text}")
             print(f"  done  {step:<13} {text}", flush=True)
 
-        def on_output(text):
+        def on_output(text: str) -> None:
             sys.stdout.write(text)
             sys.stdout.flush()
 

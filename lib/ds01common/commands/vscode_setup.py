@@ -17,6 +17,8 @@ from .. import cli
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
     import argparse
+    from types import ModuleType
+    from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,7 +66,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _saved_entry_path(user, userfiles):
+def _saved_entry_path(user: Any, userfiles: ModuleType) -> Any:
     from pathlib import Path
 
     directory = Path(user.home) / ".ds01"
