@@ -29,6 +29,11 @@ SAFE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KEPT_VARIABLES = ("TERM", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "COLUMNS", "LINES", "TZ")
 # Commands that only touch the user's own files, never Docker or DS01's state: run as the user.
 USER_SIDE = frozenset({"alias-list", "dir-create", "git-init", "readme-create", "ssh-setup", "vscode-setup"})
+# Admin-tier commands a user needs as root (their own events, the server's status, their limits);
+# every other admin command runs as root only for admin_group members, as the user otherwise
+# (where it can do nothing a user could not: `cleanup-idle-containers --dry-run --log F`,
+# `ds01-exporter --textfile F` must not write F as root at a user's say).
+ADMIN_TIER_FOR_USERS = frozenset({"ds01-events", "ds01-status", "get-resource-limits", "check-limits"})
 _LOCKED_LINE = re.compile(r"^access\s*:\s*['\"]?ds01-only['\"]?\s*(#.*)?$", re.MULTILINE)
 
 
@@ -105,6 +110,8 @@ def enter(name: str, argv: list[str], environ: Mapping[str, str] = os.environ) -
         return
     if name in USER_SIDE or configured_access() != LOCKED:
         return
+    if _admin_tier(name) and name not in ADMIN_TIER_FOR_USERS and not _caller_is_admin():
+        return  # runs as the user, with the user's rights: refused or harmless
     group = users_group()
     if not _in_group(group):
         raise PermissionDenied(f"permission denied: DS01 on this server is for members of {group}; "
@@ -117,6 +124,22 @@ def enter(name: str, argv: list[str], environ: Mapping[str, str] = os.environ) -
         os.execve(SUDO, [SUDO, "-n", "--", str(script), *argv], scrubbed_environment(environ))
     except OSError as error:
         raise Ds01Error(f"cannot run {SUDO}: {error.strerror} (locked mode needs sudo installed)") from None
+
+
+def _admin_tier(name: str) -> bool:
+    from .commands.registry import find
+
+    try:
+        return find(name).tier == "admin"
+    except KeyError:
+        return False
+
+
+def _caller_is_admin() -> bool:
+    from . import identity
+
+    is_admin: Callable[..., bool] = identity.is_admin
+    return is_admin(identity.current_user(), str(_load_config(paths.config_path()).setting("admin_group")))
 
 
 def _login() -> str:

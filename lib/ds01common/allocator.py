@@ -58,8 +58,6 @@ if TYPE_CHECKING:
     from .inventory import Slot
     from .records import Limits, StrPath
 
-# What one reserve() call shares with its Allocation and helpers (docker, user, limits, ...).
-Context = dict[str, Any]
 
 log = logging.getLogger("ds01")
 POLL_SECONDS = 0.5
@@ -73,10 +71,27 @@ class GpuRequest:
     wait: float | None = None
 
 
+@dataclass
+class Reservation:
+    """What one reserve() call shares with its Allocation and its helpers."""
+
+    docker: Any
+    user: User
+    limits: Limits
+    container: str                # the docker container name being created
+    state_dir: StrPath
+    log_dir: StrPath
+    weights: dict[str, float]     # slot id -> GPU-equivalents, for adopting labelled slots
+    clock: Clock
+    held: int = 0                 # slots the user held when the reservation was made
+    waiting_total: int = 0        # waiters in the GPU queue at the last attempt
+    outside_probe: Callable[[], list[Any]] | None = None  # NVML's processes (gpus.avoid_busy)
+
+
 class Allocation:
     """Slots reserved for one container being created; see the module docstring."""
 
-    def __init__(self, slots: Iterable[Slot], notice: str | None, token: str, context: Context) -> None:
+    def __init__(self, slots: Iterable[Slot], notice: str | None, token: str, context: Reservation) -> None:
         self.slots = list(slots)
         self.notice = notice
         self.token = token
@@ -116,29 +131,29 @@ class Allocation:
         context = self._context
         with _transaction(context, reconciled=False) as state:
             reservation = state.reservations.pop(self.token, None)
-            lost = _held_elsewhere(state, self.slots, context["container"], container_id)
+            lost = _held_elsewhere(state, self.slots, context.container, container_id)
             if not lost:
                 for slot in self.slots:
                     state.assignments[slot.id] = {
-                        "user": context["user"].name, "container": context["container"],
+                        "user": context.user.name, "container": context.container,
                         "container_id": container_id, "weight": slot.weight,
-                        "since": (reservation or {}).get("since") or iso_utc(context["clock"].time()),
-                        "confirmed": context["clock"].time()}
-                state.remember_confirmed(context["container"], context["user"].name)
+                        "since": (reservation or {}).get("since") or iso_utc(context.clock.time()),
+                        "confirmed": context.clock.time()}
+                state.remember_confirmed(context.container, context.user.name)
         if lost:
             self.confirmed = True  # nothing left to release
-            _remove_container(context["docker"], container_id)
+            _remove_container(context.docker, container_id)
             raise ResourcesUnavailable(f"GPU slot(s) {', '.join(lost)} went to another container while this one "
                                        "was being created (its reservation expired); nothing was created, try again")
         self.confirmed = True
         if self.slots:
-            events.record("gpu.allocate", context["user"].name, context["log_dir"],
-                          container=names.short_name(context["container"]),
+            events.record("gpu.allocate", context.user.name, context.log_dir,
+                          container=names.short_name(context.container),
                           container_id=container_id, slots=self.slot_ids,
                           uuids=[slot.uuid for slot in self.slots],
                           weight=round(sum(slot.weight for slot in self.slots), 4),
-                          held_slots=context["held"] + len(self.slots),
-                          max_mig_instances=context["limits"].max_mig_instances)
+                          held_slots=context.held + len(self.slots),
+                          max_mig_instances=context.limits.max_mig_instances)
 
     def release(self) -> None:
         """Drop the reservation (the create failed or was abandoned).
@@ -154,25 +169,25 @@ class Allocation:
         try:
             with _transaction(context, reconciled=bool(self.slots)) as state:
                 state.reservations.pop(self.token, None)
-                made = next((item for item in state.containers if item.name == context["container"]
+                made = next((item for item in state.containers if item.name == context.container
                              and set(item.slots) & set(self.slot_ids)), None)  # made by this create
                 if made is not None and not _held_elsewhere(state, self.slots, made.name, made.id):
                     for slot in self.slots:
                         if slot.id in made.slots:
                             state.assignments[slot.id] = {
-                                "user": context["user"].name, "container": made.name, "container_id": made.id,
-                                "weight": slot.weight, "since": made.created or iso_utc(context["clock"].time()),
+                                "user": context.user.name, "container": made.name, "container_id": made.id,
+                                "weight": slot.weight, "since": made.created or iso_utc(context.clock.time()),
                                 "confirmed": state.listed_at}
                     made = None
         except Exception as error:  # noqa: BLE001 - runs while another exception is on its way out
             log.warning("could not give back the GPU reservation of %s (%s); it lapses when this process ends",
-                        context["container"], error)
+                        context.container, error)
             return
         self.confirmed = True
         if made is not None:
             # Its reservation lapsed and another container holds a slot it is labelled with: it
             # must not run with that GPU. The create failed anyway, so it goes.
-            _remove_container(context["docker"], made.id)
+            _remove_container(context.docker, made.id)
 
 
 def _held_elsewhere(state: ledger.State, slots: Iterable[Slot], container_name: str, container_id: str) -> list[str]:
@@ -188,14 +203,14 @@ def _held_elsewhere(state: ledger.State, slots: Iterable[Slot], container_name: 
     return lost
 
 
-def _transaction(context: Context, reconciled: bool = True) -> contextlib.AbstractContextManager[ledger.State]:
-    return ledger.transaction(context["docker"], context["state_dir"], context["weights"], context["log_dir"],
-                              reconciled=reconciled, clock=context["clock"])
+def _transaction(context: Reservation, reconciled: bool = True) -> contextlib.AbstractContextManager[ledger.State]:
+    return ledger.transaction(context.docker, context.state_dir, context.weights, context.log_dir,
+                              reconciled=reconciled, clock=context.clock)
 
 
 def _remove_container(docker: Any, container_id: str) -> None:
-    with contextlib.suppress(Exception), dockerapi.errors(f"container {container_id[:12]}"):
-        docker.containers.get(container_id).remove(force=True)
+    with contextlib.suppress(Exception):
+        dockerapi.remove_container(docker, container_id, force=True)
 
 
 def _holdings_for(state: ledger.State) -> Callable[[str | None, set[str] | None], policy.Holdings]:
@@ -242,33 +257,33 @@ def _busy_outside(state: ledger.State, slots: Sequence[Slot], processes: list[An
     return gpu_outside.busy_slot_ids(gpu_outside.find(processes, slots, ours))
 
 
-def _attempt(context: Context, slots: Sequence[Slot], request: GpuRequest, arrival: float,
+def _attempt(context: Reservation, slots: Sequence[Slot], request: GpuRequest, arrival: float,
              my_token: str | None = None) -> tuple[Allocation | None, policy.Refusal | None, int]:
     """One ledger transaction: reconcile, decide, reserve. Returns (Allocation | None, refusal, waiting)."""
-    user, limits, container = context["user"], context["limits"], context["container"]
+    user, limits, container = context.user, context.limits, context.container
 
     def queue_position() -> list[dict[str, Any]]:
-        everyone = gpuqueue.waiters(context["state_dir"])
-        context["waiting_total"] = len(everyone)
+        everyone = gpuqueue.waiters(context.state_dir)
+        context.waiting_total = len(everyone)
         return gpuqueue.ahead_of(everyone, limits.priority, arrival, my_token)
 
-    probe = context.get("outside_probe")
+    probe = context.outside_probe
     outside = probe() if probe is not None and request.count > 0 else None  # NVML, outside the lock
     with _transaction(context) as state:
-        context["waiting_total"] = 0
+        context.waiting_total = 0
         decision, held = _decide(state, slots, user, limits, container, request, queue_position, outside)
         if not decision.ok:
-            return None, decision, context["waiting_total"]
+            return None, decision, context.waiting_total
         token = uuid.uuid4().hex
         pid = os.getpid()
-        now = context["clock"].time()
+        now = context.clock.time()
         chosen = list(decision.slots)
         state.reservations[token] = {
             "user": user.name, "container": container, "slots": [slot.id for slot in chosen],
             "weights": {slot.id: slot.weight for slot in chosen}, "pid": pid,
             "pid_start": ledger.process_start_time(pid), "time": now, "since": iso_utc(now)}
-        context["held"] = held
-    return Allocation(chosen, None, token, context), None, context["waiting_total"]
+        context.held = held
+    return Allocation(chosen, None, token, context), None, context.waiting_total
 
 
 def _unavailable(refusal: policy.Refusal, waiting: int) -> ResourcesUnavailable:
@@ -279,22 +294,22 @@ def _unavailable(refusal: policy.Refusal, waiting: int) -> ResourcesUnavailable:
     return ResourcesUnavailable(text)
 
 
-def _wait_for_slot(context: Context, slots: Sequence[Slot], request: GpuRequest,
+def _wait_for_slot(context: Reservation, slots: Sequence[Slot], request: GpuRequest,
                    first_refusal: policy.Refusal) -> Allocation:
     """Queue up and poll until a slot is ours, the wait runs out, or the entry is cancelled."""
-    user = context["user"]
-    clock: Clock = context["clock"]
-    entry = gpuqueue.join(context["state_dir"], user, context["container"], request, context["limits"],
+    user = context.user
+    clock = context.clock
+    entry = gpuqueue.join(context.state_dir, user, context.container, request, context.limits,
                           clock=clock)
     token = entry["token"]
     assert request.wait is not None  # reserve() queues only a request that may wait
     deadline = clock.monotonic() + request.wait
-    events.record("gpu.queue.join", user.name, context["log_dir"], container=names.short_name(context["container"]),
+    events.record("gpu.queue.join", user.name, context.log_dir, container=names.short_name(context.container),
                   count=request.count, priority=entry["priority"], reason=first_refusal.reason)
     last_position = None
     try:
         while True:
-            if not gpuqueue.present(context["state_dir"], token):
+            if not gpuqueue.present(context.state_dir, token):
                 raise ResourcesUnavailable("your place in the GPU queue was cancelled")
             allocation, refusal, _waiting = _attempt(context, slots, request, entry["arrival"], token)
             if allocation is not None:
@@ -302,7 +317,7 @@ def _wait_for_slot(context: Context, slots: Sequence[Slot], request: GpuRequest,
             assert refusal is not None  # no allocation comes with its refusal
             if not refusal.waitable:
                 raise ResourcesUnavailable(refusal.reason)
-            everyone = gpuqueue.waiters(context["state_dir"])
+            everyone = gpuqueue.waiters(context.state_dir)
             position = 1 + len(gpuqueue.ahead_of(everyone, entry["priority"], entry["arrival"], token))
             if position != last_position:
                 log.info("waiting for a GPU slot: position %d of %d in the queue (%s)", position,
@@ -312,17 +327,16 @@ def _wait_for_slot(context: Context, slots: Sequence[Slot], request: GpuRequest,
                 raise ResourcesUnavailable(f"no GPU slot became free within {request.wait:.0f}s: {refusal.reason}")
             clock.sleep(min(POLL_SECONDS, max(0.0, deadline - clock.monotonic())))
     finally:
-        gpuqueue.leave(context["state_dir"], token)
+        gpuqueue.leave(context.state_dir, token)
 
 
 @contextlib.contextmanager
 def reserve(docker: Any, config: Any, user: User, limits: Limits, docker_container_name: str,
-            request: GpuRequest | None = None, *, state_dir: StrPath | None = None,
+            request: GpuRequest | None = None, *, state_dir: StrPath,
             log_dir: StrPath | None = None, inventory_: inventory.Inventory | None = None,
             gpu_processes: Callable[[], list[Any]] | None = None, clock: Clock = SYSTEM) -> Iterator[Allocation]:
     """Reserve GPU slots for a container about to be created; see the module docstring."""
     request = request or GpuRequest()
-    state_dir = state_dir or paths.state_dir()
     log_dir = log_dir or paths.log_dir()
     inv = inventory_ or inventory.discover(config)
     slots = inv.slots
@@ -336,12 +350,11 @@ def reserve(docker: Any, config: Any, user: User, limits: Limits, docker_contain
             raise ResourcesUnavailable(f"{inv.describe_emptiness()}; use --cpu-only for a container without GPU")
         notice = f"{inv.describe_emptiness()}: the container is CPU-only"
         request = GpuRequest(0, False, False, None)
-    context = {"docker": docker, "user": user, "limits": limits, "container": docker_container_name,
-               "state_dir": state_dir, "log_dir": log_dir, "weights": inv.weights, "held": 0, "clock": clock}
+    context = Reservation(docker, user, limits, docker_container_name, state_dir, log_dir, inv.weights, clock)
     if config is not None and config.avoid_busy_gpus and slots:
         # Simulated GPUs have no processes: NVML is asked only for real ones (or a test's fake).
         from . import gpu_outside
-        context["outside_probe"] = gpu_processes or (None if inv.simulated else gpu_outside.nvml_processes)
+        context.outside_probe = gpu_processes or (None if inv.simulated else gpu_outside.nvml_processes)
     arrival = clock.time()
     allocation, refusal, waiting = _attempt(context, slots, request, arrival)
     if allocation is None:
@@ -366,13 +379,12 @@ def reserve(docker: Any, config: Any, user: User, limits: Limits, docker_contain
         allocation.release()
 
 
-def release_container(docker: Any, docker_container_name: str, *, state_dir: StrPath | None = None,
+def release_container(docker: Any, docker_container_name: str, *, state_dir: StrPath,
                       log_dir: StrPath | None = None, by: str | None = None, reason: str | None = None) -> list[str]:
     """Free the slots of a removed container now (events are recorded); returns the slot ids freed.
 
     A container that still exists keeps its slots: its labels are the truth until it is removed.
     `by`/`reason` (e.g. the user, "retired") are what the gpu.release event says instead of reconcile's guess."""
-    state_dir = state_dir or paths.state_dir()
     explained = {docker_container_name: (by, reason)} if by and reason else None
     with ledger.transaction(docker, state_dir, log_dir=log_dir or paths.log_dir(), explained=explained) as state:
         freed = [change[1] for change in state.changes
@@ -382,8 +394,8 @@ def release_container(docker: Any, docker_container_name: str, *, state_dir: Str
     return inventory.sort_slot_ids(freed)
 
 
-def status(docker: Any, config: Any, *, state_dir: StrPath | None = None,
+def status(docker: Any, config: Any, *, state_dir: StrPath,
            inventory_: inventory.Inventory | None = None) -> dict[str, Any]:
     """Every slot with its holder (after reconciling), plus the queue: contract section 9 and more."""
     from .allocator_admin import status as build_status
-    return build_status(docker, config, state_dir=state_dir or paths.state_dir(), inventory_=inventory_)
+    return build_status(docker, config, state_dir=state_dir, inventory_=inventory_)

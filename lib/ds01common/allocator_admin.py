@@ -139,8 +139,7 @@ def release_slot(docker: Any, config: Any, slot_id: str, *, force: bool = False,
         if not force:
             raise Ds01Error(f"GPU slot {slot_id} belongs to running container {holder['container']} of "
                             f"{holder['user']}; stop it first, or use --force to stop it and free the slot")
-        with dockerapi.errors(f"container {holder['container']}"):
-            docker.containers.get(holder["container_id"]).stop(timeout=10)
+        dockerapi.stop_container(docker, holder["container_id"], timeout=10, what=f"container {holder['container']}")
     stopped = holder["kind"] == "container" and holder["status"] == "running"
     with ledger.transaction(docker, state_dir, log_dir=log_dir) as state:
         entry = state.assignments.pop(slot_id, None)

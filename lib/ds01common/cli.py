@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # types only: a command must not pay for these imports at sta
     from .clock import Clock
     from .config import Config
     from .identity import User
+    from .inventory import Inventory
 
 log = logging.getLogger("ds01")
 
@@ -155,6 +156,7 @@ class Context:
         self._caller = caller
         self._user: User | None = None
         self._clock = clock
+        self._inventory: Inventory | None = None
 
     @property
     def config(self) -> Config:
@@ -204,6 +206,14 @@ class Context:
             from .clock import SYSTEM
             self._clock = SYSTEM
         return self._clock
+
+    @property
+    def inventory(self) -> Inventory:
+        """This host's GPU slots (NVML, or the config's simulation), discovered once per command."""
+        if self._inventory is None:
+            from . import inventory
+            self._inventory = inventory.discover(self.config)
+        return self._inventory
 
     @property
     def state_dir(self) -> Path:

@@ -53,17 +53,17 @@ def count(value: Any) -> int:
 
 
 def positive_number(value: Any) -> int | float:
-    value = _real_number(value)
-    if value <= 0:
-        raise ValueError(f"must be positive, got {value}")
-    return value
+    number: int | float = _real_number(value)
+    if number <= 0:
+        raise ValueError(f"must be positive, got {number}")
+    return number
 
 
 def fraction(value: Any) -> int | float:
-    value = positive_number(value)
-    if value > 1:
-        raise ValueError(f"expected a fraction between 0 and 1, got {value}")
-    return value
+    number = positive_number(value)
+    if number > 1:
+        raise ValueError(f"expected a fraction between 0 and 1, got {number}")
+    return number
 
 
 def percent(value: Any) -> int | float:
@@ -190,14 +190,15 @@ def port_range(value: Any) -> str:
     first, separator, last = str(value).partition("-") if isinstance(value, str) else ("", "", "")
     if not (separator and first.isdigit() and last.isdigit() and 1024 <= int(first) <= int(last) <= 65535):
         raise ValueError(f"expected FIRST-LAST host ports within 1024-65535 like 20000-29999, got {value!r}")
-    return value
+    return str(value)
 
 
 def keep_alive_duration(value: Any) -> int:
     """A duration that must end: a `.keep-alive` may not count for ever."""
     if value is None:
         raise ValueError("expected a duration like '24h'; null is not allowed (a keep-alive must expire)")
-    seconds: int = parse_duration(value)
+    seconds = parse_duration(value)
+    assert seconds is not None  # only None parses to None
     return seconds
 
 

@@ -7,6 +7,7 @@ how ownership is checked and how GPU state is rebuilt after a crash.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 import os
@@ -418,12 +419,14 @@ def start(docker: Any, user: User, name: str, *, state_dir: StrPath, log_dir: St
     if container.status == "running":
         return container
     _refuse_revoked(container, name, state_dir)
+    checked_mounts: dict[str, tuple[int, int]] = {}
     if config is not None:
         _refuse_vanished(container, name, config)
-        _refuse_swapped_mounts(container, user, config)
+        checked_mounts = _refuse_swapped_mounts(container, user, config)
     with dockerapi.errors(_what(name)):
         container.start()
         container.reload()
+    _refuse_mounts_swapped_during_start(container, name, checked_mounts)
     if container.status != "running":
         state = container.attrs.get("State") or {}
         if state.get("OOMKilled"):
@@ -434,14 +437,38 @@ def start(docker: Any, user: User, name: str, *, state_dir: StrPath, log_dir: St
     return container
 
 
-def _refuse_swapped_mounts(container: Any, user: User, config: Any) -> None:
+def _refuse_swapped_mounts(container: Any, user: User, config: Any) -> dict[str, tuple[int, int]]:
     """Docker resolves a bind mount's source again at every start: a workspace the user replaced
-    by a link since the create (to / or another user's home) must not be mounted (exit 4)."""
+    by a link since the create (to / or another user's home) must not be mounted (exit 4).
+    Returns {destination: (device, inode)} of what was checked, for the check after the start."""
     from .security import mount_source
 
+    checked = {}
     for mount in container.attrs.get("Mounts") or ():
-        if mount.get("Type") == "bind" and mount.get("Source"):
-            mount_source(config, user, mount["Source"], f"mount {mount.get('Destination')}")
+        if mount.get("Type") == "bind" and mount.get("Source") and mount.get("Destination"):
+            source = mount_source(config, user, mount["Source"], f"mount {mount['Destination']}")
+            info = os.lstat(source)
+            checked[mount["Destination"]] = (info.st_dev, info.st_ino)
+    return checked
+
+
+def _refuse_mounts_swapped_during_start(container: Any, name: str, checked: dict[str, tuple[int, int]]) -> None:
+    """The directory mounted must be the one checked: a swap between the check and Docker's own
+    resolution is caught by looking at the mount through /proc/PID/root (where we may: root, or
+    the container's own uid); the container is stopped and the start refused (exit 4)."""
+    pid = (container.attrs.get("State") or {}).get("Pid")
+    if not checked or not pid:
+        return
+    for destination, expected in checked.items():
+        try:
+            info = os.stat(f"/proc/{pid}/root{destination}")
+        except OSError:
+            continue  # not ours to look into; the check before the start stands
+        if (info.st_dev, info.st_ino) != expected:
+            with contextlib.suppress(Exception), dockerapi.errors(_what(name)):
+                container.kill()
+            raise PermissionDenied(f"permission denied: {name}'s {destination} was swapped for another "
+                                   "directory while it started; it was stopped")
 
 
 class GpuLost(ResourcesUnavailable):

@@ -16,6 +16,8 @@ from .errors import DockerUnavailable, Ds01Error, NotFound, PermissionDenied, Re
 if TYPE_CHECKING:
     import docker
 
+    from .records import EngineContainer
+
 DEFAULT_TIMEOUT = 120
 
 
@@ -171,6 +173,28 @@ def get_or_none(collection: Any, key: str, what: str | None = None) -> Any:
             return collection.get(key)
         except docker_errors.NotFound:  # ImageNotFound is a NotFound too
             return None
+
+
+def list_sparse(client: Any, filters: Mapping[str, Any]) -> list[EngineContainer]:
+    """Containers matching `filters` in every state, from one list call (no per-container
+    inspect: fast, and a container removed meanwhile cannot make it fail), as typed records."""
+    from .records import EngineContainer
+
+    with errors("containers"):
+        found = client.containers.list(all=True, filters=dict(filters), sparse=True)
+    return [EngineContainer.from_list_entry(item.attrs or {"Id": item.id}) for item in found]
+
+
+def remove_container(client: Any, container_id: str, *, force: bool = False, what: str | None = None) -> None:
+    """Remove one container by id (`force`: even while it runs); `what` names it in errors."""
+    with errors(what or f"container {container_id[:12]}"):
+        client.containers.get(container_id).remove(force=force)
+
+
+def stop_container(client: Any, container_id: str, *, timeout: int = 10, what: str | None = None) -> None:
+    """Stop one container by id, killing it after `timeout` seconds; `what` names it in errors."""
+    with errors(what or f"container {container_id[:12]}"):
+        client.containers.get(container_id).stop(timeout=timeout)
 
 
 def gpu_device_requests(uuids: Iterable[str]) -> list[docker.types.DeviceRequest]:

@@ -36,6 +36,11 @@ def act_for_sudo_caller(uid: int) -> None:
     _sudo_caller_uid = uid
 
 
+def sudo_caller_uid() -> int | None:
+    """The locked-mode sudo caller's uid, or None when the real uid acts."""
+    return _sudo_caller_uid
+
+
 def current_user() -> User:
     """The real uid's user (not the effective one: a setuid wrapper must not change who acts);
     in locked mode, the user on whose behalf sudo runs this command."""

@@ -215,7 +215,7 @@ def write_dockerfile(config: Any, user: User, project: str, *, template: str | N
     text = render(template or DEFAULT_TEMPLATE, base or config.base_image, packages, project, templates_dir)
     make_directory(path.parent, user)  # image-create may be the first thing run for a project
     if path.exists():
-        write_text(path.with_name("Dockerfile.previous"), path.read_text(), user)
+        write_text(path.with_name("Dockerfile.previous"), _project_text(user, path), user)
     return write_text(path, text, user), True
 
 
@@ -225,7 +225,7 @@ def update_dockerfile(config: Any, user: User, project: str, *, packages: Sequen
     path = dockerfile_path(config, user, project)
     if not path.is_file():
         raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
-    text = path.read_text()
+    text = _project_text(user, path)
     current = read_packages(text)
     if current is None:
         with_packages(text, [])  # raises the explanation
@@ -246,7 +246,7 @@ def add_build_steps(config: Any, user: Any, project: str, *, apt: Sequence[str] 
     path = dockerfile_path(config, user, project)
     if not path.is_file():
         raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
-    text = path.read_text()
+    text = _project_text(user, path)
     packages = image_steps.read_apt(text)
     if apt:
         text, packages = image_steps.with_apt(text, apt)
@@ -260,7 +260,7 @@ def add_build_steps(config: Any, user: Any, project: str, *, apt: Sequence[str] 
                 raise Ds01Error(f"{given} is not a text requirements file") from None
             write_text(target, content, user)
         text = image_steps.with_requirements(text)
-    if text != path.read_text():
+    if text != _project_text(user, path):
         write_text(path, text, user)
     return packages
 
@@ -271,7 +271,7 @@ def snapshot(config: Any, user: Any, project: str) -> dict[Path, str | None]:
     saved: dict[Path, str | None] = {}
     for name in ("Dockerfile", "requirements.txt"):
         path = directory / name
-        saved[path] = path.read_text() if path.is_file() else None
+        saved[path] = _project_text(user, path) if path.is_file() else None
     return saved
 
 
@@ -280,7 +280,7 @@ def restore(saved: dict[Path, str | None], user: Any) -> None:
     for path, text in saved.items():
         if text is None:
             path.unlink(missing_ok=True)
-        elif not path.is_file() or path.read_text() != text:
+        elif not path.is_file() or _project_text(user, path) != text:
             write_text(path, text, user)
 
 
@@ -304,6 +304,12 @@ def _project_bytes(user: User | None, path: StrPath) -> bytes:
     from . import security
 
     return security.read_as_user(user, Path(os.path.abspath(path)))
+
+
+def _project_text(user: User | None, path: StrPath) -> str:
+    """A project file's text, read as its user (see `_project_bytes`): root editing a user's
+    Dockerfile must not read a root-only file the user linked it to, and write it back as theirs."""
+    return _project_bytes(user, path).decode("utf-8", errors="replace")
 
 
 def _context(directory: Path, dockerfile_text: str, user: User | None = None) -> io.BytesIO:

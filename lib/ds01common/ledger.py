@@ -61,7 +61,7 @@ from .statefile import StateFile
 from .units import iso_utc
 
 if TYPE_CHECKING:
-    from .records import StrPath
+    from .records import EngineContainer, StrPath
 
 # A reconcile change: (kind, slot ids joined by commas, docker container name, why, user).
 Change = tuple[str, str, str, str, str | None]
@@ -118,23 +118,16 @@ def list_containers(docker: Any) -> list[ContainerInfo]:
 
     One sparse listing (no per-container inspect): fast, and a container removed meanwhile
     cannot make it fail."""
-    with dockerapi.errors("containers"):
-        found = docker.containers.list(all=True, filters=dict(MANAGED_FILTER), sparse=True)
-        return [info for info in map(_describe, found) if info is not None]
+    return [info for info in map(_describe, dockerapi.list_sparse(docker, MANAGED_FILTER)) if info is not None]
 
 
-def _describe(container: Any) -> ContainerInfo | None:
-    attrs = container.attrs or {}
-    if "Names" in attrs or "Labels" in attrs:  # the list API's shape
-        name = (attrs.get("Names") or [container.id])[0].lstrip("/")
-        labels, status = attrs.get("Labels") or {}, attrs.get("State") or ""
-    else:
-        name, labels, status = container.name, container.labels or {}, container.status
+def _describe(container: EngineContainer) -> ContainerInfo | None:
+    labels = container.labels
     if not label.is_managed(labels):
         return None
-    created = labels.get(label.CREATED_AT) or _iso(attrs.get("Created"))
-    return ContainerInfo(name, container.id, labels.get(label.USER, ""),
-                         parse_slot_label(labels.get(label.GPU_SLOTS)), status, created)
+    created = labels.get(label.CREATED_AT) or _iso(container.created)
+    return ContainerInfo(container.name, container.id, labels.get(label.USER, ""),
+                         parse_slot_label(labels.get(label.GPU_SLOTS)), container.state, created)
 
 
 def _iso(created: object) -> str:

@@ -159,7 +159,9 @@ def ssh_setup(user: User, comment: str | None = None) -> dict[str, Any]:
         result = process.run(["ssh-keygen", "-y", "-f", str(private)], timeout=30)
         write_text(public, result.stdout, user)
     try:
-        public_key = public.read_text().strip()
+        from .security import read_as_user
+
+        public_key = read_as_user(user, public).decode("utf-8", errors="replace").strip()  # never via their link
     except OSError as error:
         raise Ds01Error(f"cannot read {public}: {error.strerror}") from None
     return {"created": created, "private": str(private), "public": str(public), "public_key": public_key}

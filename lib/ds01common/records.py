@@ -64,3 +64,25 @@ _LIMIT_FIELDS = frozenset(item.name for item in fields(Limits))
 
 # A filesystem path as callers pass it: a string or a Path.
 StrPath = str | os.PathLike[str]
+
+
+@dataclass(frozen=True)
+class EngineContainer:
+    """One container as the engine's list call describes it (dockerapi.list_sparse; no inspect)."""
+
+    id: str
+    name: str                    # without the engine's leading "/"
+    labels: Mapping[str, str]
+    state: str                   # created, running, paused, exited, dead, ...
+    created: float | None = None  # epoch seconds
+    image: str = ""
+
+    @classmethod
+    def from_list_entry(cls, entry: Mapping[str, Any]) -> EngineContainer:
+        """From one entry of the engine's container list (its JSON, as the SDK's sparse `attrs`)."""
+        container_id = str(entry.get("Id") or "")
+        created = entry.get("Created")
+        return cls(id=container_id, name=str((entry.get("Names") or [container_id])[0]).lstrip("/"),
+                   labels=dict(entry.get("Labels") or {}), state=str(entry.get("State") or ""),
+                   created=float(created) if isinstance(created, (int, float)) else None,
+                   image=str(entry.get("Image") or ""))

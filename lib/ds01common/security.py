@@ -98,12 +98,17 @@ def open_nofollow(path: str | os.PathLike[str], flags: int = os.O_RDONLY, mode: 
         os.close(directory)
 
 
-def read_bytes_nofollow(path: str | os.PathLike[str], limit: int = 16 * 1024 * 1024) -> bytes:
-    """The content of a regular file reached without links (at most `limit` bytes)."""
+def read_bytes_nofollow(path: str | os.PathLike[str], limit: int = 16 * 1024 * 1024,
+                        owner: int | None = None) -> bytes:
+    """The content of a regular file reached without links (at most `limit` bytes); with `owner`,
+    only a file that uid owns (PermissionDenied otherwise)."""
     fd = open_nofollow(path, os.O_RDONLY | os.O_NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise LinkRefused(f"permission denied: {os.fspath(path)} is not a regular file")
+        if owner is not None and info.st_uid != owner:
+            raise PermissionDenied(f"permission denied: {os.fspath(path)} is not the user's to read")
         chunks, size = [], 0
         while size < limit:
             chunk = os.read(fd, min(1 << 20, limit - size))
@@ -219,13 +224,19 @@ def _read_regular(path: str, limit: int) -> bytes:
 def read_as_user(user: UserLike, path: str | os.PathLike[str], limit: int = 16 * 1024 * 1024) -> bytes:
     """A regular file's bytes read with the user's own permissions (in a child dropped to their
     uid when we are root): a link to a file they cannot read is refused, as it is for them."""
-    try:
-        return as_user(user, _read_regular, os.fspath(path), limit)
-    except PermissionError:
-        raise PermissionDenied(f"permission denied: {user.login} cannot read {os.fspath(path)}") from None
-    except FileNotFoundError:
-        from .errors import NotFound
+    from .errors import NotFound
 
+    try:
+        try:
+            return as_user(user, _read_regular, os.fspath(path), limit)
+        except PermissionError:
+            if not _needs_drop(user):
+                raise PermissionDenied(f"permission denied: {user.login} cannot read {os.fspath(path)}") from None
+        # Where the user cannot reach their own file (a directory only root may enter), root reads
+        # it itself, but only a regular file the user owns, reached with no link at any component:
+        # in locked mode the user names the path, and /etc/shadow must not become their file.
+        return read_bytes_nofollow(path, limit, owner=user.uid)
+    except FileNotFoundError:
         raise NotFound(f"{os.fspath(path)} does not exist") from None
     except OSError as error:
         raise Ds01Error(f"cannot read {os.fspath(path)}: {error.strerror}") from None

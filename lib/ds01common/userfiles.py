@@ -68,7 +68,29 @@ def write_text(path: PathLike, text: str, user: User | None, mode: int = 0o644) 
         done = _try_as(user, _write_text, path, text, None, mode)
         if done is not None:
             return done
+        _require_own_directory(path, user)
     return _write_text(path, text, user, mode)
+
+
+def _require_own_directory(path: PathLike, user: User) -> None:
+    """In locked mode (root runs the user's own command through sudo, so the user chose the path:
+    `container-export -o FILE`), root writes what it could not write as the user only into a
+    directory the user owns, reached with no link: never /etc/cron.d/x. (Cron and an admin's
+    --user choose their paths themselves.)"""
+    from . import identity
+    from .security import open_directory_nofollow
+
+    if identity.sudo_caller_uid() is None:
+        return
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd = open_directory_nofollow(directory)
+    try:
+        owner = os.fstat(fd).st_uid
+    finally:
+        os.close(fd)
+    if owner != user.uid:
+        raise PermissionDenied(f"permission denied: {user.login} may not write in {directory}")
 
 
 def _try_as(user: User, function: Callable[..., Result], *args: object) -> Result | None:
@@ -106,6 +128,7 @@ def append_line(path: PathLike, line: str, user: User | None) -> Path:
         done = _try_as(user, _append_line, path, line, None)
         if done is not None:
             return done
+        _require_own_directory(path, user)
     return _append_line(path, line, user)
 
 

@@ -11,7 +11,7 @@ import uuid
 import docker.errors
 import pytest
 from conftest import TEST_IMAGE
-from ds01common import dockerapi
+from ds01common import activity, dockerapi
 from ds01common.errors import NotFound
 from fakes.engine import FakeEngine
 
@@ -129,3 +129,33 @@ def test_a_missing_container_or_image_is_not_found_in_ds01_terms(engine):
     assert str(dockerapi.translate(no_image.value, "ds01-contract/none")).startswith("image not found")
     assert dockerapi.get_or_none(client.images, f"ds01-contract/none-{run}:latest") is None
     assert dockerapi.get_or_none(client.images, TEST_IMAGE) is not None
+
+
+def test_inspect_shows_when_a_container_started_and_finished_as_the_lifecycle_pass_reads_them(engine):
+    client, run = engine
+    made = make(client, run, "a")
+    state = client.api.inspect_container(made.id)["State"]
+    assert activity.parse_docker_time(state["StartedAt"]) is None  # never started: the zero time
+    made.start()
+    state = client.api.inspect_container(made.id)["State"]
+    assert state["Status"] == "running" and activity.parse_docker_time(state["StartedAt"]) is not None
+    made.stop(timeout=1)
+    state = client.api.inspect_container(made.id)["State"]
+    assert state["Status"] == "exited" and activity.parse_docker_time(state["FinishedAt"]) is not None
+
+
+def test_the_dockerapi_boundary_lists_stops_and_removes_with_typed_records(engine):
+    client, run = engine
+    made = make(client, run, "a", {"ds01test.user": "alice"})
+    made.start()
+    (listed,) = dockerapi.list_sparse(client, {"label": [f"{CONTRACT_LABEL}={run}"]})
+    assert (listed.id, listed.name, listed.state, listed.labels["ds01test.user"]) == \
+        (made.id, made.name, "running", "alice")
+    assert listed.created is not None and listed.created > 1_600_000_000
+    dockerapi.stop_container(client, made.id, timeout=1)
+    (listed,) = dockerapi.list_sparse(client, {"label": [f"{CONTRACT_LABEL}={run}"]})
+    assert listed.state == "exited"
+    dockerapi.remove_container(client, made.id)
+    assert dockerapi.list_sparse(client, {"label": [f"{CONTRACT_LABEL}={run}"]}) == []
+    with pytest.raises(NotFound, match="container gone not found"):
+        dockerapi.remove_container(client, made.id, what="container gone")

@@ -26,6 +26,7 @@ from typing import Any
 
 import docker.errors
 from ds01common import labels as label
+from ds01common.clock import SYSTEM, Clock
 
 DEFAULT_IMAGE = "ds01-test/busybox:latest"
 SYSTEM_TICK = 1_000_000_000  # one second of system CPU time per stats frame, in ns
@@ -112,6 +113,8 @@ class FakeContainer:
         self._engine.calls["start"] += 1
         if self._engine.fail_start:
             raise _api_error(500, self._engine.fail_start)
+        if self.status != "running":
+            self.attrs["State"]["StartedAt"] = docker_time(self._engine.clock.time())
         self._set("running")
 
     def reload(self) -> None:
@@ -123,6 +126,7 @@ class FakeContainer:
         self._engine.calls["stop"] += 1
         self._engine.stop_timeouts.append(timeout)
         if self.status in ("running", "paused"):
+            self.attrs["State"]["FinishedAt"] = docker_time(self._engine.clock.time())
             self._set("exited")
 
     def remove(self, force: bool = False) -> None:
@@ -322,7 +326,8 @@ class FakeApi:
 class FakeEngine:
     """The client: `FakeEngine()` where the library expects `docker.from_env()`."""
 
-    def __init__(self, images: tuple[str, ...] = (DEFAULT_IMAGE,), nvidia: bool = False, cpus: int = 4) -> None:
+    def __init__(self, images: tuple[str, ...] = (DEFAULT_IMAGE,), nvidia: bool = False, cpus: int = 4,
+                 clock: Clock = SYSTEM) -> None:
         self.by_name: dict[str, FakeContainer] = {}  # the store: the engine keys containers by name too
         self.images_by_reference: dict[str, FakeImage] = {}
         self.image_store: dict[str, Any] = _ImageStore(self)
@@ -333,6 +338,7 @@ class FakeEngine:
         self.samples: dict[str, dict[str, Any]] = {}
         self.stop_timeouts: list[int] = []
         self.cpus = cpus
+        self.clock = clock  # what start and stop stamp StartedAt / FinishedAt with
         self.builds: list[dict[str, Any]] = []
         self.build_output: list[dict[str, Any]] = []
         self.containers = FakeContainers(self)

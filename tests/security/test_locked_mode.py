@@ -159,3 +159,30 @@ def test_a_user_outside_users_group_is_told_how_to_get_in_and_add_user_admits_th
     assert outsider.pw_name not in grp.getgrnam("docker").gr_mem
     welcomed = ds01(locked, "outsider", "container-list")
     assert welcomed.returncode == 0, welcomed.stderr
+
+
+def test_a_command_running_as_root_for_a_user_never_reads_a_file_they_cannot(locked):
+    secret = locked["layout"]["CONFDIR"] / "secret.txt"
+    secret.write_text("root only\n")
+    secret.chmod(0o600)
+    made = ds01(locked, "lena", "project-init", "leak", "--template", "custom", "--no-build", "--no-git")
+    assert made.returncode == 0, made.stderr
+    for path in (secret, "/etc/shadow"):
+        result = ds01(locked, "lena", "image-update", "leak", "--requirements", path, "--no-build")
+        assert result.returncode == 4 and "permission denied" in result.stderr, (path, result.stderr)
+    assert not os.path.exists(os.path.join(locked["lena"].pw_dir, "workspace", "leak", "requirements.txt"))
+
+
+def test_admin_commands_never_write_a_users_chosen_file_as_root(locked):
+    target = locked["layout"]["CONFDIR"] / "target.txt"
+    target.write_text("unchanged\n")
+    target.chmod(0o644)
+    attempts = [("cleanup-idle-containers", "--dry-run", "--log", target),
+                ("ds01-exporter", "--textfile", target),
+                ("container-export", "nothing", "--to", "slurm", "-o", target)]
+    for command, *args in attempts:
+        if not (locked["bin"] / command).exists():
+            continue
+        result = ds01(locked, "lena", command, *args)
+        assert result.returncode != 0, (command, result.stdout)
+        assert target.read_text() == "unchanged\n" and stat.S_IMODE(target.stat().st_mode) == 0o644, command

@@ -128,3 +128,24 @@ def test_as_root_under_sudo_in_locked_mode_the_sudo_user_acts(monkeypatch, tmp_p
     config.write_text("access: docker-group\n")
     access.enter("container-list", [], {"SUDO_UID": str(NOBODY.pw_uid)})
     assert identity.current_user().uid == os.getuid()  # docker-group mode: root is root
+
+
+def test_a_mount_swapped_while_the_container_started_is_caught_and_the_container_stopped(tmp_path):
+    from ds01common import containers
+
+    class Started:
+        attrs = {"State": {"Pid": os.getpid()}}
+        killed = False
+
+        def kill(self):
+            Started.killed = True
+
+    checked = tmp_path / "checked"
+    checked.mkdir()
+    info = os.stat(checked)
+    containers._refuse_mounts_swapped_during_start(Started(), "demo", {str(checked): (info.st_dev, info.st_ino)})
+    assert not Started.killed
+    other = os.stat(tmp_path)
+    with pytest.raises(PermissionDenied, match="swapped"):
+        containers._refuse_mounts_swapped_during_start(Started(), "demo", {str(checked): (other.st_dev, other.st_ino)})
+    assert Started.killed

@@ -7,8 +7,8 @@ import pytest
 from ds01common import config as config_module
 from ds01common import containers, identity
 from ds01common.errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
-from fakes.fake_allocator import FakeAllocator
 from fakes.engine import FakeEngine
+from fakes.fake_allocator import FakeAllocator
 from helpers import write_config
 
 IMAGE = "ds01-test/busybox:latest"

@@ -1,6 +1,8 @@
 """Images without an engine: Dockerfile templates, the packages line, ownership, listing, removal."""
 
 
+import os
+
 import pytest
 from ds01common import config as config_module
 from ds01common import image_build, images, paths
@@ -101,6 +103,7 @@ def test_update_of_a_hand_written_dockerfile_without_the_line_explains_what_to_d
     project = config.workspace_dir(alice.home) / "proj"
     project.mkdir(parents=True)
     (project / "Dockerfile").write_text("FROM ubuntu:22.04\n")
+    os.chown(project / "Dockerfile", alice.uid, alice.gid)  # hand-written: hers (root reads only her files)
     with pytest.raises(Ds01Error, match="--regenerate"):
         images.update_dockerfile(config, alice, "proj", packages=["x"])
     assert (project / "Dockerfile").read_text() == "FROM ubuntu:22.04\n"

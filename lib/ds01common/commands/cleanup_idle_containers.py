@@ -49,10 +49,11 @@ def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import events, lifecycle
 
-    if args.log:
-        _append_output_to(args.log)
-
     context = cli.Context()
+    if args.log:
+        # Root appends to the file: never at a user's say (locked mode runs their commands as root).
+        context.require_admin("--log")
+        _append_output_to(args.log)
     if not args.dry_run:
         context.require_admin("cleanup-idle-containers", hint=" (try --dry-run)")
     report = lifecycle.run_pass(context.docker, context.config, state_dir=context.state_dir,
