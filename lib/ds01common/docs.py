@@ -26,9 +26,12 @@ def _block_pattern(name: str) -> re.Pattern[str]:
 def render(document: str) -> str:
     """`document` with every generated block replaced by its current rendering."""
     for name, renderer in renderers().items():
-        rendered = renderer()
-        document = _block_pattern(name).sub(lambda match: match.group(1) + rendered + match.group(3), document)
+        document = _replace_block(document, name, renderer())
     return document
+
+
+def _replace_block(document: str, name: str, rendered: str) -> str:
+    return _block_pattern(name).sub(lambda match: match.group(1) + rendered + match.group(3), document)
 
 
 def blocks_in(document: str) -> list[str]:
