@@ -104,3 +104,23 @@ def need_tool(name):
             pytest.fail(f"{name} is missing: tests/prepare.sh installs it")
         pytest.skip(f"{name} is not installed (tests/prepare.sh installs it)")
     return path
+
+
+def remove_users_docker_objects(docker_client, logins):
+    """Teardown for a site's real users: their DS01 containers, then their ds01-<login>/ images
+    (one already gone, e.g. removed by the test itself, is fine)."""
+    import docker
+
+    prefixes = {f"ds01-{login}" for login in logins}
+    for entry in docker_client.api.containers(all=True, filters={"label": "ds01.managed=true"}):
+        if (entry.get("Labels") or {}).get("ds01.user") in logins:
+            try:
+                docker_client.api.remove_container(entry["Id"], force=True)
+            except docker.errors.NotFound:
+                pass
+    for entry in docker_client.api.images():
+        if any(tag.split("/")[0] in prefixes for tag in entry["RepoTags"] or []):
+            try:
+                docker_client.api.remove_image(entry["Id"], force=True)
+            except docker.errors.NotFound:
+                pass

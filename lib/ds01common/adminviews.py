@@ -57,6 +57,7 @@ def status(docker: Any, config: Any, *, state_dir: StrPath, allocator_status: Do
         running = summary.get("State") in activity.RUNNING_STATES
         containers.append({
             "name": labels.get(label.PROJECT) or (summary.get("Names") or ["/?"])[0].lstrip("/"),
+            "docker_name": (summary.get("Names") or ["/?"])[0].lstrip("/"),
             "user": owner, "status": summary.get("State"),
             "gpus": label.slot_ids(labels),
             # As of the last cleanup pass, which measured it at `last_checked`.

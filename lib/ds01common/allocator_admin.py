@@ -42,22 +42,22 @@ def status(docker: Any, config: Any, *, state_dir: StrPath, inventory_: inventor
             containers_per_user[container.user] = containers_per_user.get(container.user, 0) + 1
     slots = []
     for slot in inv.slots:
-        row = dict(slot.as_dict(), user=None, container=None, since=None, state="free", container_status=None)
+        row = dict(slot.as_dict(), user=None, **_names(None), since=None, state="free", container_status=None)
         holder = assignments.pop(slot.id, None)
         if holder is not None:
-            row.update(user=holder.get("user"), container=holder.get("container"), since=holder.get("since"),
+            row.update(user=holder.get("user"), **_names(holder.get("container")), since=holder.get("since"),
                        state="assigned", container_status=statuses.get(holder.get("container")))
         elif slot.id in reserved:
             entry = reserved[slot.id]
-            row.update(user=entry.get("user"), container=entry.get("container"), since=entry.get("since"),
+            row.update(user=entry.get("user"), **_names(entry.get("container")), since=entry.get("since"),
                        state="reserved")
         slots.append(row)
     # Slots held by containers but absent from this host's inventory (e.g. the simulation changed).
-    unknown = [{"id": slot_id, "user": entry.get("user"), "container": entry.get("container"),
+    unknown = [{"id": slot_id, "user": entry.get("user"), **_names(entry.get("container")),
                 "since": entry.get("since"), "weight": entry.get("weight")}
                for slot_id, entry in sorted(assignments.items(), key=lambda item: inventory.slot_sort_key(item[0]))]
     queue = [{"position": position, "token": entry["token"], "user": entry.get("user"),
-              "container": entry.get("container"), "count": (entry.get("request") or {}).get("count"),
+              **_names(entry.get("container")), "count": (entry.get("request") or {}).get("count"),
               "full_gpu": (entry.get("request") or {}).get("full_gpu"), "priority": entry.get("priority"),
               "since": _since(entry)}
              for position, entry in enumerate(gpuqueue.waiters(state_dir), start=1)]
@@ -66,6 +66,12 @@ def status(docker: Any, config: Any, *, state_dir: StrPath, inventory_: inventor
                       "mig_enabled": gpu.mig_enabled} for gpu in inv.gpus],
             "reason": inv.reason, "problems": inv.problems, "simulated": inv.simulated,
             "containers_per_user": containers_per_user, "outside_processes": _outside(inv, ds01_ids)}
+
+
+def _names(docker_name: str | None) -> dict[str, str | None]:
+    """A container as listings show it: `container` is the short name users type (like events),
+    `docker_name` the engine's `NAME._.UID` beside it for scripts that talk to Docker."""
+    return {"container": short_name(docker_name), "docker_name": docker_name}
 
 
 def _outside(inv: inventory.Inventory, ds01_ids: set[str]) -> list[dict[str, Any]]:
@@ -172,11 +178,10 @@ def _find_holder(docker: Any, slot_id: str, state_dir: StrPath, log_dir: StrPath
 
 
 def contract_status(document: Document) -> dict[str, Any]:
-    """`gpu-allocator status --json`: exactly contract section 9's shape, container by its short name."""
-    from .names import short_name
-
-    return {"slots": [{key: row[key] for key in ("id", "gpu", "uuid", "profile", "weight", "user")}
-                      | {"container": short_name(row["container"])} for row in document["slots"]]}
+    """`gpu-allocator status --json`: contract section 9's shape (container by its short name) plus
+    `docker_name`, the engine's name of that container."""
+    return {"slots": [{key: row[key] for key in ("id", "gpu", "uuid", "profile", "weight", "user", "container",
+                                                 "docker_name")} for row in document["slots"]]}
 
 
 def totals(document: Document) -> tuple[int, int, float, float]:

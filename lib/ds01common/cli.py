@@ -246,3 +246,46 @@ def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[Any]) -> str:
 
 def print_table(rows: Sequence[Sequence[Any]], headers: Sequence[Any], empty: str = "nothing to show") -> None:
     print(format_table(rows, headers) if rows else empty)
+
+
+Table = tuple["Sequence[Sequence[Any]]", "Sequence[Any]"]  # (rows, headers), as print_table takes them
+
+
+def print_listing(as_json: bool, document: Any, table: Callable[[], Table], empty: str = "nothing to show") -> None:
+    """A listing command's output: with --json the document, else the table `table()` makes
+    (called only then: a script asking for JSON does not pay for formatting)."""
+    if as_json:
+        print_json(document)
+        return
+    rows, headers = table()
+    print_table(rows, headers, empty)
+
+
+def confirmed(yes: bool, question: str, refusal: str) -> bool:
+    """--yes, or a person's yes to `question` (exit 2 without a terminal); a no prints `refusal`."""
+    if yes:
+        return True
+    from . import prompts
+
+    if prompts.confirm(question, flag="--yes"):
+        return True
+    print(refusal)
+    return False
+
+
+def parse_with_user(parser_: argparse.ArgumentParser, argv: list[str]) -> tuple[argparse.Namespace, Context]:
+    """A command with --user: its arguments, and its context acting for --user's user (admins
+    only; anyone else acts for themselves). The context is lazy: nothing is loaded yet."""
+    args = parser_.parse_args(argv)
+    return args, Context(user_option=args.user)
+
+
+def write_through(text: str) -> None:
+    """Show a long step's output (an image build) as it comes."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def output_if_terminal() -> Callable[[str], None] | None:
+    """write_through on a terminal; None elsewhere (where the output would only clutter a log)."""
+    return write_through if sys.stdout.isatty() else None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,40 @@ class SettingProblems(ValueError):
     def __init__(self, problems: list[tuple[str, str]]) -> None:
         super().__init__("; ".join(problem for _, problem in problems))
         self.problems = problems
+
+
+class _Problems:
+    """Collects every problem of one compound value, so an admin sees them all at once."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str, str]] = []
+
+    def add(self, where: str, problem: str) -> None:
+        self.found.append((where, problem))
+
+    def check(self, where: str, value: Any, parser: Parser) -> None:
+        """Parse `value`; a ValueError becomes a problem at `where`."""
+        try:
+            parser(value)
+        except ValueError as error:
+            self.add(where, str(error))
+
+    def mappings(self, items: list[Any], expected: str, known: tuple[str, ...]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """("[index]", item) for each mapping of a list; an item that is no mapping (`expected` says
+        what it should be) or a key not in `known` is a problem."""
+        for index, item in enumerate(items):
+            where = f"[{index}]"
+            if not isinstance(item, dict):
+                self.add(where, expected)
+                continue
+            for key in item:
+                if key not in known:
+                    self.add(f"{where}.{key}", f"unknown key (known: {', '.join(known)})")
+            yield where, item
+
+    def raise_any(self) -> None:
+        if self.found:
+            raise SettingProblems(self.found)
 
 
 # --- value parsers: each returns the parsed value or raises ValueError(problem) ---
@@ -112,14 +146,10 @@ def date(value: Any) -> Any:
 def fraction_list(value: Any) -> list[float]:
     if not isinstance(value, list):
         raise ValueError("expected a list of fractions like [0.75, 0.9]")
-    problems = []
+    problems = _Problems()
     for index, item in enumerate(value):
-        try:
-            fraction(item)
-        except ValueError as error:
-            problems.append((f"[{index}]", str(error)))
-    if problems:
-        raise SettingProblems(problems)
+        problems.check(f"[{index}]", item, fraction)
+    problems.raise_any()
     return value
 
 
@@ -130,58 +160,40 @@ SIMULATED_GPU_KEYS = ("model", "memory", "mig")
 def simulated_gpus(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise ValueError("expected a list of GPUs")
-    problems: list[tuple[str, str]] = []
-
-    def check(where: str, item: Any, parser: Parser) -> None:
-        try:
-            parser(item)
-        except ValueError as error:
-            problems.append((where, str(error)))
-
-    for index, gpu in enumerate(value):
-        where = f"[{index}]"
-        if not isinstance(gpu, dict):
-            problems.append((where, "expected a mapping with model, memory and optionally mig"))
-            continue
-        for key in gpu:
-            if key not in SIMULATED_GPU_KEYS:
-                problems.append((f"{where}.{key}", f"unknown key (known: {', '.join(SIMULATED_GPU_KEYS)})"))
-        check(f"{where}.model", gpu.get("model", "NVIDIA simulated GPU"), text)
-        check(f"{where}.memory", gpu.get("memory", "80g"), parse_size)
+    problems = _Problems()
+    for where, gpu in problems.mappings(value, "expected a mapping with model, memory and optionally mig",
+                                        SIMULATED_GPU_KEYS):
+        problems.check(f"{where}.model", gpu.get("model", "NVIDIA simulated GPU"), text)
+        problems.check(f"{where}.memory", gpu.get("memory", "80g"), parse_size)
         mig = gpu.get("mig")
         if mig is None:
             continue
         if not isinstance(mig, list):
-            problems.append((f"{where}.mig", "expected a list of MIG profiles like 3g.40gb"))
+            problems.add(f"{where}.mig", "expected a list of MIG profiles like 3g.40gb")
             continue
         total_slices = 0
         for position, profile in enumerate(mig):
             match = MIG_PROFILE_RE.fullmatch(profile) if isinstance(profile, str) else None
             if not match:
-                problems.append((f"{where}.mig[{position}]",
-                                 f"expected a MIG profile like '1g.10gb' or '3g.40gb', got {profile!r}"))
+                problems.add(f"{where}.mig[{position}]",
+                             f"expected a MIG profile like '1g.10gb' or '3g.40gb', got {profile!r}")
             else:
                 total_slices += int(match.group(1))
         if total_slices > 7:
-            problems.append((f"{where}.mig", f"the profiles use {total_slices} compute slices; a GPU has 7"))
-    if problems:
-        raise SettingProblems(problems)
+            problems.add(f"{where}.mig", f"the profiles use {total_slices} compute slices; a GPU has 7")
+    problems.raise_any()
     return value
 
 
 def framework_images(value: Any) -> dict[str, str]:
     if not isinstance(value, dict):
         raise ValueError("expected a mapping of '<framework>-<version>' to an image")
-    problems = []
+    problems = _Problems()
     for pair, image in value.items():
         if not isinstance(pair, str) or "-" not in pair:
-            problems.append((f".{pair}", "expected a key '<framework>-<version>'"))
-        try:
-            text(image)
-        except ValueError as error:
-            problems.append((f".{pair}", str(error)))
-    if problems:
-        raise SettingProblems(problems)
+            problems.add(f".{pair}", "expected a key '<framework>-<version>'")
+        problems.check(f".{pair}", image, text)
+    problems.raise_any()
     return value
 
 
@@ -225,6 +237,17 @@ def image_patterns(value: Any) -> list[str]:
     return value
 
 
+def absolute_directories(value: Any) -> list[str]:
+    """Absolute directory paths, written plainly (no `..`, not `/` itself: that would approve everything)."""
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of absolute directory paths like /srv/datasets, got {value!r}")
+    for item in value:
+        if (not isinstance(item, str) or not item.startswith("/") or item.rstrip("/") == ""
+                or ".." in item.split("/") or any(char.isspace() or char == "\0" for char in item)):
+            raise ValueError(f"expected an absolute directory path other than / (no '..'), got {item!r}")
+    return value
+
+
 EXEMPTION_KEYS = ("user", "what", "until", "reason")
 EXEMPTION_WHAT = ("idle", "max_runtime", "gpu_hold", "never_started", "all")
 
@@ -232,33 +255,20 @@ EXEMPTION_WHAT = ("idle", "max_runtime", "gpu_hold", "never_started", "all")
 def exemptions(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         raise ValueError("expected a list of {user, what, until, reason}")
-    problems: list[tuple[str, str]] = []
-    for index, exemption in enumerate(value):
-        where = f"[{index}]"
-        if not isinstance(exemption, dict):
-            problems.append((where, "expected a mapping with user, what, until, reason"))
-            continue
-        for key in exemption:
-            if key not in EXEMPTION_KEYS:
-                problems.append((f"{where}.{key}", f"unknown key (known: {', '.join(EXEMPTION_KEYS)})"))
+    problems = _Problems()
+    for where, exemption in problems.mappings(value, "expected a mapping with user, what, until, reason",
+                                              EXEMPTION_KEYS):
         for key in ("user", "reason"):
-            try:
-                text(exemption.get(key))
-            except ValueError as error:
-                problems.append((f"{where}.{key}", str(error)))
+            problems.check(f"{where}.{key}", exemption.get(key), text)
         what = exemption.get("what")
         if what is None:
             # An entry without `what` used to exempt from everything: an admin must say so.
-            problems.append((f"{where}.what", f"missing: say what it exempts from ({', '.join(EXEMPTION_WHAT)})"))
+            problems.add(f"{where}.what", f"missing: say what it exempts from ({', '.join(EXEMPTION_WHAT)})")
         elif what not in EXEMPTION_WHAT:
-            problems.append((f"{where}.what", f"expected one of {', '.join(EXEMPTION_WHAT)}, got {what!r}"))
+            problems.add(f"{where}.what", f"expected one of {', '.join(EXEMPTION_WHAT)}, got {what!r}")
         if exemption.get("until") is not None:
-            try:
-                date(exemption["until"])
-            except ValueError as error:
-                problems.append((f"{where}.until", str(error)))
-    if problems:
-        raise SettingProblems(problems)
+            problems.check(f"{where}.until", exemption["until"], date)
+    problems.raise_any()
     return value
 
 
@@ -292,6 +302,9 @@ SETTINGS: tuple[Setting, ...] = (
             "members (and root) may use `--user` and the admin commands"),
     Setting("", "workspace_root", text, "~/workspace", "path",
             "where projects live (`~` is each user's home); `<root>/<project>` is mounted at /workspace"),
+    Setting("", "data_roots", absolute_directories, [], "list of paths",
+            "admin-approved shared data directories: `-d/--data` and mlc `-m` may also name a directory "
+            "under one of them that the user can read (owned by anyone; no symlink below the root)"),
     # per-user limits, layered
     Setting("limits", "max_mig_instances", optional(count), 1, "count or null",
             "GPU slots (full GPUs or MIG instances) held in total, across all containers, running or stopped",

@@ -340,7 +340,7 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
 
     for extra_mount, what in ((data_dir, "data directory"), (models_dir, "models directory")):
         if extra_mount is not None:
-            mount_source(config, user, extra_mount, what)
+            mount_source(config, user, extra_mount, what, shared=True)  # data roots allowed, see security.py
     view = inside.for_image(chosen_image, inside.image_labels(
         dockerapi.get_or_none(docker.images, chosen_image, f"image {chosen_image}")))
     with allocator.reserve(docker, config, user, limits, docker_container_name, request,
@@ -395,7 +395,9 @@ def deploy(docker: Any, config: Any, user: User, name: str | None, *, state_dir:
     result, container = _create(docker, config, user, name, state_dir=state_dir, log_dir=log_dir,
                                 **create_options)
     try:
-        container = start(docker, user, name, state_dir=state_dir, log_dir=log_dir, container=container)
+        # With config: the mounts are checked again at this start too (Docker resolves them anew).
+        container = start(docker, user, name, state_dir=state_dir, log_dir=log_dir, container=container,
+                          config=config, fresh=True)
     except BaseException:
         try:
             remove(docker, user, name, force=True, state_dir=state_dir, log_dir=log_dir, reason="start failed")
@@ -409,11 +411,14 @@ def deploy(docker: Any, config: Any, user: User, name: str | None, *, state_dir:
 # --- start / stop / remove / retire ----------------------------------------------------
 
 def start(docker: Any, user: User, name: str, *, state_dir: StrPath, log_dir: StrPath | None = None,
-          container: Any = None, config: Any = None) -> Any:
+          container: Any = None, config: Any = None, fresh: bool = False) -> Any:
     """Start the user's container (a no-op when it runs); `container`: already found by the caller.
 
-    With `config`, a container whose GPU slot is no longer in the host's inventory (the GPU
-    failed, MIG was re-partitioned) is refused, as one whose slot an admin released is."""
+    With `config` (every command passes it; tests of the engine alone may not), its bind mounts
+    are checked again (`_refuse_swapped_mounts`), and a container whose GPU slot is no longer in
+    the host's inventory (the GPU failed, MIG was re-partitioned) is refused, as one whose slot
+    an admin released is. `fresh`: created a moment ago (deploy), its slots just handed out, so
+    the inventory is not read again; the mounts still are."""
     if container is None:
         container = find(docker, user, name)
     if container.status == "running":
@@ -421,7 +426,8 @@ def start(docker: Any, user: User, name: str, *, state_dir: StrPath, log_dir: St
     _refuse_revoked(container, name, state_dir)
     checked_mounts: dict[str, tuple[int, int]] = {}
     if config is not None:
-        _refuse_vanished(container, name, config)
+        if not fresh:
+            _refuse_vanished(container, name, config)
         checked_mounts = _refuse_swapped_mounts(container, user, config)
     with dockerapi.errors(_what(name)):
         container.start()
@@ -446,7 +452,8 @@ def _refuse_swapped_mounts(container: Any, user: User, config: Any) -> dict[str,
     checked = {}
     for mount in container.attrs.get("Mounts") or ():
         if mount.get("Type") == "bind" and mount.get("Source") and mount.get("Destination"):
-            source = mount_source(config, user, mount["Source"], f"mount {mount['Destination']}")
+            source = mount_source(config, user, mount["Source"], f"mount {mount['Destination']}",
+                                  shared=mount["Destination"] != CONTAINER_WORKSPACE)
             info = os.lstat(source)
             checked[mount["Destination"]] = (info.st_dev, info.st_ino)
     return checked

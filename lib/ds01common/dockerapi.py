@@ -69,6 +69,29 @@ class LazyClient:
     def containers(self) -> _LazyContainers:
         return _LazyContainers(self)
 
+    @property
+    def images(self) -> _LazyImages:
+        return _LazyImages(self)
+
+    @property
+    def api(self) -> Any:
+        return _LazyApi(self) if self.raw_socket() else self.real().api
+
+    def raw_socket(self) -> str | None:
+        """The unix socket to speak HTTP on directly, while no SDK client was needed (None: use it)."""
+        address = _engine_address()
+        return address[len("unix://"):] if self._client is None and address.startswith("unix://") else None
+
+    def info(self) -> dict[str, Any]:
+        socket_path = self.raw_socket()
+        if socket_path:
+            from . import engine_http
+
+            found: dict[str, Any] = engine_http.request(socket_path, "GET", "/info")
+            return found
+        info: dict[str, Any] = self.real().info()
+        return info
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self.real(), name)
 
@@ -88,8 +111,73 @@ class _LazyContainers:
         return self._owner.real().containers.list(all=all, filters=dict(filters) if filters else None,
                                                   sparse=sparse, **options)
 
+    def get(self, key: str) -> Any:
+        socket_path = self._owner.raw_socket()
+        if not socket_path:
+            return self._owner.real().containers.get(key)
+        from . import engine_http
+
+        attrs = engine_http.request(socket_path, "GET", f"/containers/{engine_http.quoted(key)}/json")
+        return engine_http.Container(socket_path, attrs, self._sdk_container)
+
+    def create(self, image: Any = None, command: Any = None, **options: Any) -> Any:
+        """`containers.create` as the SDK's; DS01's own option set goes over the socket directly."""
+        options = dict(options, image=image, command=command)
+        socket_path = self._owner.raw_socket()
+        from . import engine_http
+
+        body = engine_http.create_body(options) if socket_path else None
+        if socket_path is None or body is None:
+            return self._owner.real().containers.create(**options)
+        params = {"name": options["name"]} if options.get("name") else None
+        made = engine_http.request(socket_path, "POST", "/containers/create", params, body)
+        return self.get(made["Id"])
+
+    def _sdk_container(self, container_id: str) -> Any:
+        return self._owner.real().containers.get(container_id)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._owner.real().containers, name)
+
+
+class _LazyImages:
+    def __init__(self, owner: LazyClient) -> None:
+        self._owner = owner
+
+    def get(self, name: str) -> Any:
+        socket_path = self._owner.raw_socket()
+        if not socket_path:
+            return self._owner.real().images.get(name)
+        from . import engine_http
+
+        attrs = engine_http.request(socket_path, "GET", f"/images/{engine_http.quoted(name)}/json")
+        return engine_http.Image(attrs, lambda image_id: self._owner.real().images.get(image_id))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._owner.real().images, name)
+
+
+class _LazyApi:
+    """The low-level API's container list (ports.reserve's); anything else is the SDK's."""
+
+    def __init__(self, owner: LazyClient) -> None:
+        self._owner = owner
+
+    def containers(self, all: bool = False, filters: Mapping[str, Any] | None = None,  # noqa: A002
+                   **options: Any) -> Any:
+        socket_path = self._owner.raw_socket()
+        if options or not socket_path:
+            return self._owner.real().api.containers(all=all, filters=filters, **options)
+        from . import engine_http
+
+        params: dict[str, Any] = {"all": "1" if all else "0"}
+        if filters:
+            params["filters"] = {key: [value] if isinstance(value, str) else list(value)
+                                 for key, value in filters.items()}
+        return engine_http.request(socket_path, "GET", "/containers/json", params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._owner.real().api, name)
 
 
 class ListedContainer:
@@ -112,11 +200,21 @@ def _connection_error(error: BaseException) -> Ds01Error:
 
 def translate(error: BaseException, what: str | None = None) -> Ds01Error:
     """A DS01 error for a docker SDK exception (`what` names the object, e.g. 'container x')."""
+    if isinstance(error, Ds01Error):
+        return error
+    engine_error = _engine_error_type()
+    if engine_error is not None and isinstance(error, engine_error):  # the socket fast path's
+        if error.status_code is None:
+            if isinstance(error.cause, TimeoutError):
+                return Ds01Error("the Docker engine did not answer in time")
+            return _connection_error(error.cause or error)
+        if error.status_code == 404:
+            return NotFound(f"image not found: {what or error.explanation}") if error.image_missing \
+                else NotFound(f"{what or 'object'} not found")
+        return _api_error(error.status_code, _explanation(error), what)
     import docker.errors as docker_errors
     import requests.exceptions
 
-    if isinstance(error, Ds01Error):
-        return error
     explanation = _explanation(error)
     if isinstance(error, docker_errors.ImageNotFound):
         return NotFound(f"image not found: {what or explanation}")
@@ -126,21 +224,33 @@ def translate(error: BaseException, what: str | None = None) -> Ds01Error:
             error, docker_errors.DockerException) and "Connection" in explanation:
         return _connection_error(error)
     if isinstance(error, docker_errors.APIError):
-        status = getattr(error, "status_code", None)
-        lowered = explanation.lower()
-        if status == 409 and "already in use" in lowered:
-            return Ds01Error(f"{what or 'the name'} already exists")
-        # runc says "container init was OOM-killed (memory limit too low?)" when the limit is
-        # below what the container needs to start; the kernel says "cannot allocate memory".
-        if any(sign in lowered for sign in ("out of memory", "cannot allocate memory", "oom-kill")) \
-                or "oom" in lowered.split():
-            return ResourcesUnavailable(f"out of memory: {explanation}")
-        return Ds01Error(f"docker: {explanation}")
+        return _api_error(getattr(error, "status_code", None), explanation, what)
     if isinstance(error, docker_errors.BuildError):
         return Ds01Error(f"image build failed: {explanation}")
     if isinstance(error, requests.exceptions.ReadTimeout):
         return Ds01Error("the Docker engine did not answer in time")
     return Ds01Error(f"docker: {explanation}")
+
+
+def _api_error(status: int | None, explanation: str, what: str | None) -> Ds01Error:
+    """The engine refused a call (an HTTP error other than 404), through the SDK or the socket."""
+    lowered = explanation.lower()
+    if status == 409 and "already in use" in lowered:
+        return Ds01Error(f"{what or 'the name'} already exists")
+    # runc says "container init was OOM-killed (memory limit too low?)" when the limit is
+    # below what the container needs to start; the kernel says "cannot allocate memory".
+    if any(sign in lowered for sign in ("out of memory", "cannot allocate memory", "oom-kill")) \
+            or "oom" in lowered.split():
+        return ResourcesUnavailable(f"out of memory: {explanation}")
+    return Ds01Error(f"docker: {explanation}")
+
+
+def _engine_error_type() -> type[Any] | None:
+    """engine_http.EngineError once the fast path was used (it alone raises it), else None."""
+    import sys
+
+    module = sys.modules.get(f"{__package__}.engine_http")
+    return getattr(module, "EngineError", None)
 
 
 def _explanation(error: BaseException) -> str:
@@ -159,20 +269,19 @@ def errors(what: str | None = None) -> Iterator[None]:
         raise
     except Exception as error:
         module = type(error).__module__
-        if module.startswith(("docker", "requests", "urllib3")) or isinstance(error, ConnectionError):
+        if module.startswith(("docker", "requests", "urllib3")) or isinstance(error, ConnectionError) \
+                or module == f"{__package__}.engine_http":
             raise translate(error, what) from None
         raise
 
 
 def get_or_none(collection: Any, key: str, what: str | None = None) -> Any:
     """`collection.get(key)` for `client.containers` or `client.images`; None when there is no such object."""
-    import docker.errors as docker_errors
-
-    with errors(what):
-        try:
+    try:
+        with errors(what):
             return collection.get(key)
-        except docker_errors.NotFound:  # ImageNotFound is a NotFound too
-            return None
+    except NotFound:  # the engine's 404, translated (the SDK's NotFound and ImageNotFound alike)
+        return None
 
 
 def list_sparse(client: Any, filters: Mapping[str, Any]) -> list[EngineContainer]:

@@ -67,9 +67,10 @@ def _entries(data: dict[str, Any]) -> dict[str, Entry]:
     return waiters
 
 
-def waiters(state_dir: StrPath) -> list[Entry]:
-    """Live waiters in service order (unlocked read; dead ones are skipped, pruned on the next write)."""
-    data = queue_file(state_dir).read()
+def waiters(state_dir: StrPath, walk: bool = False) -> list[Entry]:
+    """Live waiters in service order (unlocked read; dead ones are skipped, pruned on the next write).
+    `walk`: no link at any component of the path is followed (statefile.read)."""
+    data = queue_file(state_dir).read(walk=walk)
     live = [dict(entry, token=token) for token, entry in _entries(data).items() if _alive(entry)]
     return sorted(live, key=order_key)
 

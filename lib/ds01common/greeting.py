@@ -29,6 +29,7 @@ _UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 
 
 def parse_limits(text: str) -> dict[str, str]:
+    """{label: value} of a ~/.ds01-limits text (limits.as_text writes it)."""
     values = {}
     for line in text.splitlines():
         label, separator, value = line.partition(": ")

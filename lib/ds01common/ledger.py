@@ -390,8 +390,9 @@ def _record_changes(changes: Iterable[Change], log_dir: StrPath | None,
                       slots=[part for part in slot_id.split(",") if part], reason=reason, by=by)
 
 
-def read_state(state_dir: StrPath) -> dict[str, Any]:
-    """Unlocked snapshot (no reconcile): for display only."""
-    data: dict[str, Any] = state_file(state_dir).read()
+def read_state(state_dir: StrPath, walk: bool = False) -> dict[str, Any]:
+    """Unlocked snapshot (no reconcile): for display only. `walk`: no link at any component of the
+    path is followed (statefile.read); a planted one reads as an empty ledger, with a warning."""
+    data: dict[str, Any] = state_file(state_dir).read(walk=walk)
     _normalise(data)
     return data

@@ -46,10 +46,11 @@ def state_file(state_dir: StrPath) -> statefile.StateFile:
     return statefile.StateFile(Path(state_dir) / STATE_FILE, SCHEMA_VERSION, lambda: {"containers": {}})
 
 
-def read_state(state_dir: StrPath) -> dict[str, Any]:
-    """lifecycle.json without the lock (for views); an unreadable file reads as empty."""
+def read_state(state_dir: StrPath, walk: bool = False) -> dict[str, Any]:
+    """lifecycle.json without the lock (for views); an unreadable file reads as empty.
+    `walk`: no link at any component of the path is followed (statefile.read)."""
     try:
-        return state_file(state_dir).read()
+        return state_file(state_dir).read(walk=walk)
     except Ds01Error:
         return state_file(state_dir).empty()
 

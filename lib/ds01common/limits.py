@@ -65,13 +65,11 @@ def as_text(user: str, limits: Limits) -> str:
 
 
 def parse_text(text: str) -> dict[str, str]:
-    """{label: value} of a ~/.ds01-limits text (the login greeting reads it back)."""
-    values = {}
-    for line in text.splitlines():
-        label, separator, value = line.partition(": ")
-        if separator and not line.startswith("#"):
-            values[label] = value.strip()
-    return values
+    """{label: value} of a ~/.ds01-limits text: the login greeting's own reader (the greeting keeps
+    to small standard modules, so the one copy lives there)."""
+    from .greeting import parse_limits
+
+    return parse_limits(text)
 
 
 def write_limits_file(user: User, limits: Limits) -> Path | None:

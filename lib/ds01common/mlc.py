@@ -25,6 +25,9 @@ LABEL_FRAMEWORK = label.MLC_FRAMEWORK
 ALL_GPUS = "all"
 # AIME accepts these in names; DS01's container names do not. Dots become '-', capitals lower case.
 AIME_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,39}\Z")
+# The shared create path's refusals name container-create's flags; mlc-create spells them as
+# AIME does (`-g 0` is its CPU-only), so no message suggests a flag the mlc family lacks.
+_FLAG_SPELLINGS = ((re.compile(r"(?<![\w-])--cpu-only\b"), "-g 0"), (re.compile(r"(?<![\w-])--gpus\b"), "-g"))
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,13 @@ def slots_available_now(docker: Any, config: Any, user: User, *, state_dir: Any,
     return SlotsNow(0, len(slots), reason)
 
 
+def respell_flags(text: str) -> str:
+    """A library message as the mlc family would word it: `--cpu-only` is `-g 0`, `--gpus N` is `-g N`."""
+    for pattern, spelling in _FLAG_SPELLINGS:
+        text = pattern.sub(spelling, text)
+    return text
+
+
 def parse_gpus(text: str | None) -> int | str | None:
     """`-g N` or `-g all`; anything else is an error saying what is allowed."""
     if text is None:
@@ -144,10 +154,15 @@ def create(docker: Any, config: Any, user: User, name: str, framework: str, vers
         if on_notice is not None:
             on_notice(now.words())
     count = gpus if isinstance(gpus, int) else None
-    return dict(containers.create(docker, config, user, name, image=chosen.image, gpus=count,
-                                  cpu_only=count == 0, wait=wait, state_dir=state_dir, log_dir=log_dir,
-                                  workspace=workspace, data_dir=data_dir, models_dir=models,
-                                  extra_labels={LABEL_FRAMEWORK: chosen.key}))
+    try:
+        return dict(containers.create(docker, config, user, name, image=chosen.image, gpus=count,
+                                      cpu_only=count == 0, wait=wait, state_dir=state_dir, log_dir=log_dir,
+                                      workspace=workspace, data_dir=data_dir, models_dir=models,
+                                      extra_labels={LABEL_FRAMEWORK: chosen.key}))
+    except Ds01Error as refused:
+        if len(refused.args) == 1 and isinstance(refused.args[0], str):
+            refused.args = (respell_flags(refused.args[0]),)  # same error type, hence exit code
+        raise
 
 
 def list_rows(docker: Any, user: User | None) -> list[dict[str, Any]]:

@@ -70,8 +70,9 @@ def log_dir() -> Path:
 
 
 def templates_override() -> str | None:
-    """DS01_TEMPLATES_DIR when set (any user: see `templates_dir`)."""
-    return os.environ.get("DS01_TEMPLATES_DIR") or None
+    """DS01_TEMPLATES_DIR when set and trusted (root, or a checkout), like the other DS01_* paths:
+    an installed copy builds from the templates the admin installed, not ones a user names."""
+    return trusted_environ("DS01_TEMPLATES_DIR")
 
 
 def ssh_host() -> str | None:
@@ -88,8 +89,6 @@ def templates_dir() -> Path:
     """Dockerfile templates: config/templates in a checkout, the installed CONFDIR/templates."""
     env = templates_override()
     if env:
-        # Only the caller's own image is built from them, and a locked-mode re-exec through
-        # sudo drops the caller's environment, so root never reads templates a user names.
         return Path(env)
     layout = installed_layout()
     if layout is not None:

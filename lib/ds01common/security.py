@@ -283,6 +283,37 @@ def owned_directory(path: str | os.PathLike[str], user: UserLike, root: str | os
     return CheckedDirectory(candidate, info.st_dev, info.st_ino)
 
 
+def _readable_below(root: str, parts: tuple[str, ...], what: str) -> tuple[int, int]:
+    """(device, inode) of root/parts..., opened for reading with no link below `root`: run as the
+    user, so success means the user may read that directory (and pass every directory above it)."""
+    fd = open_directory_nofollow_below(Path(root), parts, what)
+    try:
+        info = os.fstat(fd)
+        return info.st_dev, info.st_ino
+    finally:
+        os.close(fd)
+
+
+def shared_directory(path: Path, user: UserLike, root: Path, what: str = "data directory") -> CheckedDirectory:
+    """`path` under an admin-approved data root (config `data_roots`) as a mount source: it need not
+    be the user's, but the user must be able to read it, checked by opening it as the user
+    (a child dropped to their uid and groups when we are root), walking down from the root with
+    O_NOFOLLOW: a symlink anywhere below the root is refused (exit 4), never followed. The root
+    itself is the admin's (opened as it is, like a home)."""
+    candidate = Path(os.path.normpath(path))
+    parts = candidate.relative_to(root).parts
+    label = f"the {what} {candidate}"
+    try:
+        device, inode = as_user(user, _readable_below, os.fspath(root), parts, label)
+    except PermissionError:
+        raise PermissionDenied(f"permission denied: {user.login} cannot read {label}") from None
+    except PermissionDenied as refused:
+        if isinstance(refused, LinkRefused):
+            raise
+        raise PermissionDenied(f"permission denied: {user.login} cannot read {label}") from None
+    return CheckedDirectory(candidate, device, inode)
+
+
 def open_directory_nofollow_below(base: Path, parts: Iterable[str], what: str) -> int:
     """An fd for base/parts..., where `base` is opened normally and no part may be a link."""
     try:
@@ -406,11 +437,18 @@ def mount_roots(config: Any, user: Any) -> list[tuple[Path, Path]]:
     return roots
 
 
+def data_roots(config: Any) -> list[Path]:
+    """The admin-approved shared data roots (config `data_roots`)."""
+    return [Path(os.path.normpath(root)) for root in (config.setting("data_roots") or [])]
+
+
 def mount_source(config: Any, user: Any, path: str | os.PathLike[str], what: str = "workspace",
-                 make: Callable[[Path], object] | None = None) -> Path:
+                 make: Callable[[Path], object] | None = None, shared: bool = False) -> Path:
     """`path` checked as something to bind-mount for `user`: under their workspace root or home,
     a real directory (no link below the home or root) they own; `make(path)` creates it first,
-    once the place is known to be allowed. Root acting for itself is not limited."""
+    once the place is known to be allowed. With `shared` (data and models, never a workspace),
+    also a directory under an admin-approved data root that the user can read (`shared_directory`).
+    Root acting for itself is not limited."""
     candidate = Path(os.path.abspath(path))
     if user.uid == 0:
         if make is not None:
@@ -419,10 +457,15 @@ def mount_source(config: Any, user: Any, path: str | os.PathLike[str], what: str
     roots = mount_roots(config, user)
     inside = [(root, base) for root, base in roots if _lexically_under(candidate, root)
               or _lexically_under(candidate, Path(os.path.realpath(base)) / root.relative_to(base))]
+    approved = data_roots(config) if shared else []
     if not inside:
-        places = " or ".join(str(root) for root, _ in roots)
+        shared_root = next((root for root in approved if _lexically_under(candidate, root)), None)
+        if shared_root is not None:
+            return shared_directory(candidate, user, shared_root, what).path
+        places = " or ".join(str(root) for root, _ in roots) + "".join(
+            f" or the data root {root}" for root in approved)
         raise PermissionDenied(f"permission denied: the {what} {candidate} is not under {places}; "
-                               "DS01 mounts only your own directories")
+                               "DS01 mounts only your own directories" + (" and approved data" if approved else ""))
     if make is not None:
         make(candidate)
     root, base = inside[0]

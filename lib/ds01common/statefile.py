@@ -136,11 +136,25 @@ def _refuse_constant(name: str) -> NoReturn:
     raise ValueError(f"{name} is not a number DS01 writes")
 
 
-def read(path: StrPath, default: Any = None) -> Any:
-    """The parsed content, `default` when the file is missing or empty; StateCorrupt when it is
-    not a regular file, not UTF-8, not JSON, holds NaN/Infinity, or is nested too deeply."""
+def _open_walking(path: StrPath) -> int:
+    """The file opened with no link at any component (security.open_nofollow's openat walk from /)."""
+    from .security import LinkRefused, open_nofollow
+
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        return open_nofollow(os.path.abspath(path), os.O_RDONLY | os.O_NONBLOCK)
+    except LinkRefused:
+        raise StateCorrupt(f"{path} runs through a symlink (not followed)") from None
+
+
+def read(path: StrPath, default: Any = None, *, walk: bool = False) -> Any:
+    """The parsed content, `default` when the file is missing or empty; StateCorrupt when it is
+    not a regular file, not UTF-8, not JSON, holds NaN/Infinity, or is nested too deeply.
+    The last component is never followed if a link; with `walk`, no component of the path is."""
+    try:
+        if walk:
+            fd = _open_walking(path)
+        else:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         return default
     except PermissionError:
@@ -241,11 +255,12 @@ class StateFile:
         data["schema_version"] = self.schema_version
         return data
 
-    def read(self, recover: bool = True) -> dict[str, Any]:
-        """Unlocked read (atomic thanks to os.replace). A corrupt file is StateCorrupt unless `recover`."""
+    def read(self, recover: bool = True, walk: bool = False) -> dict[str, Any]:
+        """Unlocked read (atomic thanks to os.replace). A corrupt file is StateCorrupt unless `recover`
+        (then: a warning and the empty document). `walk`: see `read` (no link at any component)."""
         try:
             # A wrong schema_version is as unreadable as bad JSON: recovered alike, not a crash.
-            data = read(self.path)
+            data = read(self.path, walk=walk)
             return self.empty() if data is None else self._upgrade(data)
         except StateCorrupt as error:
             if not recover:

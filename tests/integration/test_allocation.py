@@ -106,9 +106,11 @@ def test_24_processes_racing_for_12_slots_give_12_distinct_holders_and_12_exit_3
     labelled = [container.labels["ds01.gpu.slots"] for container in containers]
     assert len(containers) == 12 and len(set(labelled)) == 12 and all(labelled)
     rows = status(alloc_env)
-    assert all(list(row) == ["id", "gpu", "uuid", "profile", "weight", "user", "container"] for row in rows.values())
-    assert {row["id"]: row["container"] for row in rows.values() if row["container"]} == {
-        container.labels["ds01.gpu.slots"]: container.name.split("._.")[0] for container in containers}
+    assert all(list(row) == ["id", "gpu", "uuid", "profile", "weight", "user", "container", "docker_name"]
+               for row in rows.values())
+    assert {row["id"]: (row["container"], row["docker_name"]) for row in rows.values() if row["container"]} == {
+        container.labels["ds01.gpu.slots"]: (container.name.split("._.")[0], container.name)
+        for container in containers}
 
 
 def test_a_creator_killed_between_reservation_and_create_leaves_the_slot_free(alloc_env, unique):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from helpers import ROOT, run_command
+from helpers import ROOT, remove_users_docker_objects, run_command
 
 BASE = "ds01-test/busybox:latest"
 # Three MIG slots fill the host. They sit on simulated GPU 5: other test sites on this engine
@@ -50,13 +50,7 @@ def site(shared_root, linux_users, docker_client):
            "DS01_LOG_DIR": layout["LOGDIR"]}  # the same places, for root's commands
     yield {"env": env, "bin": layout["PREFIX"] / "bin", "docker": docker_client, "config": config, **users}
     logins = {user.pw_name for user in users.values()}
-    for container in docker_client.containers.list(all=True, filters={"label": "ds01.managed=true"},
-                                                   ignore_removed=True):
-        if container.labels.get("ds01.user") in logins:
-            container.remove(force=True)
-    for entry in docker_client.api.images():
-        if any(tag.split("/")[0] in {f"ds01-{login}" for login in logins} for tag in entry["RepoTags"] or []):
-            docker_client.images.remove(entry["Id"], force=True)
+    remove_users_docker_objects(docker_client, logins)
 
 
 def ds01(site, who, command, *args):

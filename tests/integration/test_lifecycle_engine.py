@@ -55,7 +55,7 @@ def lifecycle_events(env):
 def holder_of(env, config, slot_id):
     (slot,) = [slot for slot in allocator.status(env["docker"], config, state_dir=env["state"])["slots"]
                if slot["id"] == slot_id]
-    return slot["container"]
+    return slot["docker_name"]
 
 
 def passes(env, config, **options):
@@ -177,7 +177,8 @@ def assert_ds01_status_is_a_superset_of_gpu_status(holder, slot_id):
     assert set(gpu) <= set(status) and status["gpus"] == gpu["gpus"] and status["reason"] == gpu["reason"]
     assert [row["id"] for row in status["slots"]] == [row["id"] for row in gpu["slots"]]
     (row,) = [row for row in status["slots"] if row["id"] == slot_id]
-    assert row in gpu["slots"] and row["container"] == holder["docker_name"] and row["container_status"] == "exited"
+    assert row in gpu["slots"] and row["container_status"] == "exited"
+    assert (row["container"], row["docker_name"]) == (holder["name"], holder["docker_name"])  # short name, like events
     (mine,) = [user for user in status["users"] if user["user"] == "root"]
     assert mine["slots"] >= 1 and set(gpu["users"][0]) < set(mine)
     (container,) = [item for item in status["containers"] if item["name"] == holder["name"]]

@@ -1,6 +1,7 @@
 """Projects end to end on the real engine: a real Linux user's first day through the installed
 commands, and the guided wizard typed into a pseudo-terminal."""
 
+import contextlib
 import json
 import shlex
 import shutil
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 from ds01common.identity import current_user
 from fakes.terminal import CTRL_C, DOWN, ENTER, Terminal
-from helpers import BIN, installed_site, run_command
+from helpers import BIN, installed_site, remove_users_docker_objects, run_command
 
 BASE = "ds01-test/busybox:latest"
 
@@ -30,13 +31,7 @@ def site(shared_root, installed, linux_users, docker_client):
     env, bin_dir = installed_site(installed, root, config, DS01_TEMPLATES_DIR=installed["CONFDIR"] / "templates")
     yield {"env": env, "bin": bin_dir, "pia": pia, "quinn": quinn, "rosa": rosa, "docker": docker_client}
     logins = {pia.pw_name, quinn.pw_name, rosa.pw_name}
-    for container in docker_client.containers.list(all=True, filters={"label": "ds01.managed=true"},
-                                                   ignore_removed=True):
-        if container.labels.get("ds01.user") in logins:
-            container.remove(force=True)
-    for entry in docker_client.api.images():
-        if any(tag.split("/")[0] in {f"ds01-{login}" for login in logins} for tag in entry["RepoTags"] or []):
-            docker_client.images.remove(entry["Id"], force=True)
+    remove_users_docker_objects(docker_client, logins)
 
 
 def as_user(site, who, command, *args):
@@ -150,9 +145,12 @@ def first_day_lines():
             if line.strip() and not line.startswith("```")]
 
 
+@contextlib.contextmanager
 def offline_templates(site):
     """The installed templates with the offline `custom` text standing in for `general` (whose
-    apt and PyPI steps need the network), so the walkthrough's lines run exactly as written."""
+    apt and PyPI steps need the network), so the walkthrough's lines run exactly as written.
+    Baked into the site's installed copy as `make install` would: an installed DS01 honours
+    DS01_TEMPLATES_DIR for root only, never for the users who run the walkthrough."""
     installed = Path(site["env"]["DS01_TEMPLATES_DIR"])
     offline = Path(site["env"]["DS01_CONFIG"]).parent / "offline-templates"
     shutil.rmtree(offline, ignore_errors=True)
@@ -160,7 +158,20 @@ def offline_templates(site):
     shutil.copy(installed / "Dockerfile.custom", offline / "Dockerfile.general")
     for path in [offline, *offline.iterdir()]:
         path.chmod(0o755 if path.is_dir() else 0o644)
-    return offline
+    layout = site["bin"].parent / "lib" / "ds01" / "ds01common" / "_install.py"
+    baked = layout.read_text()
+    layout.write_text(baked.replace(repr(str(installed)), repr(str(offline))))
+    forget_compiled_layout(layout)
+    try:
+        yield offline
+    finally:
+        layout.write_text(baked)
+        forget_compiled_layout(layout)
+
+
+def forget_compiled_layout(layout):
+    for stale in (layout.parent / "__pycache__").glob("_install.*"):
+        stale.unlink()
 
 
 def test_the_documented_first_day_works_as_written(site):
@@ -170,17 +181,18 @@ def test_the_documented_first_day_works_as_written(site):
     lines = first_day_lines()
     assert lines[0] == "user-setup" and "project-launch thesis" in lines and lines[-1] == "container-retire thesis"
     rosa = site["rosa"]
-    env = dict(site["env"], DS01_TEMPLATES_DIR=offline_templates(site))
-    for line in lines[1:]:
-        command, *args = shlex.split(line)
-        terminal = Terminal(["runuser", "-u", rosa.pw_name, "--", str(site["bin"] / command), *args], env=env)
-        if command == "project-launch":
-            terminal.expect("Opening a shell", timeout=60)
-            terminal.send("id -u > /workspace/results/from-shell.txt; exit" + ENTER, pause=1.5)
-        elif command == "container-retire":
-            terminal.expect(r"\(y/N\)|\(Y/n\)")
-            terminal.send("y")
-        assert terminal.wait(timeout=90) == 0, f"{line}:\n{terminal.text}"
+    with offline_templates(site):
+        for line in lines[1:]:
+            command, *args = shlex.split(line)
+            terminal = Terminal(["runuser", "-u", rosa.pw_name, "--", str(site["bin"] / command), *args],
+                                env=site["env"])
+            if command == "project-launch":
+                terminal.expect("Opening a shell", timeout=60)
+                terminal.send("id -u > /workspace/results/from-shell.txt; exit" + ENTER, pause=1.5)
+            elif command == "container-retire":
+                terminal.expect(r"\(y/N\)|\(Y/n\)")
+                terminal.send("y")
+            assert terminal.wait(timeout=90) == 0, f"{line}:\n{terminal.text}"
     workspace = Path(rosa.pw_dir) / "workspace" / "thesis"
     assert (workspace / "README.md").stat().st_uid == rosa.pw_uid
     shell_output = workspace / "results" / "from-shell.txt"

@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from helpers import installed_site, run_command
+from helpers import installed_site, remove_users_docker_objects, run_command
 
 IMAGE = "ds01-test/busybox:latest"
 SECRET_TEXT = "root-only secret\n"
@@ -40,12 +40,7 @@ def site(shared_root, installed, linux_users, docker_client):
             "docker": docker_client, "secret": secret, "state": root / "state", "log": root / "log"}
     yield site
     logins = {mallory.pw_name, victor.pw_name}
-    for entry in docker_client.api.containers(all=True, filters={"label": "ds01.managed=true"}):
-        if (entry.get("Labels") or {}).get("ds01.user") in logins:
-            subprocess.run(["docker", "rm", "-f", entry["Id"]], capture_output=True)
-    for entry in docker_client.api.images():
-        if any(tag.split("/")[0] in {f"ds01-{login}" for login in logins} for tag in entry["RepoTags"] or []):
-            subprocess.run(["docker", "rmi", "-f", entry["Id"]], capture_output=True)
+    remove_users_docker_objects(docker_client, logins)
 
 
 def ds01(site, who, command, *args, env=None, timeout=90):

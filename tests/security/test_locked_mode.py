@@ -14,7 +14,7 @@ import subprocess
 import pytest
 import yaml
 from conftest import IMAGE
-from helpers import ROOT, run_command
+from helpers import ROOT, remove_users_docker_objects, run_command
 
 USERS_GROUP = "ds01t-i11-users"
 SUDOERS = "/etc/sudoers.d/ds01-i11-test"
@@ -47,12 +47,7 @@ def locked(shared_root, linux_users, docker_client):
     yield site
     os.unlink(SUDOERS)
     logins = {lena.pw_name, lars.pw_name}
-    for entry in docker_client.api.containers(all=True, filters={"label": "ds01.managed=true"}):
-        if (entry.get("Labels") or {}).get("ds01.user") in logins:
-            subprocess.run(["docker", "rm", "-f", entry["Id"]], capture_output=True)
-    for entry in docker_client.api.images():
-        if any(tag.split("/")[0] in {f"ds01-{login}" for login in logins} for tag in entry["RepoTags"] or []):
-            subprocess.run(["docker", "rmi", "-f", entry["Id"]], capture_output=True)
+    remove_users_docker_objects(docker_client, logins)
 
 
 def clean_env(user):

@@ -49,3 +49,41 @@ def test_crons_alert_never_writes_through_a_link_in_the_workspace(site):
     owner = identity.lookup_user(mallory.pw_name)
     lifecycle.append_alert(workspace, "alerts is idle", owner)  # as root, as cron does
     assert fingerprint(site["secret"]) == before
+
+
+def test_a_data_root_the_admin_approved_mounts_what_the_user_can_read_and_refuses_the_rest(site):
+    """config data_roots: -d/-m may name a directory under an approved root that the user can read
+    (owned by anyone); an unreadable one, a link below the root, or a workspace there is exit 4."""
+    import yaml
+    from conftest import base_config
+
+    mallory = site["mallory"]
+    datasets = site["root"] / "datasets"
+    for name, mode in (("", 0o755), ("public", 0o755), ("public/models", 0o555), ("private", 0o700),
+                       ("open", 0o1777)):
+        (datasets / name).mkdir(exist_ok=True)
+        (datasets / name).chmod(mode)
+    assert as_user(site, "mallory", f"ln -sfn /root {datasets}/open/rootdir").returncode == 0
+    config_path = site["root"] / "resource-limits.yaml"
+    before = config_path.read_text()
+    config_path.write_text(yaml.safe_dump({**base_config(), "data_roots": [str(datasets)]}))
+    try:
+        made = ds01(site, "mallory", "mlc-create", "shared", "busybox", "1.36", "-g", "0",
+                    "-d", f"{datasets}/public", "-m", f"{datasets}/public/models")
+        assert made.returncode == 0, made.stderr
+        [name] = containers_of(site, "mallory")
+        mounts = {mount["Destination"]: mount["Source"]
+                  for mount in site["docker"].containers.get(name).attrs["Mounts"]}
+        assert (mounts["/data"], mounts["/models"]) == (f"{datasets}/public", f"{datasets}/public/models")
+        started = ds01(site, "mallory", "container-start", "shared")  # the mounts are checked again at start
+        assert started.returncode == 0, started.stderr
+        for flag, target, words in (("-d", f"{datasets}/private", "cannot read"),
+                                    ("-m", f"{datasets}/private", "cannot read"),
+                                    ("-d", f"{datasets}/open/rootdir", "symlink"),
+                                    ("-w", f"{datasets}/public", "not under")):
+            refused = ds01(site, "mallory", "mlc-create", "other", "busybox", "1.36", "-g", "0", flag, target)
+            assert refused.returncode == 4 and words in one_line(refused), (flag, target, refused.stderr)
+        assert containers_of(site, "mallory") == [name]
+    finally:
+        config_path.write_text(before)
+        remove_containers_of(site, "mallory")

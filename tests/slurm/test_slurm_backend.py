@@ -78,6 +78,11 @@ def test_a_student_deploys_runs_and_retires_through_slurm(site):
     environment = dict(item.split("=", 1) for item in container.attrs["Config"]["Env"])
     assert environment["CUDA_VISIBLE_DEVICES"] == index
     assert container.labels["ds01.slurm.job"] == str(job_id)
+    # As on one server: HOME is not the workspace (busybox is no DS01-built image: /tmp), the
+    # workspace is the working directory, and a host port is forwarded to the service port.
+    assert environment["HOME"] == "/tmp" and container.attrs["Config"]["WorkingDir"] == "/workspace"
+    port = container.labels["ds01.port"]
+    assert container.attrs["HostConfig"]["PortBindings"]["8888/tcp"] == [{"HostIp": "127.0.0.1", "HostPort": port}]
     assert container.attrs["Config"]["User"] == f"{site['student'].pw_uid}:{site['student'].pw_gid}"
 
     ran = ds01(site, "student", "container-run", "work", "--", "sh", "-c",

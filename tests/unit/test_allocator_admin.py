@@ -22,8 +22,8 @@ def _queue_entry_without_arrival(state_dir):
 def test_status_with_a_waiter_without_arrival_time_shows_its_since_as_unknown(tmp_path):
     _queue_entry_without_arrival(tmp_path)
     document = allocator_admin.status(FakeEngine(), SimConfig(ONE_GPU), state_dir=tmp_path, log_dir=tmp_path)
-    assert [(row["user"], row["container"], row["since"]) for row in document["queue"]] == \
-        [("alice", "train._.1000", None)]
+    assert [(row["user"], row["container"], row["docker_name"], row["since"]) for row in document["queue"]] == \
+        [("alice", "train", "train._.1000", None)]
 
 
 def test_status_gives_a_waiter_its_arrival_as_utc_time(tmp_path):

@@ -58,12 +58,13 @@ def test_the_contract_status_and_totals_come_from_the_slot_rows():
 
     document = {"slots": [
         {"id": "0", "gpu": 0, "uuid": "GPU-a", "profile": None, "weight": 1.0, "user": "alice",
-         "container": "train._.1001", "since": "x", "state": "assigned"},
+         "container": "train", "docker_name": "train._.1001", "since": "x", "state": "assigned"},
         {"id": "1:0", "gpu": 1, "uuid": "MIG-b", "profile": "3g.40gb", "weight": 3 / 7, "user": None,
-         "container": None, "since": None, "state": None}]}
+         "container": None, "docker_name": None, "since": None, "state": None}]}
     status = allocator_admin.contract_status(document)
     assert status == {"slots": [
-        {"id": "0", "gpu": 0, "uuid": "GPU-a", "profile": None, "weight": 1.0, "user": "alice", "container": "train"},
+        {"id": "0", "gpu": 0, "uuid": "GPU-a", "profile": None, "weight": 1.0, "user": "alice", "container": "train",
+         "docker_name": "train._.1001"},
         {"id": "1:0", "gpu": 1, "uuid": "MIG-b", "profile": "3g.40gb", "weight": 3 / 7, "user": None,
-         "container": None}]}
+         "container": None, "docker_name": None}]}
     assert allocator_admin.totals(document) == (1, 2, 1.0, 1.0 + 3 / 7)

@@ -71,3 +71,15 @@ def test_the_generated_blocks_of_the_docs_are_current(document):
 def test_the_readme_reference_names_every_key():
     text = (ROOT / "README.md").read_text()
     assert all(f"`{setting.path}`" in text for setting in config_schema.SETTINGS)
+
+
+@pytest.mark.parametrize("roots", [["datasets"], ["/"], ["/srv/../etc"], "/srv/datasets", [7]],
+                         ids=["relative", "slash", "dotdot", "not-a-list", "not-a-path"])
+def test_data_roots_must_be_plain_absolute_directories_other_than_slash(roots, tmp_path):
+    problems = config.validate({"data_roots": roots}, tmp_path / "c.yaml")
+    assert len(problems) == 1 and "data_roots" in problems[0] and "absolute directory path" in problems[0]
+
+
+def test_data_roots_default_to_none_and_read_back_as_written(tmp_path):
+    assert config.Config({}, tmp_path / "c.yaml").setting("data_roots") == []
+    assert config.validate({"data_roots": ["/srv/datasets", "/scratch/shared/"]}, tmp_path / "c.yaml") == []

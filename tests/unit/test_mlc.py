@@ -150,3 +150,48 @@ def test_aime_argument_forms_parse(sub, argv):
         assert args.yes
     if argv == ["-au"]:
         assert args.all_users and not args.all
+
+
+def _start_args(argv):
+    build_parser, _main = mlc_family.subcommand("start", "doc")
+    return mlc_family.SUBCOMMANDS["start"].parse(build_parser(), argv)
+
+
+def test_an_admin_may_put_user_after_the_name_of_mlc_start_as_aime_users_type_it():
+    assert (_start_args(["box", "--user", "alice"]).user, _start_args(["box", "--user", "alice"]).command) == \
+        ("alice", [])
+    args = _start_args(["box", "--user=alice", "-s", "python", "train.py"])
+    assert (args.user, args.script, args.command) == ("alice", True, ["python", "train.py"])
+
+
+def test_options_after_cmd_in_mlc_start_stay_cmds_own():
+    args = _start_args(["box", "python", "-s", "x.py", "--user", "bob"])
+    assert args.user is None and args.command == ["python", "-s", "x.py", "--user", "bob"]
+    args = _start_args(["box", "--", "--user", "bob"])
+    assert args.user is None and args.command == ["--user", "bob"]
+    args = _start_args(["box", "--user", "alice", "sh", "-c", "x", "--", "-s"])
+    assert args.user == "alice" and args.command == ["sh", "-c", "x", "--", "-s"]
+
+
+def test_two_different_users_for_mlc_start_are_a_usage_error():
+    from ds01common.errors import UsageError
+
+    with pytest.raises(UsageError, match="--user given twice"):
+        _start_args(["--user", "alice", "box", "--user", "bob"])
+    with pytest.raises(UsageError, match="needs a user name"):
+        _start_args(["box", "--user"])
+
+
+def test_mlc_start_acts_for_the_user_named_after_the_name(monkeypatch):
+    seen = {}
+
+    class Context:
+        def __init__(self, user_option=None):
+            seen["user"] = user_option
+
+    monkeypatch.setattr(mlc_family.cli, "Context", Context)
+    monkeypatch.setitem(mlc_family.SUBCOMMANDS, "start", mlc_family.SUBCOMMANDS["start"]._replace(
+        run=lambda args, context: seen.update(command=args.command) or 0))
+    _build, main = mlc_family.subcommand("start", "doc")
+    assert main(["box", "--user", "alice", "nvidia-smi", "-L"]) == 0
+    assert seen == {"user": "alice", "command": ["nvidia-smi", "-L"]}

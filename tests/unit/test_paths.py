@@ -54,3 +54,16 @@ def test_an_installed_copy_uses_the_system_locations(installed):
 def test_installed_templates_sit_beside_an_overridden_config(installed, monkeypatch, tmp_path):
     monkeypatch.setenv("DS01_CONFIG", str(tmp_path / "etc" / "resource-limits.yaml"))
     assert paths.templates_dir() == tmp_path / "etc" / "templates"
+
+
+def test_an_installed_copy_takes_the_templates_dir_from_roots_environment_only(installed, monkeypatch, tmp_path):
+    class Baked:
+        LAYOUT = {"config": "/etc/ds01/resource-limits.yaml", "state_dir": "/var/lib/ds01", "log_dir": "/var/log/ds01",
+                  "templates_dir": "/etc/ds01/templates", "bin_dir": str(installed / "bin")}
+
+    monkeypatch.setattr(paths, "_install", Baked)
+    monkeypatch.setenv("DS01_TEMPLATES_DIR", str(tmp_path / "mine"))
+    monkeypatch.setattr(paths.os, "getuid", lambda: 1000)
+    assert paths.templates_dir() == Path("/etc/ds01/templates")
+    monkeypatch.setattr(paths.os, "getuid", lambda: 0)
+    assert paths.templates_dir() == tmp_path / "mine"

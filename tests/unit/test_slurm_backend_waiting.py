@@ -149,6 +149,34 @@ def test_the_container_gets_exactly_the_gpus_slurm_allocated():
     assert "device_requests" not in options
 
 
+def test_the_node_container_gets_home_and_a_port_as_on_one_server():
+    options = node.create_options(REQUEST, "41", {"SLURM_JOB_ID": "41"}, "2026-12-01T00:00:00Z",
+                                  nvidia_runtime=False, home="/home/ada", port=20007)
+    assert options["environment"]["HOME"] == "/home/ada" and options["working_dir"] == "/workspace"
+    assert options["ports"] == {"8888/tcp": ("127.0.0.1", 20007)} and options["labels"]["ds01.port"] == "20007"
+    plain = node.create_options(REQUEST, "41", {"SLURM_JOB_ID": "41"}, "2026-12-01T00:00:00Z", nvidia_runtime=False)
+    assert plain["environment"]["HOME"] == "/tmp"  # not an image DS01 built: as on one server, never /workspace
+
+
+def test_the_runner_takes_home_from_the_image_label_and_a_port_under_the_ports_lock(monkeypatch, tmp_path):
+    monkeypatch.setattr("ds01common.events.record", lambda *args, **kwargs: None)
+    container, made = FakeContainer(), {}
+    image = SimpleNamespace(labels={"ds01.home": "/home/ada", "ds01.managed": "true"})
+    docker = SimpleNamespace(info=lambda: {"Runtimes": {"runc": {}}},
+                             images=SimpleNamespace(get=lambda name: image),
+                             containers=SimpleNamespace(get=lambda name: (_ for _ in ()).throw(KeyError(name)),
+                                                        create=lambda **options: made.update(options) or container),
+                             api=SimpleNamespace(containers=lambda all=True: [{"Labels": {"ds01.port": "20000"}}]))
+    monkeypatch.setattr("ds01common.dockerapi.get_or_none",
+                        lambda collection, key, what=None: collection.get(key) if collection is docker.images else None)
+    stopping = threading.Event()
+    code = node.run_job(docker, REQUEST, {"SLURM_JOB_ID": "41"}, log_dir=None, stopping=stopping,
+                        say=lambda line: stopping.set(), state_dir=str(tmp_path))
+    assert code == 0 and made["environment"]["HOME"] == "/home/ada" and made["working_dir"] == "/workspace"
+    port = int(made["labels"]["ds01.port"])
+    assert 20000 < port <= 29999 and made["ports"] == {"8888/tcp": ("127.0.0.1", port)}  # 20000 is taken
+
+
 def test_a_cpu_only_job_gets_no_gpu_variables():
     assert node.container_environment({"SLURM_JOB_ID": "7"}) == {}
 
@@ -179,7 +207,7 @@ class FakeContainer:
 def test_the_runner_removes_the_container_when_the_job_ends(monkeypatch):
     monkeypatch.setattr("ds01common.events.record", lambda *args, **kwargs: None)
     container = FakeContainer()
-    docker = SimpleNamespace(info=lambda: {"Runtimes": {"runc": {}}},
+    docker = SimpleNamespace(info=lambda: {"Runtimes": {"runc": {}}}, images=None,
                              containers=SimpleNamespace(get=lambda name: (_ for _ in ()).throw(KeyError(name)),
                                                         create=lambda **options: container))
     monkeypatch.setattr("ds01common.dockerapi.get_or_none", lambda collection, key, what=None: None)

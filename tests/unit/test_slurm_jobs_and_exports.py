@@ -84,6 +84,20 @@ def test_the_exported_batch_script_runs_the_container_with_the_same_limits():
     assert "CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES" in script
 
 
+def test_exports_give_home_as_one_server_does_and_keep_the_workspace_as_working_directory():
+    built = _request(home="/home/ada")  # an image DS01 built: its ds01.home label
+    for request, home in ((built, "/home/ada"), (_request(), "/tmp")):
+        words = shlex.split([line for line in jobspec.export_script(request, ["true"]).splitlines()
+                             if line.startswith("exec docker run")][0].replace("$gpu_options ", ""))
+        environment = [words[index + 1] for index, word in enumerate(words) if word == "--env"]
+        assert f"HOME={home}" in environment and "HOME=/workspace" not in environment
+        assert words[words.index("--workdir") + 1] == "/workspace"
+        container = k8s.job_manifest(request, ["true"])["spec"]["template"]["spec"]["containers"][0]
+        assert {"name": "HOME", "value": home} in container["env"] and container["workingDir"] == "/workspace"
+        assert container["ports"] == [{"name": "service", "containerPort": 8888, "protocol": "TCP"}]
+    _validate(json.loads(json.dumps(k8s.job_manifest(built, ["true"]))))
+
+
 def _validate(manifest):
     kubernetes_validate.validate(manifest, "1.30.0", strict=True)
 

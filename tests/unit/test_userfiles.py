@@ -11,6 +11,7 @@ from ds01common.identity import User
 # A uid/gid no real account uses, so ownership can only come from give_to.
 NOBODY_HERE = User("ghost", "ghost", 54321, 54322, "/nonexistent")
 ROOT = User("root", "root", 0, 0, "/root")
+root_only = pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root")
 
 
 def test_write_text_writes_the_text_with_the_mode_and_leaves_no_temp_file(tmp_path):
@@ -73,7 +74,7 @@ def _planted_link(link, target, owner):
     return link
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root")
+@root_only
 def test_root_acting_for_a_user_never_writes_through_a_directory_link_they_own(tmp_path):
     outside = tmp_path / "etc"
     outside.mkdir()
@@ -87,7 +88,7 @@ def test_root_acting_for_a_user_never_writes_through_a_directory_link_they_own(t
     assert list(outside.iterdir()) == []
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root")
+@root_only
 def test_a_planted_temp_file_link_is_replaced_not_written_through(tmp_path):
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
@@ -99,7 +100,7 @@ def test_a_planted_temp_file_link_is_replaced_not_written_through(tmp_path):
     assert (workspace / "README.md").read_text() == "readme\n"
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root")
+@root_only
 def test_appending_an_alert_never_follows_a_link_and_the_new_file_is_the_users(tmp_path):
     victim = tmp_path / "passwd"
     victim.write_text("root:x:0:0\n")
@@ -117,7 +118,7 @@ def test_appending_an_alert_never_follows_a_link_and_the_new_file_is_the_users(t
     assert alerts.stat().st_uid == NOBODY_HERE.uid
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="acting for another user needs root")
+@root_only
 def test_giving_a_link_to_a_user_never_changes_its_targets_owner(tmp_path):
     victim = tmp_path / "shadow"
     victim.write_text("secret")

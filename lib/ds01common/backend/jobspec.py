@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 
 from .. import labels as label
 from .. import names
+from ..inside import FOREIGN_HOME
 from ..cluster import ClusterSettings, gpu_type_for
 from ..errors import PermissionDenied, ResourcesUnavailable, UsageError
 from ..records import Limits
@@ -44,6 +45,9 @@ class JobRequest:
     account: str | None = None
     shm_size: int | None = None
     pids_limit: int | None = None
+    # HOME inside, as on one server (inside.py): the image's `ds01.home` where DS01 built it, else
+    # /tmp; never the workspace, which stays /workspace and the working directory.
+    home: str = FOREIGN_HOME
 
     @property
     def job_name(self) -> str:
@@ -77,7 +81,7 @@ def gres_text(count: int, gpu_type: str | None) -> str | None:
 
 def build_request(*, name: str, login: str, user: str, uid: int, gid: int, image: str, workspace: str,
                   limits: Limits, cluster: ClusterSettings | None, gpus: int | None = None,
-                  cpu_only: bool = False, full_gpu: bool = False) -> JobRequest:
+                  cpu_only: bool = False, full_gpu: bool = False, home: str | None = None) -> JobRequest:
     """The job for a create/deploy/export request under the user's limits (checked here, so a
     request Slurm could never grant is refused at once with DS01's words, not left pending)."""
     if cpu_only and (gpus or full_gpu):
@@ -99,24 +103,17 @@ def build_request(*, name: str, login: str, user: str, uid: int, gid: int, image
                       full_gpu=full_gpu, cpus=cpus, memory_mb=memory_mb, minutes=minutes,
                       partition=cluster.partition if cluster else None,
                       account=cluster.account if cluster else None, shm_size=limits.shm_size,
-                      pids_limit=limits.pids_limit)
+                      pids_limit=limits.pids_limit, home=home or FOREIGN_HOME)
 
 
 def sbatch_options(request: JobRequest) -> list[str]:
     """The resource options, as `--key=value` words (for #SBATCH lines and sbatch alike)."""
     options = [f"--job-name={request.job_name}", "--nodes=1", "--ntasks=1"]
-    if request.partition:
-        options.append(f"--partition={request.partition}")
-    if request.account:
-        options.append(f"--account={request.account}")
-    if request.gres:
-        options.append(f"--gres={request.gres}")
-    if request.cpus:
-        options.append(f"--cpus-per-task={request.cpus}")
-    if request.memory_mb:
-        options.append(f"--mem={request.memory_mb}M")
-    if request.minutes:
-        options.append(f"--time={request.minutes}")
+    # What is not asked for (None, 0) is left to the cluster's defaults.
+    optional: tuple[tuple[str, object, str], ...] = (
+        ("partition", request.partition, ""), ("account", request.account, ""), ("gres", request.gres, ""),
+        ("cpus-per-task", request.cpus, ""), ("mem", request.memory_mb, "M"), ("time", request.minutes, ""))
+    options += [f"--{option}={value}{unit}" for option, value, unit in optional if value]
     return options
 
 
@@ -149,7 +146,7 @@ def docker_run_words(request: JobRequest, command: list[str]) -> list[str]:
     words = ["docker", "run", "--rm", "--init", "--name", f"{request.docker_name}-$SLURM_JOB_ID",
              "--user", f"{request.uid}:{request.gid}", "--workdir", CONTAINER_WORKSPACE,
              "--volume", f"{request.workspace}:{CONTAINER_WORKSPACE}", "--security-opt", "no-new-privileges",
-             "--env", f"HOME={CONTAINER_WORKSPACE}", "--env", f"USER={request.user}",
+             "--env", f"HOME={request.home}", "--env", f"USER={request.user}",
              "--label", f"{label.MANAGED}={label.MANAGED_VALUE}", "--label", f"{label.USER}={request.user}",
              "--label", f"{label.UID}={request.uid}", "--label", f"{label.PROJECT}={request.name}"]
     if request.cpus:

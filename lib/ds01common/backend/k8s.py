@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from .. import labels as label
+from ..ports import SERVICE_PORT
 from .jobspec import CONTAINER_WORKSPACE, JobRequest
 
 MIG_PROFILE = re.compile(r"^[1-7]g\.\d+gb$")
@@ -47,8 +48,12 @@ def job_manifest(request: JobRequest, command: list[str]) -> dict[str, Any]:
         "image": request.image,
         "command": command,
         "workingDir": CONTAINER_WORKSPACE,
-        "env": [{"name": "HOME", "value": CONTAINER_WORKSPACE}, {"name": "USER", "value": request.user},
+        # HOME as on one server (the image's ds01.home, else /tmp); the workspace is the working dir.
+        "env": [{"name": "HOME", "value": request.home}, {"name": "USER", "value": request.user},
                 {"name": "DS01_CONTAINER", "value": request.name}],
+        # The service port DS01 forwards on one server (JupyterLab & co.); reach it with a Service
+        # or `kubectl port-forward`.
+        "ports": [{"name": "service", "containerPort": SERVICE_PORT, "protocol": "TCP"}],
         "resources": {"requests": dict(resources), "limits": dict(resources)},
         "volumeMounts": [{"name": "workspace", "mountPath": CONTAINER_WORKSPACE},
                          {"name": "dshm", "mountPath": "/dev/shm"}],

@@ -13,6 +13,7 @@ other verbs run as steps of that job (`srun --jobid J --overlap`) for container-
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -21,7 +22,7 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from .. import dockerapi, events, identity, process
+from .. import dockerapi, events, identity, inside, ports, process
 from .. import labels as label
 from ..errors import Ds01Error, NotFound
 from ..records import Limits
@@ -65,8 +66,11 @@ def job_labels(request: JobRequest, job_id: str, devices: str, created_at: str) 
 
 
 def create_options(request: JobRequest, job_id: str, job_environment: Mapping[str, str],
-                   created_at: str, nvidia_runtime: bool) -> dict[str, Any]:
-    """docker create options for the job's container, built by containers.create_options."""
+                   created_at: str, nvidia_runtime: bool, home: str | None = None,
+                   port: int | None = None) -> dict[str, Any]:
+    """docker create options for the job's container, built by containers.create_options as on one
+    server: HOME `home` (default the request's), the workspace at /workspace as the working
+    directory, and with `port` the host port forwarded to the service port (ports.py)."""
     from .. import containers
 
     user = identity.User(request.login, request.user, request.uid, request.gid, "")
@@ -77,12 +81,15 @@ def create_options(request: JobRequest, job_id: str, job_environment: Mapping[st
     requests = dockerapi.gpu_device_requests(devices.split(",")) if devices and nvidia_runtime else None
     return dict(containers.create_options(user, request.name, request.image, request.workspace, limits,
                                           job_labels(request, job_id, devices, created_at), environment,
-                                          requests))
+                                          requests, home=home or request.home, port=port))
 
 
 def run_job(docker: Any, request: JobRequest, job_environment: Mapping[str, str], *, log_dir: str | None,
-            stopping: threading.Event, say: Any, config: Any = None) -> int:
-    """Create, start, hold until `stopping` is set, remove. Returns the job's exit status."""
+            stopping: threading.Event, say: Any, config: Any = None, state_dir: str | None = None) -> int:
+    """Create, start, hold until `stopping` is set, remove. Returns the job's exit status.
+
+    With `state_dir` (the node's DS01 state dir, for the ports lock) the container gets a host
+    port as on one server; HOME is the image's `ds01.home` as this node's engine sees the image."""
     from ..units import iso_utc
 
     job_id = job_environment.get("SLURM_JOB_ID", "")
@@ -100,9 +107,15 @@ def run_job(docker: Any, request: JobRequest, job_environment: Mapping[str, str]
             leftover.remove(force=True)
     with dockerapi.errors("the Docker engine"):
         nvidia = "nvidia" in (docker.info().get("Runtimes") or {})
-    options = create_options(request, job_id, job_environment, iso_utc(), nvidia)
-    with dockerapi.errors(f"container {request.name}"):
-        container = docker.containers.create(**options)
+    view = inside.for_image(request.image, inside.image_labels(
+        dockerapi.get_or_none(docker.images, request.image, f"image {request.image}")))
+    port_range = ports.parse_range(config.setting("connect.ports") if config is not None else None)
+    # The port is chosen and the container labelled with it under one lock, as on one server.
+    reserved = ports.reserve(docker, state_dir, port_range) if state_dir else contextlib.nullcontext(None)
+    with reserved as port:
+        options = create_options(request, job_id, job_environment, iso_utc(), nvidia, home=view.home, port=port)
+        with dockerapi.errors(f"container {request.name}"):
+            container = docker.containers.create(**options)
     try:
         with dockerapi.errors(f"container {request.name}"):
             container.start()
@@ -180,9 +193,10 @@ def main(argv: list[str]) -> int:
                 print(line, flush=True)
 
             from .. import config as config_module
+            from .. import paths
 
             return run_job(dockerapi.connect(), request, environment, log_dir=None, stopping=stopping, say=say,
-                           config=config_module.load())
+                           config=config_module.load(), state_dir=str(paths.state_dir()))
         if len(argv) >= 2:
             command = argv[argv.index("--") + 1:] if "--" in argv else argv[2:]
             return step(argv[0], argv[1], command, environment)

@@ -7,11 +7,9 @@ root on this host: grant it only to people who may use the GPU server.
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,11 +13,9 @@ events.jsonl; warnings also reach the owner's terminals and the project's .ds01-
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:

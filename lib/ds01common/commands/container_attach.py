@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,11 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import container_exec
+    args, context = cli.parse_with_user(build_parser(), argv)
+    from .. import backend, container_exec
 
-    context = cli.Context(user_option=args.user)
-    from .. import backend
     if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
         from ..backend import cli_slurm
         return cli_slurm.attach(context, args.name)

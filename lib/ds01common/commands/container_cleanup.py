@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,10 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import containers, prompts
+    args, context = cli.parse_with_user(build_parser(), argv)
+    from .. import containers
 
-    context = cli.Context(user_option=args.user)
     candidates = containers.stopped(context.docker, context.user)
     if not candidates:
         print("no stopped containers")
@@ -31,8 +28,7 @@ def main(argv: list[str]) -> int:
     if args.dry_run:
         print(f"would remove: {listing}")
         return 0
-    if not args.yes and not prompts.confirm(f"Remove {listing}? (workspaces are kept)", flag="--yes"):
-        print("nothing removed")
+    if not cli.confirmed(args.yes, f"Remove {listing}? (workspaces are kept)", "nothing removed"):
         return 1
     removed = containers.cleanup(context.docker, context.user, state_dir=context.state_dir,
                                  log_dir=context.log_dir)

@@ -7,11 +7,9 @@ image-create NAME). One GPU slot by default (--gpus N, --full-gpu, --cpu-only); 
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,10 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args, context = cli.parse_with_user(build_parser(), argv)
     from .. import container_cli, containers
 
-    context = cli.Context(user_option=args.user)
     if args.guided:
         from .. import guided_modules
         guided_modules.ask_container("container-create", args,

@@ -12,13 +12,10 @@ Options as for container-create: --image, --project P, --gpus N | --cpu-only, --
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from .. import cli
-
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,10 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args, context = cli.parse_with_user(build_parser(), argv)
     from .. import container_cli, container_exec, containers
 
-    context = cli.Context(user_option=args.user)
     if args.guided:
         from .. import guided_modules
         guided_modules.ask_container("container-deploy", args,
@@ -67,4 +63,4 @@ def main(argv: list[str]) -> int:
     print(f"Opening a shell in {args.name}; `exit` leaves it running (see container-exit)")
     sys.stdout.flush()
     return container_exec.shell(context.docker, context.user, args.name, state_dir=context.state_dir,
-                                log_dir=context.log_dir)
+                                log_dir=context.log_dir, config=context.config)

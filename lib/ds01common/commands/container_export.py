@@ -3,7 +3,8 @@
   container-export NAME --to slurm [-o FILE] [-- CMD ARG...]
   container-export NAME --to k8s   [-o FILE] [-- CMD ARG...]
 The same image, GPUs (GRES gpu:<type>:N; nvidia.com/gpu or nvidia.com/mig-<profile>), CPUs,
-memory, runtime limit, uid and workspace as the container gets here, from your limits. The job
+memory, runtime limit, uid, HOME (the image's own, as here) and workspace (/workspace, the
+working directory) as the container gets here, from your limits. The job
 runs CMD (default: sh /workspace/run.sh). Without -o it is printed. GPU types come from the
 config's `cluster` section (full_gpu_type, mig_type) when it has one.
 """
@@ -56,6 +57,19 @@ def _existing_image(context: cli.Context, name: str) -> str | None:
     return str(tags[0]) if tags else str(container.attrs.get("Config", {}).get("Image") or "") or None
 
 
+def _home_inside(context: cli.Context, image: str) -> str | None:
+    """HOME inside, as one server gives it: the image's `ds01.home` where DS01 built it (inside.py),
+    read from this server's engine when it has the image; None (HOME=/tmp) otherwise."""
+    from .. import dockerapi, inside
+    from ..errors import Ds01Error
+
+    try:
+        found = dockerapi.get_or_none(context.docker.images, image, f"image {image}")
+    except Ds01Error:
+        return None
+    return inside.for_image(image, inside.image_labels(found)).home
+
+
 def main(argv: list[str]) -> int:
     command = argv[argv.index("--") + 1:] if "--" in argv else []
     own = argv[:argv.index("--")] if "--" in argv else argv
@@ -72,7 +86,8 @@ def main(argv: list[str]) -> int:
                                     image=image, workspace=str(workspace),
                                     limits=context.config.limits_for(user.login),
                                     cluster=cluster.settings(context.config), gpus=args.gpus,
-                                    cpu_only=args.cpu_only, full_gpu=args.full_gpu)
+                                    cpu_only=args.cpu_only, full_gpu=args.full_gpu,
+                                    home=_home_inside(context, image))
     if args.to == "slurm":
         text = jobspec.export_script(request, command or DEFAULT_COMMAND)
     else:

@@ -11,11 +11,9 @@ it is stopped; a JupyterLab already running there is reused.
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,10 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args, context = cli.parse_with_user(build_parser(), argv)
     from .. import laptop
 
-    context = cli.Context(user_option=args.user)
     host = laptop.server_name(args.hostname or context.config.setting("connect.host"))
     result = laptop.start_jupyter(context.docker, context.user, args.name, host, state_dir=context.state_dir,
                                   log_dir=context.log_dir, config=context.config)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,11 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import container_cli, containers
+    args, context = cli.parse_with_user(build_parser(), argv)
+    from .. import backend, container_cli, containers
 
-    context = cli.Context(user_option=args.user)
-    from .. import backend
     if backend.config_mentions_cluster() and backend.is_cluster(context.config):  # Slurm: jobs, not containers
         from ..backend import cli_slurm
         return cli_slurm.list_containers(context, args)
@@ -31,9 +27,6 @@ def main(argv: list[str]) -> int:
     # The caller's own list needs neither the config nor the docker SDK (speed: one socket call).
     user = None if args.all else context.user if args.user else context.caller
     items = containers.list_containers(None, user)
-    if args.json:
-        cli.print_json(items)
-        return 0
-    rows, headers = container_cli.list_rows(items, show_user=args.all)
-    cli.print_table(rows, headers, empty="no containers (create one with `container-deploy NAME`)")
+    cli.print_listing(args.json, items, lambda: container_cli.list_rows(items, show_user=args.all),
+                      empty="no containers (create one with `container-deploy NAME`)")
     return 0

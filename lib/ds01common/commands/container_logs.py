@@ -21,11 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import containers, dockerapi
+    args, context = cli.parse_with_user(build_parser(), argv)
+    from .. import backend, containers, dockerapi
 
-    context = cli.Context(user_option=args.user)
-    from .. import backend
     if backend.is_cluster(context.config):  # Slurm cluster: the logs are on the job's node
         from ..backend import cli_slurm
         return cli_slurm.logs(context, args.name, args.follow, args.tail)

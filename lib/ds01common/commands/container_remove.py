@@ -5,11 +5,9 @@ A running container is removed only with --force (or use container-retire).
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,17 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import containers, prompts
+    args, context = cli.parse_with_user(build_parser(), argv)
+    from .. import backend, containers
 
-    context = cli.Context(user_option=args.user)
-    from .. import backend
     if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
         from ..backend import cli_slurm
         return cli_slurm.retire(context, args, verb="Removed")
     container = containers.find(context.docker, context.user, args.name)
-    if not args.yes and not prompts.confirm(f"Remove container {args.name}? (workspace is kept)", flag="--yes"):
-        print("nothing removed")
+    if not cli.confirmed(args.yes, f"Remove container {args.name}? (workspace is kept)", "nothing removed"):
         return 1
     result = containers.remove(context.docker, context.user, args.name, force=args.force,
                                container=container, state_dir=context.state_dir, log_dir=context.log_dir)

@@ -6,11 +6,9 @@ packages installed inside it are not lost.
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,18 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import container_cli, containers, prompts
+    args, context = cli.parse_with_user(build_parser(), argv)
+    from .. import backend, container_cli, containers
 
-    context = cli.Context(user_option=args.user)
-    from .. import backend
     if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
         from ..backend import cli_slurm
         return cli_slurm.retire(context, args)
     containers.find(context.docker, context.user, args.name)
-    if not args.yes and not prompts.confirm(
-            f"Stop and remove {args.name}, freeing its GPU? (workspace is kept)", flag="--yes"):
-        print("nothing retired")
+    if not cli.confirmed(args.yes, f"Stop and remove {args.name}, freeing its GPU? (workspace is kept)",
+                         "nothing retired"):
         return 1
     result = containers.retire(context.docker, context.config, context.user, args.name,
                                state_dir=context.state_dir, log_dir=context.log_dir,

@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
     from .. import container_cli, containers
+    from ..errors import ResourcesUnavailable
 
     context = cli.Context(user_option=args.user)
     from .. import backend
@@ -41,9 +42,14 @@ def main(argv: list[str]) -> int:
             raise
         cli.log.warning("%s lost GPU slot %s: re-creating it on a free GPU (the old container goes, "
                         "/workspace is kept)", args.name, ", ".join(lost.slots))
-        result = containers.restart_on_new_gpu(context.docker, context.config, context.user, args.name,
-                                               wait=container_cli.wait_seconds(args.wait),
-                                               state_dir=context.state_dir, log_dir=context.log_dir)
+        try:
+            result = containers.restart_on_new_gpu(context.docker, context.config, context.user, args.name,
+                                                   wait=container_cli.wait_seconds(args.wait),
+                                                   state_dir=context.state_dir, log_dir=context.log_dir)
+        except ResourcesUnavailable as refused:  # container-start has no --cpu-only: name the command that has
+            raise ResourcesUnavailable(str(refused).replace(
+                "use --cpu-only", f"the old container is retired (workspace kept); "
+                f"`container-deploy {args.name} --cpu-only` makes a CPU-only one")) from None
         print("\n".join(container_cli.created_lines(result)))
     print(f"{args.name} is running; enter it with `container-run {args.name}`")
     return 0

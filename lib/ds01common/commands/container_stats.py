@@ -6,11 +6,9 @@ its full GPU (NVML gives none per MIG instance). --json adds each container's GP
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,11 +21,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import container_cli, container_stats
+    args, context = cli.parse_with_user(build_parser(), argv)
+    from .. import backend, container_cli, container_stats
 
-    context = cli.Context(user_option=args.user)
-    from .. import backend
     if backend.is_cluster(context.config):  # Slurm cluster: read squeue/scontrol/sinfo
         from ..backend import cli_slurm
         return cli_slurm.stats(context, args.name)
@@ -35,12 +31,9 @@ def main(argv: list[str]) -> int:
         context.require_admin("--all")
     user = None if args.all and not args.name else context.user
     stats = container_stats.collect(context.docker, user, args.name)
-    if args.json:
-        cli.print_json(stats)
-        return 0
-    rows, headers = container_cli.stats_rows(stats, show_user=user is None)
-    cli.print_table(rows, headers, empty="no containers")
-    if any((item.get("gpu") or {}).get("note") for item in stats if item["status"] == "running"):
+    cli.print_listing(args.json, stats, lambda: container_cli.stats_rows(stats, show_user=user is None),
+                      empty="no containers")
+    if not args.json and any((item.get("gpu") or {}).get("note") for item in stats if item["status"] == "running"):
         from ..gpu_use import MIG_UTILISATION_NOTE
 
         print(f"* {MIG_UTILISATION_NOTE}: GPU MEM is what its processes hold on the instance")

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,12 +19,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args, context = cli.parse_with_user(build_parser(), argv)
     from .. import containers
 
     if not 0 <= args.time <= 86400:  # beyond a day the client's timeout overflows
         build_parser().error("-t must be 0 to 86400 seconds")
-    context = cli.Context(user_option=args.user)
     from .. import backend
     if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
         from ..backend import cli_slurm

@@ -7,34 +7,24 @@ mounted at /workspace in its containers. Existing folders and files are left alo
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
+from . import project_common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name (asked with --guided)")
-    parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
-    cli.add_user_option(parser)
-    return parser
+    return project_common.step_parser(__doc__)
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import errors, onboarding
+    args, context = cli.parse_with_user(build_parser(), argv)
+    from .. import onboarding
 
-    context = cli.Context(user_option=args.user)
-    if args.guided:
-        from .. import guided_modules
-        guided_modules.ask_project_step(
-            "dir-create", args, guided_modules.existing_projects(context.config, context.user),
-            f"A project is a folder in {context.config.workspace_dir(context.user.home)} with the usual\n"
-            "sub-folders (data/, models/, notebooks/, src/, results/); it is /workspace in your containers.")
-    elif not args.project:
-        raise errors.UsageError("PROJECT is required (or use --guided to be asked)")
+    project_common.fill_project(
+        context, args, "dir-create",
+        f"A project is a folder in {context.config.workspace_dir(context.user.home)} with the usual\n"
+        "sub-folders (data/, models/, notebooks/, src/, results/); it is /workspace in your containers.")
     workspace, made = onboarding.create_dirs(context.config, context.user, args.project)
     print(f"workspace {workspace}")
     for directory in onboarding.PROJECT_DIRS:

@@ -22,6 +22,7 @@ from .. import cli
 
 TIER = "admin"
 FOLLOW_BACKLOG = 10
+EVENT_HEADERS = ("TIME", "USER", "EVENT", "DETAILS")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -120,8 +121,6 @@ def main(argv: list[str]) -> int:
         return _summary(entries, args)
     if args.limit is not None:
         entries = entries[-args.limit:] if args.limit > 0 else []
-    if args.json:
-        cli.print_json(entries)
-        return 0
-    cli.print_table(adminviews.event_rows(entries), ("TIME", "USER", "EVENT", "DETAILS"), empty="no matching events")
+    cli.print_listing(args.json, entries, lambda: (adminviews.event_rows(entries), EVENT_HEADERS),
+                      empty="no matching events")
     return 0

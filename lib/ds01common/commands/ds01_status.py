@@ -6,7 +6,8 @@ quota) plus the GPU queue in full, every DS01 container with its GPUs, CPU % and
 against idle_timeout (as of the last cleanup-idle-containers pass), and each user's
 container count and group, and GPU processes that run in no DS01 container (host jobs,
 other containers) with their user. --json: one document with gpu-status's keys (gpus, slots,
-users, queue, reason, outside_processes) and unknown_slots, problems, simulated, containers.
+users, queue, reason, outside_processes) and unknown_slots, problems, simulated, containers;
+containers are named by their short name (`container`, `name`) with Docker's beside it (`docker_name`).
 """
 
 from __future__ import annotations

@@ -8,34 +8,24 @@ An existing repository or .gitignore is kept as it is.
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
+from . import project_common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name (asked with --guided)")
-    parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
-    cli.add_user_option(parser)
-    return parser
+    return project_common.step_parser(__doc__)
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args, context = cli.parse_with_user(build_parser(), argv)
     from .. import errors, images, onboarding
 
-    context = cli.Context(user_option=args.user)
-    if args.guided:
-        from .. import guided_modules
-        guided_modules.ask_project_step(
-            "git-init", args, guided_modules.existing_projects(context.config, context.user),
-            "Git keeps the history of your code, so you can go back and share it (git push).\n"
-            "Data, checkpoints and secrets are kept out of it by the .gitignore written now.", must_exist=True)
-    elif not args.project:
-        raise errors.UsageError("PROJECT is required (or use --guided to be asked)")
+    project_common.fill_project(
+        context, args, "git-init",
+        "Git keeps the history of your code, so you can go back and share it (git push).\n"
+        "Data, checkpoints and secrets are kept out of it by the .gitignore written now.", must_exist=True)
     workspace = images.project_dir(context.config, context.user, args.project)
     if not workspace.is_dir():
         raise errors.NotFound(f"no project folder {workspace}: run `dir-create {args.project}` first")

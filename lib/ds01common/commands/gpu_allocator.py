@@ -1,6 +1,7 @@
 """Show and repair GPU slot allocations: status, reconcile with Docker, release a slot (admin).
 
   gpu-allocator status [--json]        every GPU slot with its owner, container and since when
+                                       (--json: container = short name, docker_name = Docker's)
   gpu-allocator reconcile              bring the ledger in line with Docker's labels now
   gpu-allocator release SLOT [--force] free one slot (admins); a running container's slot
                                        needs --force, which stops that container first

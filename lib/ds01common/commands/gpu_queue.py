@@ -6,11 +6,13 @@
 
 from __future__ import annotations
 
+import argparse
+
 from .. import cli
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
-    import argparse
+    from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,11 +42,11 @@ def main(argv: list[str]) -> int:
         from ..backend import cli_slurm
         return cli_slurm.gpu_queue(context, args.json)
     rows = gpuqueue.listing(context.state_dir)
-    if args.json:
-        cli.print_json(rows)
-        return 0
-    cli.print_table([(row["position"], row["id"], row["user"], row["container"],
-                      f"{row['count']}{' full' if row['full_gpu'] else ''}", row["priority"], row["since"])
-                     for row in rows], ("POS", "ID", "USER", "CONTAINER", "GPUS", "PRIORITY", "WAITING SINCE"),
-                    empty="Nobody is waiting for a GPU.")
+    cli.print_listing(args.json, rows, lambda: queue_table(rows), empty="Nobody is waiting for a GPU.")
     return 0
+
+
+def queue_table(rows: list[dict[str, Any]]) -> cli.Table:
+    return ([(row["position"], row["id"], row["user"], row["container"],
+              f"{row['count']}{' full' if row['full_gpu'] else ''}", row["priority"], row["since"]) for row in rows],
+            ("POS", "ID", "USER", "CONTAINER", "GPUS", "PRIORITY", "WAITING SINCE"))

@@ -2,7 +2,8 @@
 
 Also lists GPU processes that run in no DS01 container (bare-metal jobs, other containers) with
 their user: a slot they use may be busy (config gpus.avoid_busy: true keeps it from being handed
-out). --json: {gpus, slots, users, queue, reason, outside_processes}.
+out). --json: {gpus, slots, users, queue, reason, outside_processes}; a slot or queue row names its
+container by the short name you type (`container`) and by Docker's name (`docker_name`).
 """
 
 from __future__ import annotations

@@ -23,23 +23,15 @@ FROM line, which names the framework image (the old file is kept as Dockerfile.p
 from __future__ import annotations
 
 import argparse
-import sys
 
 from .. import cli
-
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    from collections.abc import Callable
+from . import project_common
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name")
-    parser.add_argument("--template", metavar="T", help="general (default), cv, nlp, rl or custom")
-    parser.add_argument("--base", metavar="IMG", help="base image (default: images.base in the config)")
-    parser.add_argument("--packages", nargs="+", action="extend", metavar="PKG",
-                        help="extra pip packages: `--packages a b` (the words up to the next option), "
-                        "`--packages a,b` or repeated `--packages`")
+    project_common.add_recipe_options(parser)
     parser.add_argument("--framework", metavar="FW", help="build on the server's image for FW (with --version)")
     parser.add_argument("--version", metavar="V", help="the framework version, e.g. 2.8.0")
     parser.add_argument("--list-frameworks", action="store_true", help="print the framework table and exit")
@@ -70,21 +62,10 @@ def framework_base(args: argparse.Namespace, context: cli.Context) -> str | None
     return chosen.image
 
 
-def stream_if_terminal() -> Callable[[str], None] | None:
-    if not sys.stdout.isatty():
-        return None
-
-    def show(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-    return show
-
-
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args, context = cli.parse_with_user(build_parser(), argv)
     from .. import images, names
 
-    context = cli.Context(user_option=args.user)
     if args.list_frameworks:
         from .mlc_family import print_framework_table
 
@@ -110,7 +91,7 @@ def main(argv: list[str]) -> int:
         return 0
     print(f"building {names.image_name(context.user.name, args.project, uid=context.user.uid)} ...", flush=True)
     result = images.build(context.docker, context.config, context.user, args.project, no_cache=args.no_cache,
-                          on_output=stream_if_terminal(), log_dir=context.log_dir)
+                          on_output=cli.output_if_terminal(), log_dir=context.log_dir)
     print(f"built {result['image']}")
     if offer_deploy:
         return _deploy(context, args.project)

@@ -6,11 +6,9 @@ confirmation on a terminal; elsewhere pass --yes.
 
 from __future__ import annotations
 
-from .. import cli
+import argparse
 
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,13 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import images, prompts
+    args, context = cli.parse_with_user(build_parser(), argv)
+    from .. import images
 
-    context = cli.Context(user_option=args.user)
     image, reference = images.find_image(context.docker, context.user, args.project, args.tag)
-    if not args.yes and not prompts.confirm(f"Delete image {reference}? (the Dockerfile stays)", "--yes"):
-        print("kept")
+    if not cli.confirmed(args.yes, f"Delete image {reference}? (the Dockerfile stays)", "kept"):
         return 0
     result = images.delete(context.docker, context.user, args.project, tag=args.tag, log_dir=context.log_dir)
     print(f"deleted {result['image']}")

@@ -6,11 +6,13 @@ other tags come from `container-retire --save-changes`.
 
 from __future__ import annotations
 
+import argparse
+
 from .. import cli
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
-    import argparse
+    from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,16 +23,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import images, units
+    args, context = cli.parse_with_user(build_parser(), argv)
+    from .. import images
 
-    context = cli.Context(user_option=args.user)
     entries = images.list_images(context.docker, context.user)
-    if args.json:
-        cli.print_json(entries)
-        return 0
-    rows = [(entry["image"], units.format_size(entry["size"] or 0), entry["created"],
-             ", ".join(entry["containers"]) or "-") for entry in entries]
-    cli.print_table(rows, ("IMAGE", "SIZE", "CREATED", "CONTAINERS"),
-                    empty="no images yet: build one with `image-create PROJECT`")
+    cli.print_listing(args.json, entries, lambda: image_table(entries),
+                      empty="no images yet: build one with `image-create PROJECT`")
     return 0
+
+
+def image_table(entries: list[dict[str, Any]]) -> cli.Table:
+    from .. import units
+
+    return ([(entry["image"], units.format_size(entry["size"] or 0), entry["created"],
+              ", ".join(entry["containers"]) or "-") for entry in entries], ("IMAGE", "SIZE", "CREATED", "CONTAINERS"))

@@ -15,13 +15,9 @@ failing line is named. Containers keep their old image until retired and launche
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 from .. import cli
-
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,12 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args, context = cli.parse_with_user(build_parser(), argv)
     from .. import images
     from ..errors import ConfigError, Ds01Error
 
     images.require_project(args.project, args.packages + args.remove_packages + args.apt)
-    context = cli.Context(user_option=args.user)
     args.project = images.resolve_reference(context.user, args.project)[1]  # another's image: exit 4
     path = images.dockerfile_path(context.config, context.user, args.project)
     before = images.snapshot(context.config, context.user, args.project)
@@ -70,15 +65,10 @@ def main(argv: list[str]) -> int:
             print(f"updated {path}: installs requirements.txt")
     if args.no_build:
         return 0
-    show = None
-    if sys.stdout.isatty():
-        def show(text: str) -> None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
     print(f"rebuilding from {path} ...", flush=True)
     try:
         result = images.build(context.docker, context.config, context.user, args.project,
-                              no_cache=args.no_cache, on_output=show, log_dir=context.log_dir)
+                              no_cache=args.no_cache, on_output=cli.output_if_terminal(), log_dir=context.log_dir)
     except BaseException as error:
         # A failed (or interrupted) build leaves the project as it was before this command.
         if images.snapshot(context.config, context.user, args.project) == before:

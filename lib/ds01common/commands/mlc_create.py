@@ -6,8 +6,8 @@ Without arguments (or with --info) it prints the table: framework, version, imag
 whether the image is on this server. A NAME with dots or capitals (`tf1.15.0`) gets a DS01
 name with '-' and lower case (`tf1-15-0`), said when it happens.
   -w DIR (or v1 -w=DIR)  mounted at /workspace (default ~/workspace/NAME)
-  -d DIR                 mounted at /data
-  -m DIR                 a directory of yours mounted at /models
+  -d DIR                 mounted at /data (yours, or one you can read under an admin's data_roots)
+  -m DIR                 mounted at /models (likewise)
   -g N | -g all          GPU slots (0: CPU-only; all: as many as your quota allows now)
   --wait [SECONDS]       queue for GPU slots instead of failing
 """

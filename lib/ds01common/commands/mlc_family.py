@@ -47,9 +47,10 @@ def _create_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-w", "--workspace_dir", "--workspace", dest="workspace", metavar="DIR",
                         help="host directory mounted at /workspace (default ~/workspace/NAME)")
     parser.add_argument("-d", "--data_dir", "--data", dest="data", metavar="DIR",
-                        help="host directory mounted at /data")
+                        help="host directory mounted at /data: yours, or one you can read under a data root "
+                        "the admin approved (config data_roots)")
     parser.add_argument("-m", "--models_dir", "--models", dest="models", metavar="DIR",
-                        help="a directory of yours mounted at /models")
+                        help="a directory mounted at /models (yours, or under an approved data root)")
     parser.add_argument("-g", "--num_gpus", "--gpus", dest="gpus", metavar="N|all",
                         help="GPU slots: a number (0: CPU-only) or `all` (as many as your quota allows now)")
     container_cli.add_wait_option(parser)
@@ -106,7 +107,8 @@ def _start_arguments(parser: argparse.ArgumentParser) -> None:
     _add_name(parser)
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="CMD ARG...",
                         help="run CMD in it as you in /workspace (as container-run) and exit with its code; "
-                        "after NAME only -s is read as an option (put --user before NAME)")
+                        "-s and --user USER are read as options before or right after NAME; from CMD on, "
+                        "every word is CMD's (`--` ends the options explicitly)")
     _add_script_flag(parser)
     cli.add_user_option(parser)
 
@@ -116,8 +118,6 @@ def _start(args: argparse.Namespace, context: cli.Context) -> int:
 
     name = _name(args)
     command = list(args.command)
-    while command and command[0] in ("-s", "--script", "--"):
-        command.pop(0)
     if command:
         return int(container_exec.run(context.docker, context.user, name, command, log_dir=context.log_dir,
                                       config=context.config, state_dir=context.state_dir))
@@ -236,9 +236,47 @@ def _yes_arguments(parser: argparse.ArgumentParser) -> None:
     _add_yes_flag(parser)
 
 
+def _parse_start(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """`mlc start NAME --user alice` (how an admin types it) reads as `mlc start --user alice NAME`:
+    DS01's own options right after NAME (-s, --user USER) are options; from the first other word
+    on, everything is CMD, its options included (`mlc start NAME python -s x.py` passes -s on),
+    and a `--` ends the options explicitly (argparse would read options after it)."""
+    if "--" in argv:
+        cut = argv.index("--")
+        args = parser.parse_args(argv[:cut])
+        _options_after_name(args)
+        args.command = [*args.command, *argv[cut:]] if args.command else argv[cut + 1:]
+        return args
+    args = parser.parse_args(argv)
+    _options_after_name(args)
+    return args
+
+
+def _options_after_name(args: argparse.Namespace) -> None:
+    command = list(args.command)
+    while command:
+        word = command[0]
+        if word in ("-s", "--script"):
+            args.script = True
+            del command[0]
+        elif word == "--user" or word.startswith("--user="):
+            if word == "--user" and len(command) < 2:
+                raise _usage("--user needs a user name")
+            value = command[1] if word == "--user" else word.partition("=")[2]
+            del command[:2 if word == "--user" else 1]
+            if args.user not in (None, value):
+                raise _usage(f"--user given twice ({args.user}, {value})")
+            args.user = value
+        else:
+            break
+    args.command = command
+
+
 class Sub(NamedTuple):  # a NamedTuple: every mlc command loads this, dataclasses cost start-up time
     arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace, cli.Context], int]
+    # Parses argv instead of parser.parse_args (before the context, which needs the final --user).
+    parse: Callable[[argparse.ArgumentParser, list[str]], argparse.Namespace] | None = None
 
 
 SUBCOMMANDS: dict[str, Sub] = {
@@ -246,7 +284,7 @@ SUBCOMMANDS: dict[str, Sub] = {
     "list": Sub(_list_arguments, _list),
     "open": Sub(_name_only_arguments, _open),
     "remove": Sub(_yes_arguments, _remove),
-    "start": Sub(_start_arguments, _start),
+    "start": Sub(_start_arguments, _start, _parse_start),
     "stats": Sub(_stats_arguments, _stats),
     "stop": Sub(_yes_arguments, _stop),
     "update-sys": Sub(_update_sys_arguments, _update_sys),
@@ -281,7 +319,8 @@ def subcommand(sub: str, doc: str | None) -> tuple[ParserMaker, Main]:
         return parser
 
     def main(argv: list[str]) -> int:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = spec.parse(parser, argv) if spec.parse is not None else parser.parse_args(argv)
         return spec.run(args, cli.Context(user_option=getattr(args, "user", None)))
 
     return build_parser, main

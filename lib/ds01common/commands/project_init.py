@@ -11,13 +11,14 @@ Safe to run again on an existing project: what exists (README, Dockerfile, .giti
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from .. import cli
+from . import project_common
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
-    import argparse
     from typing import Any
 
     from ..projects import ProjectOptions
@@ -29,11 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = cli.parser(__doc__)
     parser.add_argument("name", nargs="?", metavar="NAME", help="project name (asked with --guided)")
     parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
-    parser.add_argument("--template", metavar="T", help="general (default), cv, nlp, rl or custom")
-    parser.add_argument("--base", metavar="IMG", help="base image (default: images.base in the config)")
-    parser.add_argument("--packages", nargs="+", action="extend", metavar="PKG",
-                        help="extra pip packages: `--packages a b` (the words up to the next option), "
-                        "`--packages a,b` or repeated `--packages`")
+    project_common.add_recipe_options(parser)
     parser.add_argument("--no-git", action="store_true", help="no git repository")
     parser.add_argument("--no-build", action="store_true", help="write the Dockerfile, build later")
     parser.add_argument("--deploy", action="store_true", help="start a container when done")
@@ -64,19 +61,10 @@ def run_init(context: cli.Context, options: ProjectOptions, gpus: int | None = N
     from .. import projects
 
     made: list[str] = []
-
-    def on_step(step: str, text: str) -> None:
-        made.append(f"{step}: {text}")
-        print(f"  done  {step:<13} {text}", flush=True)
-
-    def on_output(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-
     print(f"Setting up project {options.name}")
     try:
         return projects.init(options, config=context.config, user=context.user, docker=lambda: context.docker,
-                             on_step=on_step, on_output=on_output if sys.stdout.isatty() else None,
+                             on_step=project_common.step_printer(made), on_output=cli.output_if_terminal(),
                              state_dir=context.state_dir, log_dir=context.log_dir, gpus=gpus, cpu_only=cpu_only,
                              wait=wait)
     except BaseException:
@@ -87,10 +75,9 @@ def run_init(context: cli.Context, options: ProjectOptions, gpus: int | None = N
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args, context = cli.parse_with_user(build_parser(), argv)
     from .. import guided, images, names
 
-    context = cli.Context(user_option=args.user)
     options, given = options_from(args)
     # Refused before any question, output or file: a bad name or package, --user from a non-admin.
     if options.name:

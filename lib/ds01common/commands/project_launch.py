@@ -11,13 +11,10 @@ When you are done for the day: container-retire NAME (frees the GPU, keeps your 
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from .. import cli
-
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,24 +35,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
+    args, context = cli.parse_with_user(build_parser(), argv)
     from .. import container_cli, container_exec, projects
 
     terminal = container_exec.terminal_attached()
     if args.open and not terminal:
         build_parser().error("--open needs a terminal; use --background")
     open_shell = args.open or (not args.background and terminal)
-    context = cli.Context(user_option=args.user)
-
-    def on_output(text: str) -> None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
 
     def on_step(step: str, text: str) -> None:
         print(f"  done  {step:<12} {text}", flush=True)
 
     result = projects.launch(context.docker, context.config, context.user, args.name,
-                             on_output=on_output if sys.stdout.isatty() else None, on_step=on_step,
+                             on_output=cli.output_if_terminal(), on_step=on_step,
                              state_dir=context.state_dir, log_dir=context.log_dir, gpus=args.gpus,
                              cpu_only=args.cpu_only, full_gpu=args.full_gpu,
                              wait=container_cli.wait_seconds(args.wait))

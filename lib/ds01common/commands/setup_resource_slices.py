@@ -10,13 +10,10 @@ true}` in the config, new containers run under their user's slice.
 
 from __future__ import annotations
 
+import argparse
 import os
 
 from .. import cli
-
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,11 +7,12 @@ The key (~/.ssh/id_ed25519) lets this server prove who you are to GitHub or GitL
 
 from __future__ import annotations
 
+import argparse
+
 from .. import cli
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
-    import argparse
     from typing import Any
 
 

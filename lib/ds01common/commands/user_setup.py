@@ -6,14 +6,12 @@ project-init -> vscode-setup. Needs a terminal; elsewhere run those three comman
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 from .. import cli
 from ..errors import ResourcesUnavailable
-
-TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
-if TYPE_CHECKING:
-    import argparse
+from . import project_common
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,18 +44,9 @@ def main(argv: list[str]) -> int:
             print(f"\n1. SSH key {key['private']} ready. Public key (add it to GitHub/GitLab):\n"
                   f"   {key['public_key']}\n")
         print(f"2. Project {options.name}")
-
-        def on_step(step: str, text: str) -> None:
-            made.append(f"{step}: {text}")
-            print(f"  done  {step:<13} {text}", flush=True)
-
-        def on_output(text: str) -> None:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-
         result = projects.init(options, config=context.config, user=user, docker=lambda: context.docker,
-                               on_step=on_step, on_output=on_output, state_dir=context.state_dir,
-                               log_dir=context.log_dir)
+                               on_step=project_common.step_printer(made), on_output=cli.write_through,
+                               state_dir=context.state_dir, log_dir=context.log_dir)
     except ResourcesUnavailable as refused:
         # No GPU free for the container: the project itself is ready; user-setup has no --wait.
         reason = str(refused).replace(" (use --wait to queue)", "").split("; use --")[0]  # flags it lacks

@@ -12,11 +12,12 @@ project in its image ("Reopen in Container"). --guided explains and asks each of
 
 from __future__ import annotations
 
+import argparse
+
 from .. import cli
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
-    import argparse
     from types import ModuleType
     from typing import Any
 

@@ -2,7 +2,8 @@
 
 A snapshot costs one engine listing (DS01 containers, every state, no inspect) and one
 unlocked read each of the ledger, the GPU queue and lifecycle.json; it never takes a lock or
-writes. The ledger read is reconciled with the listing in memory (ledger.reconcile, the same
+writes, and reads those files as security.py's safe opens do: a link at any component of their
+path is never followed (the file reads as empty, with a warning). The ledger read is reconciled with the listing in memory (ledger.reconcile, the same
 rules every transaction applies), so the slots it shows are what `gpu-allocator status` would
 show, even when no DS01 command has run since a `docker rm`; how many corrections that took
 is reported (a non-zero value that lasts means the ledger file is stale). NVML is asked for
@@ -123,15 +124,17 @@ def collect(list_containers: ListContainers, config: Any, inventory: Inventory, 
         infos = [info for entry in list_containers() if (info := container_info(entry)) is not None]
     except Ds01Error:
         snapshot.engine_up, infos = False, []
-    data = copy.deepcopy(ledger.read_state(state_dir))
+    # walk=True: no link at any component is followed; a planted one reads as empty, with a warning.
+    data = copy.deepcopy(ledger.read_state(state_dir, walk=True))
     if snapshot.engine_up:
         changes, _conflicts = ledger.reconcile(data, infos, inventory.weights, now=now, listed_at=now)
         snapshot.pending_corrections = len(changes)
     limits = _Limits(config, lookup)
     usage = {} if inventory.simulated else {item.uuid: item for item in (device_usage or _nvml_usage)()}
     snapshot.slots = _slots(inventory, data, usage)
-    snapshot.containers = _containers(infos, lifecycle.read_state(state_dir).get("containers") or {}, limits)
-    waiters = gpuqueue.waiters(state_dir)
+    snapshot.containers = _containers(infos, lifecycle.read_state(state_dir, walk=True).get("containers") or {},
+                                      limits)
+    waiters = gpuqueue.waiters(state_dir, walk=True)
     snapshot.queue_length = len(waiters)
     arrivals = [float(entry["arrival"]) for entry in waiters if entry.get("arrival")]
     snapshot.queue_oldest_wait = max(0.0, now - min(arrivals)) if arrivals else None
