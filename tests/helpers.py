@@ -107,8 +107,9 @@ def need_tool(name):
 
 
 def remove_users_docker_objects(docker_client, logins):
-    """Teardown for a site's real users: their DS01 containers, then their ds01-<login>/ images
-    (one already gone, e.g. removed by the test itself, is fine)."""
+    """Teardown for a site's real users: their DS01 containers, then their ds01-<login>/ image tags
+    (by tag, so an image another tag also names, such as the shared test image, stays; one already
+    gone, e.g. removed by the test itself, is fine)."""
     import docker
 
     prefixes = {f"ds01-{login}" for login in logins}
@@ -119,8 +120,9 @@ def remove_users_docker_objects(docker_client, logins):
             except docker.errors.NotFound:
                 pass
     for entry in docker_client.api.images():
-        if any(tag.split("/")[0] in prefixes for tag in entry["RepoTags"] or []):
-            try:
-                docker_client.api.remove_image(entry["Id"], force=True)
-            except docker.errors.NotFound:
-                pass
+        for tag in entry["RepoTags"] or []:
+            if tag.split("/")[0] in prefixes:
+                try:
+                    docker_client.api.remove_image(tag, force=True)
+                except docker.errors.NotFound:
+                    pass

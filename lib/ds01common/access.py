@@ -13,14 +13,16 @@ In docker-group mode (the default) and from a checkout, `enter()` does nothing.
 from __future__ import annotations
 
 import os
-import re
 import sys
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
 
 from . import paths
 from .errors import Ds01Error, PermissionDenied
+
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command (and --help) would pay for
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 LOCKED = "ds01-only"
 SUDO = "/usr/bin/sudo"
@@ -34,7 +36,6 @@ USER_SIDE = frozenset({"alias-list", "dir-create", "git-init", "readme-create", 
 # (where it can do nothing a user could not: `cleanup-idle-containers --dry-run --log F`,
 # `ds01-exporter --textfile F` must not write F as root at a user's say).
 ADMIN_TIER_FOR_USERS = frozenset({"ds01-events", "ds01-status", "get-resource-limits", "check-limits"})
-_LOCKED_LINE = re.compile(r"^access\s*:\s*['\"]?ds01-only['\"]?\s*(#.*)?$", re.MULTILINE)
 
 
 def configured_access(config_path: Path | None = None) -> str:

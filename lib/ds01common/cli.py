@@ -7,7 +7,6 @@ A command script is a docstring, a `build_parser()` and `main(argv) -> int`, end
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 
@@ -15,6 +14,7 @@ from .errors import EXIT_ERROR, EXIT_INTERRUPTED, Ds01Error
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:  # types only: a command must not pay for these imports at start-up
+    import logging
     from collections.abc import Callable, Sequence
     from pathlib import Path
     from typing import Any, NoReturn
@@ -24,25 +24,49 @@ if TYPE_CHECKING:  # types only: a command must not pay for these imports at sta
     from .identity import User
     from .inventory import Inventory
 
-log = logging.getLogger("ds01")
+HELP_ONLY = (["-h"], ["--help"])  # argv that prints the help text and nothing else
+
+
+def _logger() -> logging.Logger:
+    import logging
+
+    return logging.getLogger("ds01")
+
+
+def __getattr__(name: str) -> Any:
+    """`cli.log`, the "ds01" logger: `logging` is imported when a command first logs, not at
+    start-up (it costs a --help a fifth of its time)."""
+    if name == "log":
+        return _logger()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def program_name() -> str:
     return os.path.basename(sys.argv[0]) or "ds01"
 
 
-class _StderrHandler(logging.Handler):
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            sys.stderr.write(f"{program_name()}: {record.getMessage()}\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
+def _stderr_handler() -> logging.Handler:
+    import logging
+
+    class StderrHandler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                sys.stderr.write(f"{program_name()}: {record.getMessage()}\n")
+                sys.stderr.flush()
+            except (OSError, ValueError):
+                pass
+
+    handler = StderrHandler()
+    handler.set_name("ds01-stderr")
+    return handler
 
 
 def setup_logging() -> None:
-    if not any(isinstance(handler, _StderrHandler) for handler in log.handlers):
-        log.addHandler(_StderrHandler())
+    import logging
+
+    log = _logger()
+    if not any(handler.get_name() == "ds01-stderr" for handler in log.handlers):
+        log.addHandler(_stderr_handler())
     log.setLevel(logging.DEBUG if os.environ.get("DS01_DEBUG") else logging.INFO)
     log.propagate = False
 
@@ -73,8 +97,9 @@ def _write_crash_log(error_text: str) -> Path | None:
 
 def run(main: Callable[[list[str]], int | None], argv: list[str] | None = None) -> NoReturn:
     """Call main(argv) and exit with its code; the one place errors become exit codes."""
-    setup_logging()
     argv = sys.argv[1:] if argv is None else argv
+    if argv not in HELP_ONLY:  # a help text logs nothing: it need not pay for importing logging
+        setup_logging()
     try:
         code = main(argv)
     except Ds01Error as error:
@@ -116,7 +141,7 @@ def _keep_limits_file_true() -> None:
 
         refresh_for_caller()
     except Exception as error:  # noqa: BLE001 - a stale limits file is not worth a failed command
-        log.debug("~/.ds01-limits not refreshed: %s", error)
+        _logger().debug("~/.ds01-limits not refreshed: %s", error)
 
 
 def _silence_stdout() -> None:

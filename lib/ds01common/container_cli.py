@@ -4,13 +4,13 @@ Pure text and argparse; it prints nothing itself."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
-
 from .units import format_duration, format_size
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every container command's --help would pay for
 if TYPE_CHECKING:
     import argparse
+    from collections.abc import Iterable
+    from typing import Any
 
     from .records import Limits
 

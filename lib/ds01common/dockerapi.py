@@ -128,7 +128,10 @@ class _LazyContainers:
 
         body = engine_http.create_body(options) if socket_path else None
         if socket_path is None or body is None:
-            return self._owner.real().containers.create(**options)
+            client = self._owner.real()
+            if options.get("device_requests"):
+                options["device_requests"] = _sdk_device_requests(list(options["device_requests"]))
+            return client.containers.create(**options)
         params = {"name": options["name"]} if options.get("name") else None
         made = engine_http.request(socket_path, "POST", "/containers/create", params, body)
         return self.get(made["Id"])
@@ -306,11 +309,27 @@ def stop_container(client: Any, container_id: str, *, timeout: int = 10, what: s
         client.containers.get(container_id).stop(timeout=timeout)
 
 
-def gpu_device_requests(uuids: Iterable[str]) -> list[docker.types.DeviceRequest]:
-    """Device requests naming GPUs by UUID (never a count), for the NVIDIA runtime."""
+def gpu_device_requests(uuids: Iterable[str]) -> list[dict[str, Any]]:
+    """Device requests naming GPUs by UUID (never a count), for the NVIDIA runtime.
+
+    The SDK's DeviceRequest once the SDK is loaded (its create takes nothing else); before, the
+    same keys as a plain dict, which the socket fast path sends as is: a GPU deploy need not
+    import the SDK for a value type (LazyClient turns them into DeviceRequests if it falls back)."""
+    import sys
+
+    request = {"Driver": "nvidia", "Count": 0, "DeviceIDs": list(uuids), "Capabilities": [["gpu"]], "Options": {}}
+    if "docker" not in sys.modules:
+        return [request]
+    return _sdk_device_requests([request])
+
+
+def _sdk_device_requests(requests: list[Any]) -> list[dict[str, Any]]:
+    """Plain API-shaped device requests as the SDK's DeviceRequest objects (those already are stay)."""
     import docker.types  # a value type only; no engine call happens here
 
-    return [docker.types.DeviceRequest(driver="nvidia", device_ids=list(uuids), capabilities=[["gpu"]])]
+    return [item if isinstance(item, docker.types.DeviceRequest) else docker.types.DeviceRequest(
+        driver=item.get("Driver"), count=item.get("Count"), device_ids=item.get("DeviceIDs"),
+        capabilities=item.get("Capabilities"), options=item.get("Options")) for item in requests]
 
 
 def list_containers(filters: Mapping[str, str | Iterable[str]], client: Any = None) -> list[dict[str, Any]]:

@@ -131,11 +131,12 @@ def _host_config(options: Mapping[str, Any]) -> dict[str, Any] | None:
         if bindings is None:
             return None
         host["PortBindings"] = bindings
-    if options.get("device_requests") is not None:
+    requests = options.get("device_requests")
+    if requests is not None:
         # docker.types.DeviceRequest is a dict already in the API's shape; anything else: the SDK.
-        if not isinstance(options["device_requests"], list) or not all(isinstance(item, dict) and "Driver" in item for item in options["device_requests"]):
+        if not isinstance(requests, list) or not all(isinstance(item, dict) and "Driver" in item for item in requests):
             return None
-        host["DeviceRequests"] = [dict(item) for item in options["device_requests"]]
+        host["DeviceRequests"] = [dict(item) for item in requests]
     return host
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -22,8 +21,9 @@ if TYPE_CHECKING:
 
 MIG_SLICES_PER_GPU = 7
 _PROFILE_RE = re.compile(r"^(\d+)g\.(\d+)gb\Z")
-# Fixed namespace so a simulated host always gets the same UUIDs.
-_SIMULATION_NAMESPACE = uuid.UUID("5f0c1e0e-57a1-4d5b-9d01-d5010000beef")
+# Fixed namespace so a simulated host always gets the same UUIDs (uuid is imported only by
+# simulated_uuid: it brings in `platform`, which a host with real GPUs never needs).
+_SIMULATION_NAMESPACE = "5f0c1e0e-57a1-4d5b-9d01-d5010000beef"
 
 
 @dataclass(frozen=True)
@@ -117,9 +117,12 @@ def profile_memory(profile: str | None) -> int:
 
 
 def simulated_uuid(gpu_index: int, mig_index: int | None = None) -> str:
+    import uuid
+
+    namespace = uuid.UUID(_SIMULATION_NAMESPACE)
     if mig_index is None:
-        return f"GPU-{uuid.uuid5(_SIMULATION_NAMESPACE, f'gpu-{gpu_index}')}"
-    return f"MIG-{uuid.uuid5(_SIMULATION_NAMESPACE, f'mig-{gpu_index}-{mig_index}')}"
+        return f"GPU-{uuid.uuid5(namespace, f'gpu-{gpu_index}')}"
+    return f"MIG-{uuid.uuid5(namespace, f'mig-{gpu_index}-{mig_index}')}"
 
 
 def simulated(spec: list[dict[str, Any]] | None) -> Inventory:

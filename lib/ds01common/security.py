@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno
 import fnmatch
 import os
-import pickle
 import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -179,6 +178,8 @@ def as_user(user: UserLike, function: Callable[..., Result], *args: Any) -> Resu
     The result (or a Ds01Error/OSError raised) comes back pickled; anything else is a Ds01Error."""
     if not _needs_drop(user):
         return function(*args)
+    import pickle  # here, not at module level: most commands never act as another user
+
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: drop, run, report, exit without running the parent's cleanups

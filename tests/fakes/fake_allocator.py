@@ -84,3 +84,16 @@ class FakeAllocator:
         self.released.append(docker_container_name)
         self.release_reasons.append(reason)
         self.free.extend(self.held.pop(docker_container_name, []))
+
+
+def install(monkeypatch, free=("0", "1:0")):
+    """A FakeAllocator handing out `free`, put in place of ds01common.allocator for one test
+    (as the package attribute and in sys.modules, so lazy `from . import allocator` finds it)."""
+    import sys
+
+    import ds01common
+
+    fake = FakeAllocator(free=free)
+    monkeypatch.setattr(ds01common, "allocator", fake, raising=False)
+    monkeypatch.setitem(sys.modules, "ds01common.allocator", fake)
+    return fake

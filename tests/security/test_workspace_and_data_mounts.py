@@ -57,7 +57,6 @@ def test_a_data_root_the_admin_approved_mounts_what_the_user_can_read_and_refuse
     import yaml
     from conftest import base_config
 
-    mallory = site["mallory"]
     datasets = site["root"] / "datasets"
     for name, mode in (("", 0o755), ("public", 0o755), ("public/models", 0o555), ("private", 0o700),
                        ("open", 0o1777)):

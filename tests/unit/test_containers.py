@@ -2,13 +2,12 @@
 
 import os
 
-import ds01common
 import pytest
 from ds01common import config as config_module
 from ds01common import containers, identity
 from ds01common.errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
+from fakes import fake_allocator
 from fakes.engine import FakeEngine
-from fakes.fake_allocator import FakeAllocator
 from helpers import write_config
 
 IMAGE = "ds01-test/busybox:latest"
@@ -16,10 +15,7 @@ IMAGE = "ds01-test/busybox:latest"
 
 @pytest.fixture
 def allocator(monkeypatch):
-    fake = FakeAllocator(free=("0", "1:0"))
-    monkeypatch.setattr(ds01common, "allocator", fake, raising=False)
-    monkeypatch.setitem(__import__("sys").modules, "ds01common.allocator", fake)
-    return fake
+    return fake_allocator.install(monkeypatch)
 
 
 @pytest.fixture

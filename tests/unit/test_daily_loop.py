@@ -8,14 +8,13 @@ import subprocess
 import sys
 import textwrap
 
-import ds01common
 import pytest
 from ds01common import config as config_module
 from ds01common import containers, events, gpuqueue, guided, identity, ledger, policy, projects
 from ds01common.errors import NotFound, PermissionDenied, ResourcesUnavailable, UsageError
 from ds01common.records import Limits
+from fakes import fake_allocator
 from fakes.engine import FakeEngine
-from fakes.fake_allocator import FakeAllocator
 from helpers import ROOT, write_config
 
 IMAGE = "ds01-test/busybox:latest"
@@ -23,10 +22,7 @@ IMAGE = "ds01-test/busybox:latest"
 
 @pytest.fixture
 def allocator(monkeypatch):
-    fake = FakeAllocator(free=("0", "1:0"))
-    monkeypatch.setattr(ds01common, "allocator", fake, raising=False)
-    monkeypatch.setitem(sys.modules, "ds01common.allocator", fake)
-    return fake
+    return fake_allocator.install(monkeypatch)
 
 
 @pytest.fixture

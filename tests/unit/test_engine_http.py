@@ -2,7 +2,10 @@
 builder is the reference), and its errors as dockerapi.translate() maps the SDK's."""
 
 import socket
+import subprocess
+import sys
 import threading
+from pathlib import Path
 
 import docker.api.container
 import docker.models.containers
@@ -112,3 +115,17 @@ def test_a_request_sends_json_and_reads_the_engines_error_message(tmp_path):
     head, _, sent = got[0].partition(b"\r\n\r\n")
     assert head.startswith(b"POST /containers/create?name=x HTTP/1.0")
     assert sent == b'{"Image": "i"}'
+
+
+def test_gpu_device_requests_made_before_the_sdk_is_loaded_are_the_same_request_without_importing_it():
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from ds01common import dockerapi, engine_http; "
+            "requests = dockerapi.gpu_device_requests(['GPU-1']); "
+            "body = engine_http.create_body({'image': 'i', 'device_requests': requests}); "
+            "print('docker' in sys.modules, body['HostConfig']['DeviceRequests'] == requests)")
+    lib = str(Path(dockerapi.__file__).resolve().parent.parent)
+    answer = subprocess.run([sys.executable, "-c", code, lib], capture_output=True, text=True, check=True).stdout
+    assert answer.split() == ["False", "True"]
+    plain = [{"Driver": "nvidia", "Count": 0, "DeviceIDs": ["GPU-1"], "Capabilities": [["gpu"]], "Options": {}}]
+    assert plain == dockerapi.gpu_device_requests(["GPU-1"])  # the SDK's DeviceRequest, here where it is loaded
+    (converted,) = dockerapi._sdk_device_requests(plain)
+    assert isinstance(converted, docker.types.DeviceRequest) and converted == plain[0]

@@ -171,6 +171,8 @@ def test_options_after_cmd_in_mlc_start_stay_cmds_own():
     assert args.user is None and args.command == ["--user", "bob"]
     args = _start_args(["box", "--user", "alice", "sh", "-c", "x", "--", "-s"])
     assert args.user == "alice" and args.command == ["sh", "-c", "x", "--", "-s"]
+    args = _start_args(["--user", "alice", "--", "box", "ls"])
+    assert (args.user, args.name, args.command) == ("alice", "box", ["ls"])
 
 
 def test_two_different_users_for_mlc_start_are_a_usage_error():

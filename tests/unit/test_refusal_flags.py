@@ -24,9 +24,13 @@ FLAG_RE = re.compile(r"(?<![\w-])--[a-z][a-z0-9_-]*")
 # Other programs whose flags DS01 texts quote (docker run lines, sbatch scripts): not ours to check.
 FOREIGN = ("docker", "sbatch", "srun", "apt-get", "pip", "setpriv", "git", "salloc", "kubectl")
 COMMANDS = {command.name: command for command in registry.COMMANDS}
-NAMES = sorted(list(COMMANDS) + [alias for command in registry.COMMANDS for alias in command.aliases]
-               + [f"mlc {sub}" for sub in ("create", "open", "list", "start", "stop", "remove", "stats")]
-               + list(FOREIGN), key=len, reverse=True)
+PREFIXES = [command.prefix for command in registry.COMMANDS if command.prefix]
+# `container start` is container-start; a bare `container` or `image` is an English word here.
+DISPATCHED = {name.replace("-", " ", 1): name for name in COMMANDS
+              if any(name.startswith(prefix + "-") for prefix in PREFIXES)}
+NAMES = sorted([name for name, command in COMMANDS.items() if not command.prefix]
+               + [alias for command in registry.COMMANDS for alias in command.aliases]
+               + list(DISPATCHED) + list(FOREIGN), key=len, reverse=True)
 MENTION_RE = re.compile(r"(`?)(?<![\w-])(" + "|".join(re.escape(name) for name in NAMES) + r")(?![\w-])")
 CLAUSE_END_RE = re.compile(r"[;():\n]|[.,](?:\s|\Z)")
 MLC_FAMILY = [name for name in COMMANDS if name.startswith("mlc-")]
@@ -43,8 +47,7 @@ def options(parser):
 
 
 def command_options(name):
-    name = {"mlc " + sub: "mlc-" + sub for sub in ("create", "open", "list", "start", "stop", "remove", "stats")
-            }.get(name, name)
+    name = DISPATCHED.get(name, name)
     command = next((item for item in registry.COMMANDS if name == item.name or name in item.aliases), None)
     if command is None or command.prefix:
         return None
@@ -151,3 +154,23 @@ def test_mlc_create_refusals_name_only_flags_mlc_create_takes(gpu_world, ds01_en
     message = str(refused.value)
     assert "-g 0" in message
     assert set(FLAG_RE.findall(message)) <= command_options("mlc-create"), message
+
+
+@pytest.mark.parametrize("refusal", ["no GPU free: all 1 GPU slots are in use; nobody is waiting (use --wait to queue)",
+                                     "your limits allow no GPU slots (max_mig_instances = 0); use --cpu-only"])
+def test_the_guided_image_builders_deploy_refusal_names_the_command_whose_flags_it_suggests(refusal, monkeypatch):
+    from types import SimpleNamespace
+
+    from ds01common.commands import container_deploy, image_create
+
+    def refuse(argv):
+        raise ResourcesUnavailable(refusal)
+
+    monkeypatch.setattr(container_deploy, "main", refuse)
+    me = SimpleNamespace(login="ada")
+    with pytest.raises(ResourcesUnavailable) as refused:
+        image_create._deploy(SimpleNamespace(user=me, caller=me), "thesis")
+    message = str(refused.value)
+    assert "`container-deploy thesis --wait`" in message
+    for command, piece in segments(message, "image-create"):
+        assert set(FLAG_RE.findall(piece)) <= command_options(command), (command, piece)

@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 
 from .. import labels as label
 from .. import names
-from ..inside import FOREIGN_HOME
 from ..cluster import ClusterSettings, gpu_type_for
 from ..errors import PermissionDenied, ResourcesUnavailable, UsageError
+from ..inside import FOREIGN_HOME
 from ..records import Limits
 
 JOB_NAME_PREFIX = "ds01-"

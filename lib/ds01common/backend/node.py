@@ -51,9 +51,9 @@ def container_environment(job_environment: Mapping[str, str], nvidia_runtime: bo
         visible = job_environment.get("CUDA_VISIBLE_DEVICES") or devices
         return {"CUDA_VISIBLE_DEVICES": visible, "NVIDIA_VISIBLE_DEVICES": devices}
     ids = devices.split(",")
-    inside = devices if all(item.startswith(("GPU-", "MIG-")) for item in ids) else ",".join(
+    visible_inside = devices if all(item.startswith(("GPU-", "MIG-")) for item in ids) else ",".join(
         str(number) for number in range(len(ids)))
-    return {"CUDA_VISIBLE_DEVICES": inside, "NVIDIA_VISIBLE_DEVICES": devices}
+    return {"CUDA_VISIBLE_DEVICES": visible_inside, "NVIDIA_VISIBLE_DEVICES": devices}
 
 
 def job_labels(request: JobRequest, job_id: str, devices: str, created_at: str) -> dict[str, str]:

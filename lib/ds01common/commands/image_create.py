@@ -101,8 +101,15 @@ def main(argv: list[str]) -> int:
 
 def _deploy(context: cli.Context, project: str) -> int:
     """The builder's last step: container-deploy PROJECT --background, as its flags would run it."""
+    from ..errors import ResourcesUnavailable
     from .container_deploy import main as deploy_main
 
     print(f"starting a container: container-deploy {project} --background", flush=True)
     admin = ["--user", context.user.login] if context.user != context.caller else []
-    return deploy_main([project, "--background", *admin])
+    try:
+        return deploy_main([project, "--background", *admin])
+    except ResourcesUnavailable as refused:  # its hints name container-deploy's flags, which image-create lacks
+        reason = str(refused).replace(" (use --wait to queue)", "").split("; use --")[0]
+        raise ResourcesUnavailable(f"{reason}; the image is built: start its container later with "
+                                   f"`container-deploy {project} --wait` (queue for a GPU) or "
+                                   f"`container-deploy {project} --cpu-only`") from None

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NamedTuple
 
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every mlc command (and --help) would pay for
 if TYPE_CHECKING:
+    from typing import Any
+
     from ..identity import User
 
 ParserMaker = Callable[[], argparse.ArgumentParser]
@@ -241,8 +243,8 @@ def _parse_start(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.N
     DS01's own options right after NAME (-s, --user USER) are options; from the first other word
     on, everything is CMD, its options included (`mlc start NAME python -s x.py` passes -s on),
     and a `--` ends the options explicitly (argparse would read options after it)."""
-    if "--" in argv:
-        cut = argv.index("--")
+    cut = argv.index("--") if "--" in argv else -1
+    if cut >= 0 and _names_a_container(argv[:cut]):  # `--` before NAME is argparse's to read
         args = parser.parse_args(argv[:cut])
         _options_after_name(args)
         args.command = [*args.command, *argv[cut:]] if args.command else argv[cut + 1:]
@@ -250,6 +252,19 @@ def _parse_start(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.N
     args = parser.parse_args(argv)
     _options_after_name(args)
     return args
+
+
+def _names_a_container(words: list[str]) -> bool:
+    """Whether these words hold NAME (a word that is neither an option nor --user's value)."""
+    position = 0
+    while position < len(words):
+        if words[position] == "--user":
+            position += 2
+            continue
+        if not words[position].startswith("-"):
+            return True
+        position += 1
+    return False
 
 
 def _options_after_name(args: argparse.Namespace) -> None:
@@ -272,11 +287,24 @@ def _options_after_name(args: argparse.Namespace) -> None:
     args.command = command
 
 
-class Sub(NamedTuple):  # a NamedTuple: every mlc command loads this, dataclasses cost start-up time
-    arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace, cli.Context], int]
-    # Parses argv instead of parser.parse_args (before the context, which needs the final --user).
-    parse: Callable[[argparse.ArgumentParser, list[str]], argparse.Namespace] | None = None
+class Sub:
+    """One mlc subcommand. A plain class: every mlc command (and its --help) builds these at start,
+    and a NamedTuple or dataclass costs more there than the rest of this module (typing, exec)."""
+
+    __slots__ = ("arguments", "run", "parse")
+
+    def __init__(self, arguments: Callable[[argparse.ArgumentParser], None],
+                 run: Callable[[argparse.Namespace, cli.Context], int],
+                 parse: Callable[[argparse.ArgumentParser, list[str]], argparse.Namespace] | None = None) -> None:
+        self.arguments = arguments
+        self.run = run
+        # Parses argv instead of parser.parse_args (before the context, which needs the final --user).
+        self.parse = parse
+
+    def _replace(self, **changes: Any) -> Sub:
+        """A copy with some fields changed (as the NamedTuple it was offered; tests use it)."""
+        fields = {name: getattr(self, name) for name in self.__slots__}
+        return Sub(**{**fields, **changes})
 
 
 SUBCOMMANDS: dict[str, Sub] = {

@@ -47,6 +47,9 @@ class Command(_CommandFields):
         if self.prefix:
             return (f"Run a {self.prefix} command: `{self.prefix} SUB ARGS...` is the same as "
                     f"`{self.prefix}-SUB ARGS...`.")
+        quick = _summary_line(self.module_path)
+        if quick is not None:
+            return quick
         lines = docstring(self.module_path).strip().splitlines()
         return lines[0] if lines else ""
 
@@ -120,6 +123,26 @@ def family(prefix: str) -> dict[str, Command]:
     """{sub: command} for every `<prefix>-<sub>` command, in name order."""
     start = prefix + "-"
     return {command.name[len(start):]: command for command in COMMANDS if command.name.startswith(start)}
+
+
+def _summary_line(path: str) -> str | None:
+    """The docstring's first line read as text, when the module starts the plain way (`\"\"\"Summary`,
+    no backslash): a dispatcher's --help lists a dozen of these, and `ast` (which imports inspect)
+    would cost that --help more than the rest of it. None: ask `docstring` instead."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return None
+    quote = '"' * 3
+    body = head.removeprefix("\ufeff")
+    if not body.startswith(quote):
+        return None
+    first = body[3:].split("\n", 1)[0]
+    line = first.split(quote, 1)[0].strip()
+    if "\\" in line or not line or "\n" not in body[3:]:
+        return None
+    return line
 
 
 def docstring(path: str) -> str:

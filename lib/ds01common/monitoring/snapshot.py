@@ -3,8 +3,9 @@
 A snapshot costs one engine listing (DS01 containers, every state, no inspect) and one
 unlocked read each of the ledger, the GPU queue and lifecycle.json; it never takes a lock or
 writes, and reads those files as security.py's safe opens do: a link at any component of their
-path is never followed (the file reads as empty, with a warning). The ledger read is reconciled with the listing in memory (ledger.reconcile, the same
-rules every transaction applies), so the slots it shows are what `gpu-allocator status` would
+path is never followed (the file reads as empty, with a warning). The ledger read is
+reconciled with the listing in memory (ledger.reconcile, the same rules every transaction
+applies), so the slots it shows are what `gpu-allocator status` would
 show, even when no DS01 command has run since a `docker rm`; how many corrections that took
 is reported (a non-zero value that lasts means the ledger file is stale). NVML is asked for
 memory, utilisation and processes only when the GPUs are real, not simulated.
