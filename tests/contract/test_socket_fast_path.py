@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from conftest import TEST_IMAGE
-from ds01common import containers, dockerapi, engine_http, identity
+from ds01common import containers, dockerapi, identity
 from ds01common.errors import Ds01Error, NotFound
 from ds01common.records import Limits
 
@@ -115,8 +115,3 @@ def test_an_engine_that_is_not_there_is_the_one_line_connection_error(monkeypatc
             dockerapi.errors("container x"):
         client.containers.get("x")
 
-
-def test_an_option_the_fast_path_does_not_know_goes_to_the_sdk(docker_client):
-    assert engine_http.create_body({"image": TEST_IMAGE, "restart_policy": {"Name": "always"}}) is None
-    assert engine_http.create_body({"image": TEST_IMAGE, "mem_limit": "256m"}) is None  # the SDK parses sizes
-    assert engine_http.create_body({"image": TEST_IMAGE, "command": "sleep 1"}) is None  # the SDK splits strings

@@ -14,15 +14,16 @@ docs/monitoring.md lists every metric, the alert rules and the Grafana dashboard
 from __future__ import annotations
 
 import argparse
-import logging
 import time
-from typing import Any
 
 from .. import cli
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which this command's --help would pay for
+if TYPE_CHECKING:
+    from typing import Any
+
 TIER = "admin"
 INVENTORY_SECONDS = 300.0
-log = logging.getLogger("ds01")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +48,7 @@ def make_collector(context: cli.Context) -> Any:
         try:
             last_config[0] = config_module.load()
         except ConfigError as error:
-            log.warning("config unreadable, using the last good one: %s", str(error).splitlines()[0])
+            cli.log.warning("config unreadable, using the last good one: %s", str(error).splitlines()[0])
         return last_config[0]
 
     found: dict[str, Any] = {}
@@ -87,7 +88,7 @@ def main(argv: list[str]) -> int:
         raise UsageError(str(error)) from None
 
     def ready(bound_host: str, bound_port: int) -> None:
-        log.info("serving DS01 metrics on http://%s:%d/metrics", bound_host, bound_port)
+        cli.log.info("serving DS01 metrics on http://%s:%d/metrics", bound_host, bound_port)
 
     try:
         exporter.serve(collector, host, port, ready)
