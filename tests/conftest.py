@@ -17,17 +17,8 @@ sys.path.insert(0, str(ROOT / "lib"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 BIN = ROOT / "bin"
-TEST_IMAGE = os.environ.get("DS01_TEST_IMAGE", "ds01-test/busybox:latest")
-REQUIRE_DOCKER = os.environ.get("DS01_REQUIRE_DOCKER") == "1"
-
-from helpers import run_command, write_config  # noqa: E402
-
-
-def _missing(reason):
-    """Skip, or fail when the suite was asked to run everything (DS01_REQUIRE_DOCKER=1)."""
-    if REQUIRE_DOCKER:
-        pytest.fail(f"DS01_REQUIRE_DOCKER=1 but {reason}")
-    pytest.skip(reason)
+from helpers import REQUIRE_DOCKER, TEST_IMAGE, run_command, write_config  # noqa: E402, F401
+from helpers import missing as _missing  # noqa: E402
 
 
 @pytest.fixture

@@ -9,6 +9,19 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = ROOT / "bin"
+# Test modules import these from here, never `from conftest import`: every test folder has a
+# conftest.py, and which one the name `conftest` means depends on collection order.
+TEST_IMAGE = os.environ.get("DS01_TEST_IMAGE", "ds01-test/busybox:latest")
+REQUIRE_DOCKER = os.environ.get("DS01_REQUIRE_DOCKER") == "1"
+
+
+def missing(reason):
+    """Skip, or fail when the suite was asked to run everything (DS01_REQUIRE_DOCKER=1)."""
+    import pytest
+
+    if REQUIRE_DOCKER:
+        pytest.fail(f"DS01_REQUIRE_DOCKER=1 but {reason}")
+    pytest.skip(reason)
 
 BASE_CONFIG = {
     "default_group": "student",

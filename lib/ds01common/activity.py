@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
-import logging
 import os
 import re
 import time
@@ -18,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import dockerapi
+from . import dockerapi, log
 from . import labels as label
 from .container_stats import cpu_percent_between as cpu_percent
 from .container_stats import precpu_percent
 from .units import iso_utc
 
-log = logging.getLogger("ds01")
 MANAGED_FILTER = label.MANAGED_FILTER
 KEEP_ALIVE_FILE = ".keep-alive"
 # Every running container is sampled at once (see sample_cpu); beyond this many, in rounds.
@@ -107,6 +105,8 @@ def sample_cpu(docker: Any, container_ids: Iterable[str], sample_seconds: float 
     container_ids = list(container_ids)
     if not container_ids:
         return {}
+    import logging
+
     # Threads beyond the SDK's 10 pooled connections open their own; urllib3 would warn.
     logging.getLogger("urllib3.connectionpool").setLevel(logging.ERROR)
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, min(workers, len(container_ids)))) as pool:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime
 import grp
-import logging
 import re
 import time
 from collections.abc import Callable, Iterable
@@ -28,7 +27,6 @@ Document = dict[str, Any]
 Row = tuple[Any, ...]
 Lookup = Callable[[str], "User"]
 
-log = logging.getLogger("ds01")
 DOCKER_GROUP = "docker"
 
 

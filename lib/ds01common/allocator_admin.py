@@ -9,7 +9,6 @@ so reconciling does not hand it back to that container because of its labels.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 
 Document = dict[str, Any]  # the status document (see `status`)
 
-log = logging.getLogger("ds01")
 _SLOT_ID_RE = re.compile(r"^\d+(:\d+)?\Z")
 
 

@@ -34,10 +34,12 @@ def _logger() -> logging.Logger:
 
 
 def __getattr__(name: str) -> Any:
-    """`cli.log`, the "ds01" logger: `logging` is imported when a command first logs, not at
-    start-up (it costs a --help a fifth of its time)."""
+    """`cli.log`: the library's `log` module (warning/info/debug as on a Logger), which under
+    `run` writes to stderr without importing `logging` (it costs a --help a fifth of its time)."""
     if name == "log":
-        return _logger()
+        from . import log
+
+        return log
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
@@ -50,15 +52,19 @@ def _stderr_handler() -> logging.Handler:
 
     class StderrHandler(logging.Handler):
         def emit(self, record: logging.LogRecord) -> None:
-            try:
-                sys.stderr.write(f"{program_name()}: {record.getMessage()}\n")
-                sys.stderr.flush()
-            except (OSError, ValueError):
-                pass
+            _write_message(record.getMessage())
 
     handler = StderrHandler()
     handler.set_name("ds01-stderr")
     return handler
+
+
+def _write_message(message: str) -> None:
+    try:
+        sys.stderr.write(f"{program_name()}: {message}\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def setup_logging() -> None:
@@ -98,8 +104,10 @@ def _write_crash_log(error_text: str) -> Path | None:
 def run(main: Callable[[list[str]], int | None], argv: list[str] | None = None) -> NoReturn:
     """Call main(argv) and exit with its code; the one place errors become exit codes."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv not in HELP_ONLY:  # a help text logs nothing: it need not pay for importing logging
-        setup_logging()
+    from . import log
+
+    # What setup_logging's handler would do with each message, without importing logging.
+    log.send_to(_write_message, debug=bool(os.environ.get("DS01_DEBUG")))
     try:
         code = main(argv)
     except Ds01Error as error:

@@ -7,6 +7,7 @@ ConfigError, so an admin fixes the file in one go. Limits resolve in three layer
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from . import paths
@@ -157,8 +158,15 @@ def _limit_items(layer: dict[str, Any] | None) -> dict[str, Any]:
 def load(path: StrPath | None = None) -> Config:
     """Read and validate the config; raises ConfigError listing every problem."""
     path = Path(path) if path else paths.config_path()
+    from . import config_cache
+
+    cached = config_cache.lookup(str(path))
+    if cached is not None:
+        return Config(cached, path)
     try:
-        content = path.read_text()
+        with open(path, "rb") as handle:
+            info = os.fstat(handle.fileno())  # before reading: a cache keyed by a later stat could lie
+            content = handle.read().decode("utf-8")
     except FileNotFoundError:
         raise ConfigError([f"{path}: file not found (set DS01_CONFIG or run `make install`)"]) from None
     except OSError as error:
@@ -179,6 +187,7 @@ def load(path: StrPath | None = None) -> Config:
     problems = validate(raw, path)
     if problems:
         raise ConfigError(problems)
+    config_cache.store(str(path), info, raw)
     return Config(raw, path)
 
 

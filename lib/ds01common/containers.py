@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import logging
 import os
 import re
 from pathlib import Path
 from typing import Any
 
-from . import dockerapi, events, names
+from . import dockerapi, events, log, names
 from . import labels as label
 from .clock import SYSTEM
 from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
     from .identity import User
     from .records import Limits, StrPath
 
-log = logging.getLogger("ds01")
 
 # Short local names for the label names of labels.py.
 LABEL_MANAGED = label.MANAGED

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 from pathlib import Path
 
-from . import paths
+from . import log, paths
 from .clock import SYSTEM, Clock
 from .units import iso_utc
 
@@ -15,7 +14,6 @@ TYPE_CHECKING = False  # typing's own flag would import typing, which every comm
 if TYPE_CHECKING:
     from typing import Any
 
-log = logging.getLogger("ds01")
 EVENTS_FILE = "events.jsonl"
 
 

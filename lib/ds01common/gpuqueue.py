@@ -12,9 +12,7 @@ Entry: {token, user, login, container, request: {count, full_gpu}, limits: {quot
 
 from __future__ import annotations
 
-import logging
 import os
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,7 +32,6 @@ if TYPE_CHECKING:
 
 Entry = dict[str, Any]  # one waiter, as stored (see the module docstring)
 
-log = logging.getLogger("ds01")
 
 QUEUE_FILE = "gpu-queue.json"
 SCHEMA_VERSION = 1
@@ -92,6 +89,8 @@ def join(state_dir: StrPath, user: User, container: str, request: Request | GpuR
          pid: int | None = None, clock: Clock = SYSTEM) -> Entry:
     """Add a waiter; returns its entry (with token)."""
     pid = os.getpid() if pid is None else pid
+    import uuid  # lazy: only a waiter needs a token
+
     token = uuid.uuid4().hex[:12]
     entry = {"user": user.name, "login": user.login, "container": container,
              "request": {"count": request.count, "full_gpu": bool(request.full_gpu)},

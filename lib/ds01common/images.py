@@ -8,14 +8,13 @@ environment can always be rebuilt.
 from __future__ import annotations
 
 import io
-import logging
 import os
 import re
 import shlex
 import tarfile
 from pathlib import Path
 
-from . import dockerapi, events, image_build, names, paths
+from . import dockerapi, events, image_build, log, names, paths
 from . import labels as label
 from .errors import Ds01Error, NotFound, PermissionDenied, UsageError
 from .units import iso_utc
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
     from .identity import User
     from .records import StrPath
 
-log = logging.getLogger("ds01")
 
 TEMPLATES = ("general", "cv", "nlp", "rl", "custom")
 DEFAULT_TEMPLATE = "general"

@@ -45,7 +45,6 @@ drives random interleavings of all this.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
@@ -53,7 +52,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import dockerapi, events, paths
+from . import dockerapi, events, log, paths
 from . import labels as label
 from .clock import SYSTEM, Clock
 from .inventory import sort_slot_ids
@@ -68,7 +67,6 @@ Change = tuple[str, str, str, str, str | None]
 # A conflict: (slot id, the container claiming it by label, the container holding it).
 Conflict = tuple[str, str, str]
 
-log = logging.getLogger("ds01")
 
 LEDGER_FILE = "gpu-state.json"
 SCHEMA_VERSION = 1

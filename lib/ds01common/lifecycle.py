@@ -11,12 +11,11 @@ remove, free the GPU; the workspace is kept).
 from __future__ import annotations
 
 import datetime
-import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import activity, events, identity, statefile, userfiles
+from . import activity, events, identity, log, statefile, userfiles
 from .errors import Ds01Error, NotFound
 from .units import format_duration
 
@@ -31,7 +30,6 @@ if TYPE_CHECKING:
     # (reason, warn or retire, message, details): one thing a check found due.
     Candidate = tuple[str, str, str, dict[str, Any]]
 
-log = logging.getLogger("ds01")
 STATE_FILE = "lifecycle.json"
 SCHEMA_VERSION = 1
 ALERTS_FILE = ".ds01-alerts"

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import log
 from .config_schema import DURATION_KEYS, LIMIT_KEYS, LIMITS, SIZE_KEYS
 from .units import format_duration, format_size
 
@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from .identity import User
     from .records import Limits
 
-log = logging.getLogger("ds01")
 LIMITS_FILE = ".ds01-limits"
 
 # The schema table holds every limit's meaning once.

@@ -1,7 +1,6 @@
 """The one module that runs other programs (git, ssh-keygen, systemctl, write, …)."""
 
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -10,6 +9,8 @@ from .errors import Ds01Error
 
 
 def which(program: str) -> str | None:
+    import shutil  # lazy: most commands never look a program up
+
     return shutil.which(program)
 
 

@@ -16,7 +16,6 @@ import contextlib
 import errno
 import fcntl
 import json
-import logging
 import os
 import stat
 import tempfile
@@ -25,13 +24,12 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import paths, security
+from . import log, paths, security
 from .errors import Ds01Error, LockTimeout, StateCorrupt
 
 if TYPE_CHECKING:
     from .records import StrPath
 
-log = logging.getLogger("ds01")
 FILE_MODE = 0o660
 DEFAULT_LOCK_TIMEOUT = 300.0
 POLL_SECONDS = 0.005

@@ -10,10 +10,10 @@ import uuid
 
 import docker.errors
 import pytest
-from conftest import TEST_IMAGE
 from ds01common import activity, dockerapi
 from ds01common.errors import NotFound
 from fakes.engine import FakeEngine
+from helpers import TEST_IMAGE
 
 CONTRACT_LABEL = "ds01test.contract"
 

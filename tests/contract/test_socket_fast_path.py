@@ -8,10 +8,10 @@ check that its answers and errors read as the SDK's do. Containers carry only a 
 import uuid
 
 import pytest
-from conftest import TEST_IMAGE
 from ds01common import containers, dockerapi, identity
 from ds01common.errors import Ds01Error, NotFound
 from ds01common.records import Limits
+from helpers import TEST_IMAGE
 
 CONTRACT_LABEL = "ds01test.contract"
 

@@ -11,8 +11,7 @@ import textwrap
 import time
 
 import pytest
-from conftest import TEST_IMAGE
-from helpers import ROOT, run_command, write_config
+from helpers import ROOT, TEST_IMAGE, run_command, write_config
 
 CREATOR = textwrap.dedent("""
     import os, sys, time

@@ -13,12 +13,12 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, _missing
 from ds01common import config as config_module
 from ds01common import containers, images, laptop, ports
 from ds01common.errors import NotFound
 from ds01common.identity import lookup_user
-from helpers import run_command, write_config
+from helpers import ROOT, run_command, write_config
+from helpers import missing as _missing
 
 BUSYBOX = "ds01-test/busybox:latest"
 PYTHON_IMAGE = os.environ.get("DS01_PYTHON_TEST_IMAGE", "ds01-test/debian-python:bookworm")

@@ -1,7 +1,7 @@
 """Attack: an admin rebuilding a user's image followed the user's symlinked requirements file
 (and build context) into root-only files; root-run git in a user's repository ran their hooks."""
 
-from conftest import as_user, ds01, fingerprint, one_line
+from attack_site import as_user, ds01, fingerprint, one_line
 
 
 def project(site, name):

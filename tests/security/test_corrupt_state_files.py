@@ -7,7 +7,7 @@ import os
 import shutil
 
 import pytest
-from conftest import IMAGE, as_user, ds01, fingerprint, remove_containers_of
+from attack_site import IMAGE, as_user, ds01, fingerprint, remove_containers_of
 from ds01common import gpuqueue
 from ds01common.identity import lookup_user
 from ds01common.records import Limits

@@ -1,7 +1,7 @@
 """Attack: `DS01_CONFIG=~/my.yaml` made a student an admin and lifted every quota."""
 
 import yaml
-from conftest import IMAGE, containers_of, ds01, one_line, remove_containers_of
+from attack_site import IMAGE, containers_of, ds01, one_line, remove_containers_of
 
 
 def test_a_users_own_config_neither_lifts_quotas_nor_makes_them_an_admin(site):

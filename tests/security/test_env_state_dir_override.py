@@ -3,7 +3,7 @@ revoked and given to someone else was used again (two containers on one MIG slot
 
 import os
 
-from conftest import IMAGE, containers_of, ds01, one_line, remove_containers_of
+from attack_site import IMAGE, containers_of, ds01, one_line, remove_containers_of
 
 
 def test_a_private_state_dir_is_ignored_and_the_real_ledger_still_counts_the_slot(site):

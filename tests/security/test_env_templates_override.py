@@ -3,7 +3,7 @@ the user wrote; like DS01_CONFIG/DS01_STATE_DIR it is honoured only for root (or
 
 import os
 
-from conftest import as_user, ds01
+from attack_site import as_user, ds01
 
 
 def test_a_users_own_templates_dir_is_ignored_by_an_installed_copy(site):

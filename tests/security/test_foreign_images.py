@@ -4,7 +4,7 @@ image; any image at all could be named."""
 import subprocess
 
 import yaml
-from conftest import IMAGE, containers_of, ds01, one_line, remove_containers_of
+from attack_site import IMAGE, containers_of, ds01, one_line, remove_containers_of
 
 
 def test_another_users_private_image_is_exit_4_by_name_by_id_and_as_a_saved_copy(site):

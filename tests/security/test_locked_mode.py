@@ -13,7 +13,7 @@ import subprocess
 
 import pytest
 import yaml
-from conftest import IMAGE
+from attack_site import IMAGE
 from helpers import ROOT, remove_users_docker_objects, run_command
 
 USERS_GROUP = "ds01t-i11-users"

@@ -11,7 +11,7 @@ import subprocess
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-from conftest import IMAGE, containers_of, remove_containers_of
+from attack_site import IMAGE, containers_of, remove_containers_of
 from ds01common import allocator, ledger
 from ds01common.errors import ResourcesUnavailable
 from ds01common.identity import User

@@ -4,7 +4,7 @@ which every command failed."""
 
 import os
 
-from conftest import IMAGE, as_user, containers_of, ds01, fingerprint, remove_containers_of
+from attack_site import IMAGE, as_user, containers_of, ds01, fingerprint, remove_containers_of
 
 
 def plant(site, where, name):

@@ -9,7 +9,7 @@ import time
 
 import pytest
 import yaml
-from conftest import IMAGE, base_config, containers_of, ds01, one_line
+from attack_site import IMAGE, base_config, containers_of, ds01, one_line
 from ds01common import config as config_module
 from ds01common import names, statefile
 from ds01common.errors import ConfigError, Ds01Error

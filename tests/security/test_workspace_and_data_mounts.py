@@ -5,7 +5,7 @@ was followed."""
 import os
 import shutil
 
-from conftest import IMAGE, as_user, containers_of, ds01, fingerprint, one_line, remove_containers_of
+from attack_site import IMAGE, as_user, containers_of, ds01, fingerprint, one_line, remove_containers_of
 from ds01common import identity, lifecycle
 
 
@@ -55,7 +55,7 @@ def test_a_data_root_the_admin_approved_mounts_what_the_user_can_read_and_refuse
     """config data_roots: -d/-m may name a directory under an approved root that the user can read
     (owned by anyone); an unreadable one, a link below the root, or a workspace there is exit 4."""
     import yaml
-    from conftest import base_config
+    from attack_site import base_config
 
     datasets = site["root"] / "datasets"
     for name, mode in (("", 0o755), ("public", 0o755), ("public/models", 0o555), ("private", 0o700),

@@ -32,11 +32,15 @@ def load(name: str) -> Callable[[list[str]], int]:
 
 def launch(name: str) -> None:
     """Run the command called `name` with sys.argv, mapping errors to exit codes; never returns."""
-    from .. import access, cli
+    from .. import cli
 
     def through_the_door(argv: list[str]) -> int:
-        # Locked mode: re-run through sudo, or take the acting user from it (access.py).
-        access.enter(name, argv)
+        # Locked mode: re-run through sudo, or take the acting user from it (access.py). A bare
+        # --help touches nothing the door guards, so it skips the door and its imports (pathlib).
+        if argv not in cli.HELP_ONLY:
+            from .. import access
+
+            access.enter(name, argv)
         return load(name)(argv)
 
     cli.run(through_the_door)

@@ -33,9 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _terminal_attached() -> bool:
+    from .. import container_exec  # it brings subprocess along, which a --background deploy never needs
+
+    return container_exec.terminal_attached()
+
+
 def main(argv: list[str]) -> int:
     args, context = cli.parse_with_user(build_parser(), argv)
-    from .. import container_cli, container_exec, containers
+    from .. import container_cli, containers
 
     if args.guided:
         from .. import guided_modules
@@ -47,8 +53,8 @@ def main(argv: list[str]) -> int:
     if backend.is_cluster(context.config):  # Slurm cluster: each container is a job
         from ..backend import cli_slurm
         return cli_slurm.create(context, args, deploy=True)
-    open_shell = args.open or (not args.background and container_exec.terminal_attached())
-    if args.open and not container_exec.terminal_attached():
+    open_shell = args.open or (not args.background and _terminal_attached())
+    if args.open and not _terminal_attached():
         build_parser().error("--open needs a terminal; use --background")
     result = containers.deploy(context.docker, context.config, context.user, args.name,
                                state_dir=context.state_dir, log_dir=context.log_dir, clock=context.clock,
@@ -62,5 +68,7 @@ def main(argv: list[str]) -> int:
         return 0
     print(f"Opening a shell in {args.name}; `exit` leaves it running (see container-exit)")
     sys.stdout.flush()
+    from .. import container_exec
+
     return container_exec.shell(context.docker, context.user, args.name, state_dir=context.state_dir,
                                 log_dir=context.log_dir, config=context.config)
