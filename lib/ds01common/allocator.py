@@ -43,7 +43,6 @@ import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
 from . import dockerapi, events, gpuqueue, inventory, ledger, log, names, paths, policy
 from . import labels as label
@@ -51,7 +50,10 @@ from .clock import SYSTEM, Clock
 from .errors import ResourcesUnavailable, UsageError
 from .units import iso_utc
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
+    from typing import Any
+
     from .identity import User
     from .inventory import Slot
     from .records import Limits, StrPath

@@ -10,7 +10,6 @@ so reconciling does not hand it back to that container because of its labels.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
 
 from . import dockerapi, events, gpuqueue, inventory, ledger
 from .clock import SYSTEM, Clock
@@ -18,10 +17,13 @@ from .errors import Ds01Error, NotFound
 from .names import short_name
 from .units import iso_utc
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
+    from typing import Any
+
     from .records import StrPath
 
-Document = dict[str, Any]  # the status document (see `status`)
+    Document = dict[str, Any]  # the status document (see `status`)
 
 _SLOT_ID_RE = re.compile(r"^\d+(:\d+)?\Z")
 

@@ -13,11 +13,14 @@ import math
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
 
 from .units import format_duration, format_size, parse_duration, parse_size
 
-Parser = Callable[[Any], Any]
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    from typing import Any
+
+    Parser = Callable[[Any], Any]
 
 
 class SettingProblems(ValueError):

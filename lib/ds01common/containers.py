@@ -12,7 +12,6 @@ import datetime
 import os
 import re
 from pathlib import Path
-from typing import Any
 
 from . import dockerapi, events, log, names
 from . import labels as label
@@ -23,6 +22,7 @@ from .units import iso_utc
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from typing import Any
 
     from .allocator import GpuRequest
     from .clock import Clock

@@ -9,11 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from typing import TYPE_CHECKING, Any
 
 from .errors import DockerUnavailable, Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
+    from typing import Any
+
     import docker
 
     from .records import EngineContainer

@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from .clock import SYSTEM, Clock
 from .errors import NotFound, PermissionDenied
@@ -23,14 +22,17 @@ from .ledger import process_alive, process_start_time
 from .records import Limits
 from .statefile import StateFile
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
+    from typing import Any
+
     from .allocator import GpuRequest
     from .identity import User
     from .inventory import Slot
     from .policy import Choice, Holdings, Refusal, Request
     from .records import StrPath
 
-Entry = dict[str, Any]  # one waiter, as stored (see the module docstring)
+    Entry = dict[str, Any]  # one waiter, as stored (see the module docstring)
 
 
 QUEUE_FILE = "gpu-queue.json"

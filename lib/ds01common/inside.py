@@ -11,9 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from . import labels as label
+
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    from typing import Any
 
 FOREIGN_HOME = "/tmp"
 

@@ -50,7 +50,6 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from . import dockerapi, events, log, paths
 from . import labels as label
@@ -59,7 +58,10 @@ from .inventory import sort_slot_ids
 from .statefile import StateFile
 from .units import iso_utc
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
+    from typing import Any
+
     from .records import EngineContainer, StrPath
 
 # A reconcile change: (kind, slot ids joined by commas, docker container name, why, user).

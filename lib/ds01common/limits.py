@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from . import log
 from .config_schema import DURATION_KEYS, LIMIT_KEYS, LIMITS, SIZE_KEYS
 from .units import format_duration, format_size
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
+    from typing import Any
+
     from .identity import User
     from .records import Limits
 

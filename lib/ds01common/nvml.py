@@ -17,7 +17,10 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    from typing import Any
 
 _MIG_NAME_RE = re.compile(r"(\d+)g\.(\d+)gb")
 

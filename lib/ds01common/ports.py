@@ -13,11 +13,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Any
 
 from . import dockerapi, statefile
 from . import labels as label
 from .errors import Ds01Error, ResourcesUnavailable
+
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:
+    from typing import Any
 
 SERVICE_PORT = 8888  # the container port JupyterLab (or anything the user runs) listens on
 DEFAULT_FIRST = 20000

@@ -21,22 +21,24 @@ import stat
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
 
 from .errors import Ds01Error, PermissionDenied
 
-Result = TypeVar("Result")
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
+if TYPE_CHECKING:  # types only: typing costs a command's start-up more than this module
+    from typing import Any, Protocol, TypeVar
 
+    Result = TypeVar("Result")
 
-class UserLike(Protocol):
-    @property
-    def login(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def uid(self) -> int: ...
-    @property
-    def gid(self) -> int: ...
+    class UserLike(Protocol):
+        @property
+        def login(self) -> str: ...
+        @property
+        def name(self) -> str: ...
+        @property
+        def uid(self) -> int: ...
+        @property
+        def gid(self) -> int: ...
 
 
 class LinkRefused(PermissionDenied):

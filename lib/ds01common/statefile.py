@@ -22,12 +22,14 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import log, paths, security
 from .errors import Ds01Error, LockTimeout, StateCorrupt
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
+    from typing import Any, NoReturn
+
     from .records import StrPath
 
 FILE_MODE = 0o660

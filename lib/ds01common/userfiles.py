@@ -14,15 +14,18 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeGuard, TypeVar
 
 from .errors import Ds01Error, PermissionDenied
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
+    from typing import TypeGuard, TypeVar
+
     from .identity import User
 
+    Result = TypeVar("Result")
+
 PathLike = str | os.PathLike[str]
-Result = TypeVar("Result")
 
 
 def _open_for(user: User | None, path: PathLike, flags: int, mode: int) -> int:
