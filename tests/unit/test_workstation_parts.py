@@ -72,7 +72,7 @@ def test_concurrent_creates_never_share_a_port(tmp_path):
     """Eight creators at once, each labelling its container inside the reservation (as create does)."""
     import threading
 
-    from fakes.fake_engine import FakeEngine
+    from fakes.engine import FakeEngine
 
     engine = FakeEngine()
     chosen = []
