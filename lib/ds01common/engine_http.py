@@ -192,15 +192,13 @@ def create_body(options: Mapping[str, Any]) -> dict[str, Any] | None:
 
 # --- SDK-shaped results -----------------------------------------------------------------
 
-class Container:
-    """A container as the SDK's Container: id, name, status, labels, attrs, and the calls DS01
-    makes most (start, stop, kill, remove, reload) as raw HTTP; any other attribute is the real
-    SDK Container's (`fallback(id)` fetches it)."""
+class _EngineObject:
+    """What the SDK-shaped results share: the engine's `attrs`, identity by id, and every
+    attribute this module does not serve taken from the real SDK object (`fallback(id)`)."""
 
-    def __init__(self, socket_path: str, attrs: dict[str, Any], fallback: Callable[[str], Any]) -> None:
-        self._socket_path = socket_path
-        self._fallback = fallback
+    def __init__(self, attrs: dict[str, Any], fallback: Callable[[str], Any]) -> None:
         self.attrs = attrs
+        self._fallback = fallback
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -208,18 +206,33 @@ class Container:
         return getattr(self._fallback(self.id), name)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Container) and other.id == self.id
+        return type(other) is type(self) and isinstance(other, _EngineObject) and other.id == self.id
 
     def __hash__(self) -> int:
         return hash(self.id)
-
-    def __repr__(self) -> str:
-        return f"<Container: {self.short_id}>"
 
     @property
     def id(self) -> str:
         identifier: str = self.attrs.get("Id", "")
         return identifier
+
+    @property
+    def labels(self) -> dict[str, str]:
+        found: dict[str, str] = (self.attrs.get("Config") or {}).get("Labels") or {}
+        return found
+
+
+class Container(_EngineObject):
+    """A container as the SDK's Container: id, name, status, labels, attrs, and the calls DS01
+    makes most (start, stop, kill, remove, reload) as raw HTTP; any other attribute is the real
+    SDK Container's (`fallback(id)` fetches it)."""
+
+    def __init__(self, socket_path: str, attrs: dict[str, Any], fallback: Callable[[str], Any]) -> None:
+        super().__init__(attrs, fallback)
+        self._socket_path = socket_path
+
+    def __repr__(self) -> str:
+        return f"<Container: {self.short_id}>"
 
     @property
     def short_id(self) -> str:
@@ -234,11 +247,6 @@ class Container:
     def status(self) -> Any:
         state = self.attrs.get("State")
         return state["Status"] if isinstance(state, dict) else state
-
-    @property
-    def labels(self) -> dict[str, str]:
-        found: dict[str, str] = (self.attrs.get("Config") or {}).get("Labels") or {}
-        return found
 
     @property
     def ports(self) -> dict[str, Any]:
@@ -267,29 +275,9 @@ class Container:
                 {"v": int(v), "link": int(link), "force": int(force)})
 
 
-class Image:
+class Image(_EngineObject):
     """An image as the SDK's Image: id, short_id, tags, labels, attrs; anything else is the real
     SDK Image's (`fallback(id)`)."""
-
-    def __init__(self, attrs: dict[str, Any], fallback: Callable[[str], Any]) -> None:
-        self.attrs = attrs
-        self._fallback = fallback
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._fallback(self.id), name)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Image) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
-
-    @property
-    def id(self) -> str:
-        identifier: str = self.attrs.get("Id", "")
-        return identifier
 
     @property
     def short_id(self) -> str:
@@ -298,8 +286,3 @@ class Image:
     @property
     def tags(self) -> list[str]:
         return [tag for tag in self.attrs.get("RepoTags") or [] if tag != "<none>:<none>"]
-
-    @property
-    def labels(self) -> dict[str, str]:
-        found: dict[str, str] = (self.attrs.get("Config") or {}).get("Labels") or {}
-        return found

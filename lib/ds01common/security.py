@@ -64,17 +64,23 @@ def _refused(path: str | os.PathLike[str], error: OSError) -> Ds01Error:
     return Ds01Error(f"cannot open {os.fspath(path)}: {error.strerror}")
 
 
+def _step_down(fd: int, part: str) -> int:
+    """The directory `part` inside the directory `fd`, opened without following a link; `fd` is
+    closed once the child is open (on an error it stays open for the caller to close)."""
+    child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+    os.close(fd)
+    return child
+
+
 def open_directory_nofollow(path: str | os.PathLike[str]) -> int:
     """An O_DIRECTORY fd for `path`, reached without following a link at any component."""
     fd = os.open("/", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for part in _components(path):
             try:
-                next_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                fd = _step_down(fd, part)
             except OSError as error:
                 raise _refused(path, error) from None
-            os.close(fd)
-            fd = next_fd
     except BaseException:
         os.close(fd)
         raise
@@ -328,7 +334,7 @@ def open_directory_nofollow_below(base: Path, parts: Iterable[str], what: str) -
             if part in ("", ".", ".."):
                 raise LinkRefused(f"permission denied: {what} contains {part!r}")
             try:
-                next_fd = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
+                fd = _step_down(fd, part)
             except FileNotFoundError:
                 from .errors import NotFound
 
@@ -338,8 +344,6 @@ def open_directory_nofollow_below(base: Path, parts: Iterable[str], what: str) -
                     raise LinkRefused(f"permission denied: {what} runs through a symlink or a file; "
                                       "DS01 mounts only real directories") from None
                 raise _refused(what, error) from None
-            os.close(fd)
-            fd = next_fd
     except BaseException:
         os.close(fd)
         raise
