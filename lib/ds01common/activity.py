@@ -86,10 +86,7 @@ def iso(epoch: float | None) -> str | None:
 # --- CPU ---
 
 def _one_stats(docker: Any, container_id: str, one_shot: bool) -> Any:
-    with dockerapi.errors(f"container {container_id[:12]}"):
-        if one_shot:
-            return docker.api.stats(container_id, stream=False, one_shot=True)
-        return docker.api.stats(container_id, stream=False)
+    return dockerapi.container_stats_once(docker, container_id, one_shot=one_shot)
 
 
 def sample_cpu(docker: Any, container_ids: Iterable[str], sample_seconds: float = 1.0,
@@ -221,15 +218,11 @@ def _uid(labels: dict[str, str]) -> int | None:
 
 def list_managed(docker: Any) -> list[dict[str, Any]]:
     """Summaries of every DS01 container (running, stopped and never started)."""
-    with dockerapi.errors("containers"):
-        summaries: list[dict[str, Any]] = docker.api.containers(all=True, filters=MANAGED_FILTER)
-        return summaries
+    return dockerapi.container_summaries(docker, MANAGED_FILTER)
 
 
 def _inspect(docker: Any, container_id: str) -> dict[str, Any]:
-    with dockerapi.errors(f"container {container_id[:12]}"):
-        details: dict[str, Any] = docker.api.inspect_container(container_id)
-        return details
+    return dockerapi.inspect_container_json(docker, container_id)
 
 
 def observe(docker: Any, *, sample_seconds: float = 1.0,

@@ -9,7 +9,7 @@
         allocation.labels         # {"ds01.gpu.slots": "0,1:0", "ds01.gpu.uuids": "GPU-…,MIG-…"}
         allocation.environment    # {"CUDA_VISIBLE_DEVICES": …, "NVIDIA_VISIBLE_DEVICES": …}
         allocation.device_requests(nvidia_runtime)   # [docker.types.DeviceRequest] or []
-        container = docker.containers.create(..., labels={**mine, **allocation.labels}, ...)
+        container = dockerapi.create_container(docker, {..., "labels": {**mine, **allocation.labels}})
         allocation.confirm(container.id)
 
 - `request.count` 0 means CPU-only (still checked against max_containers_per_user).

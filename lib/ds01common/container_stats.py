@@ -61,9 +61,7 @@ def from_sample(item: dict[str, Any], sample: dict[str, Any] | None) -> dict[str
 
 
 def _sample(docker: Any, container_id: str) -> dict[str, Any]:
-    with dockerapi.errors("container stats"):
-        sample: dict[str, Any] = docker.api.stats(container_id, stream=False)
-        return sample
+    return dockerapi.container_stats_once(docker, container_id, what="container stats")
 
 
 def collect(docker: Any, user: User | None = None, name: str | None = None, *,

@@ -7,7 +7,6 @@ how ownership is checked and how GPU state is rebuilt after a crash.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import os
 import re
@@ -89,12 +88,12 @@ def find(docker: Any, user: User, name: str) -> Any:
     if CONTAINER_ID_RE.match(short) and len(short) > LONGEST_NAME:
         return _find_explicit(docker, user, short)  # a full id: never a name
     name = names.validate_name(short)
-    container = dockerapi.get_or_none(docker.containers, names.docker_name(name, user.uid), _what(name))
+    container = dockerapi.get_container(docker, names.docker_name(name, user.uid), _what(name))
     if container is not None:
         check_owner(user, name, container.labels)
         return container
     if CONTAINER_ID_RE.match(name):
-        found = dockerapi.get_or_none(docker.containers, name, _what(name))
+        found = dockerapi.get_container(docker, name, _what(name))
         if found is not None and found.id.startswith(name):
             check_owner(user, name, found.labels)
             return found
@@ -103,7 +102,7 @@ def find(docker: Any, user: User, name: str) -> Any:
 
 def _find_explicit(docker: Any, user: Any, key: str) -> Any:
     """A container named by its Docker name or its id: the user's own, else exit 4 (or not found)."""
-    container = dockerapi.get_or_none(docker.containers, key, _what(key))
+    container = dockerapi.get_container(docker, key, _what(key))
     if container is None or CONTAINER_ID_RE.match(key) and not container.id.startswith(key):
         raise NotFound(f"no container named {key}: see `container-list`")
     check_owner(user, key, container.labels)
@@ -115,16 +114,15 @@ def _find_explicit(docker: Any, user: Any, key: str) -> Any:
 def resolve_image(docker: Any, user: User, name: str, image: str | None = None) -> str:
     """The image to run: `image`, else ds01-<user>/<name>:latest, else an error saying how to build one."""
     if image:
-        if dockerapi.get_or_none(docker.images, image, f"image {image}") is None:
+        if dockerapi.inspect_image(docker, image, f"image {image}") is None:
             try:
-                with dockerapi.errors(f"image {image}"):
-                    docker.images.pull(image)
+                dockerapi.pull_image(docker, image, f"image {image}")
             except Ds01Error as error:
                 raise NotFound(f"image {image} is not on this server and could not be pulled "
                                f"({error}); see `image-list`") from None
         return image
     own = names.image_name(user.name, name, uid=user.uid)
-    if dockerapi.get_or_none(docker.images, own, f"image {own}") is None:
+    if dockerapi.inspect_image(docker, own, f"image {own}") is None:
         raise NotFound(f"no image for {name}: build one with `image-create {name}`, or pass --image IMAGE")
     return own
 
@@ -140,7 +138,7 @@ def choose_image(docker: Any, config: Any, user: Any, name: str, image: str | No
         return resolve_image(docker, user, name, image), None
     own_project = project or name
     own = names.image_name(user.name, own_project, uid=user.uid)
-    if dockerapi.get_or_none(docker.images, own, f"image {own}") is not None:
+    if dockerapi.inspect_image(docker, own, f"image {own}") is not None:
         return own, None
     if not use_default:
         return resolve_image(docker, user, own_project), None
@@ -340,7 +338,7 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
         if extra_mount is not None:
             mount_source(config, user, extra_mount, what, shared=True)  # data roots allowed, see security.py
     view = inside.for_image(chosen_image, inside.image_labels(
-        dockerapi.get_or_none(docker.images, chosen_image, f"image {chosen_image}")))
+        dockerapi.inspect_image(docker, chosen_image, f"image {chosen_image}")))
     with allocator.reserve(docker, config, user, limits, docker_container_name, request,
                            state_dir=state_dir, log_dir=log_dir, clock=clock or SYSTEM) as allocation:
         # Made only once the reservation stands: a create refused by quota leaves nothing behind.
@@ -355,14 +353,11 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
                                      allocation.environment, allocation.device_requests(nvidia),
                                      data_dir=data_dir, cgroup_parent=_cgroup_parent(config, user, engine),
                                      home=view.home, port=port, models_dir=models_dir)
-            with dockerapi.errors(_what(name)):
-                container = docker.containers.create(**options)
+            container = dockerapi.create_container(docker, options, _what(name))
         try:
-            with dockerapi.errors(_what(name)):
-                container = docker.containers.get(container.id)
             allocation.confirm(container.id)
         except BaseException:
-            _remove_quietly(container)
+            dockerapi.remove_quietly(container)
             raise
         slots = [slot.id for slot in allocation.slots]
         notice = "\n".join(text for text in (image_notice, allocation.notice, view.notice) if text) or None
@@ -371,13 +366,6 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
     return {"name": name, "docker_name": docker_container_name, "id": container.id, "user": user.name,
             "image": chosen_image, "gpus": slots, "workspace": str(workspace_path),
             "status": container.status, "notice": notice, "port": port, "home": view.home}, container
-
-
-def _remove_quietly(container: Any) -> None:
-    try:
-        container.remove(force=True)
-    except Exception:  # noqa: BLE001 - best effort while another error is on its way
-        pass
 
 
 def deploy(docker: Any, config: Any, user: User, name: str | None, *, state_dir: StrPath, log_dir: StrPath | None,
@@ -427,9 +415,7 @@ def start(docker: Any, user: User, name: str, *, state_dir: StrPath, log_dir: St
         if not fresh:
             _refuse_vanished(container, name, config)
         checked_mounts = _refuse_swapped_mounts(container, user, config)
-    with dockerapi.errors(_what(name)):
-        container.start()
-        container.reload()
+    dockerapi.start_and_refresh(container, _what(name))
     _refuse_mounts_swapped_during_start(container, name, checked_mounts)
     if container.status != "running":
         state = container.attrs.get("State") or {}
@@ -470,8 +456,7 @@ def _refuse_mounts_swapped_during_start(container: Any, name: str, checked: dict
         except OSError:
             continue  # not ours to look into; the check before the start stands
         if (info.st_dev, info.st_ino) != expected:
-            with contextlib.suppress(Exception), dockerapi.errors(_what(name)):
-                container.kill()
+            dockerapi.kill_quietly(container, _what(name))
             raise PermissionDenied(f"permission denied: {name}'s {destination} was swapped for another "
                                    "directory while it started; it was stopped")
 
@@ -541,9 +526,7 @@ def stop(docker: Any, user: User, name: str, timeout: int = 10, log_dir: StrPath
     container = find(docker, user, name)
     if container.status not in ("running", "restarting", "paused"):
         return container
-    with dockerapi.errors(_what(name)):
-        container.stop(timeout=timeout)
-        container.reload()
+    dockerapi.stop_and_refresh(container, timeout=timeout, what=_what(name))
     events.record("container.stopped", user.name, log_dir=log_dir, container=name)
     return container
 
@@ -560,8 +543,7 @@ def remove(docker: Any, user: User, name: str, *, force: bool = False, state_dir
         raise Ds01Error(f"{name} is running: stop it first (`container-stop {name}`), "
                         "or use --force, or `container-retire`")
     labels = container.labels
-    with dockerapi.errors(_what(name)):
-        container.remove(force=force)
+    dockerapi.remove_held(container, force=force, what=_what(name))
     allocator.release_container(docker, container.name, state_dir=state_dir, log_dir=log_dir,
                                 by=actor or user.name, reason=action if reason == "manual" else f"{action}: {reason}")
     events.record("container.removed", user.name, log_dir=log_dir, container=name,
@@ -583,13 +565,10 @@ def retire(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPat
     if save_changes:
         repository = names.image_repository(user.name, name, uid=user.uid)
         tag = commit_tag()
-        with dockerapi.errors(_what(name)):
-            container.commit(repository=repository, tag=tag,
-                             conf={"Labels": {LABEL_USER: user.name, LABEL_PROJECT: name}})
-        image = f"{repository}:{tag}"
+        image = dockerapi.commit_container(container, repository, tag,
+                                           {LABEL_USER: user.name, LABEL_PROJECT: name}, _what(name))
     if container.status in ("running", "restarting", "paused"):
-        with dockerapi.errors(_what(name)):
-            container.stop(timeout=timeout)
+        dockerapi.stop_held(container, timeout=timeout, what=_what(name))
     result = remove(docker, user, name, force=True, state_dir=state_dir, log_dir=log_dir,
                     container=container, actor=actor, reason=reason, action="retired")
     events.record("container.retired", user.name, log_dir=log_dir, container=name,

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     import docker
 
-    from .records import EngineContainer
+    from .records import EngineContainer, ImageDetails
 
 DEFAULT_TIMEOUT = 120
 
@@ -378,3 +378,189 @@ def _unix_get_json(socket_path: str, path: str, params: dict[str, Any]) -> Any:
             message = None
         raise Ds01Error(f"docker: {message or b' '.join(status[1:]).decode(errors='replace') or 'no answer'}")
     return json.loads(body)
+
+
+# --- images, stats, nodes (images.py, activity.py, container_stats.py, projects.py, backend/node.py) ---
+
+def _image_details(image: Any) -> ImageDetails:
+    from .records import ImageDetails
+
+    attrs: dict[str, Any] = getattr(image, "attrs", None) or {}
+    size = attrs.get("Size")
+    created = attrs.get("Created")
+    # getattr: the SDK's Image, engine_http's and the tests' stand-ins differ in what they carry
+    tags = getattr(image, "tags", None) or attrs.get("RepoTags") or []
+    labels = getattr(image, "labels", None) or (attrs.get("Config") or {}).get("Labels") or {}
+    return ImageDetails(id=str(getattr(image, "id", None) or attrs.get("Id") or ""),
+                        tags=tuple(tag for tag in tags if tag != "<none>:<none>"),
+                        labels=dict(labels), size=size if isinstance(size, int) else None,
+                        created=str(created) if created else None)
+
+
+def inspect_image(client: Any, reference: str, what: str | None = None) -> ImageDetails | None:
+    """The image `reference` (name:tag or id) as a typed record; None when there is no such image."""
+    image = get_or_none(client.images, reference, what or f"image {reference}")
+    return None if image is None else _image_details(image)
+
+
+def get_image(client: Any, reference: str, what: str | None = None) -> ImageDetails:
+    """The image `reference` as a typed record; NotFound (translated) when there is no such image."""
+    with errors(what or f"image {reference}"):
+        image = client.images.get(reference)
+    return _image_details(image)
+
+
+def remove_image(client: Any, reference: str, what: str | None = None) -> None:
+    """Remove (untag) the image `reference`; `what` names it in errors."""
+    with errors(what or f"image {reference}"):
+        client.images.remove(reference)
+
+
+def container_stats_once(client: Any, container_id: str, *, one_shot: bool = False,
+                         what: str | None = None) -> dict[str, Any]:
+    """One non-streaming stats sample of a container, as the engine's JSON (`one_shot`: skip
+    the engine's second frame, so no precpu-based CPU figure)."""
+    with errors(what or f"container {container_id[:12]}"):
+        if one_shot:
+            sample: dict[str, Any] = client.api.stats(container_id, stream=False, one_shot=True)
+        else:
+            sample = client.api.stats(container_id, stream=False)
+    return sample
+
+
+def container_summaries(client: Any, filters: Mapping[str, Any], what: str = "containers") -> list[dict[str, Any]]:
+    """The engine's container list (every state) matching `filters`, as its JSON entries (one call)."""
+    with errors(what):
+        entries: list[dict[str, Any]] = client.api.containers(all=True, filters=dict(filters))
+    return entries
+
+
+def inspect_container_json(client: Any, container_id: str, what: str | None = None) -> dict[str, Any]:
+    """The engine's inspect JSON of one container."""
+    with errors(what or f"container {container_id[:12]}"):
+        details: dict[str, Any] = client.api.inspect_container(container_id)
+    return details
+
+
+def image_summaries(client: Any, what: str = "images") -> list[dict[str, Any]]:
+    """The engine's image list, as its JSON entries (one call)."""
+    with errors(what):
+        entries: list[dict[str, Any]] = client.api.images()
+    return entries
+
+
+def build_image(client: Any, what: str, **options: Any) -> Iterator[dict[str, Any]]:
+    """Build an image (`options`: the engine's build parameters) and yield its decoded output
+    chunks as they come; engine failures while starting or streaming become typed errors."""
+    with errors(what):
+        yield from client.api.build(decode=True, **options)
+
+
+def container_image_id(container: Any) -> str | None:
+    """The id of the image a held container was created from (from its inspect; no engine call)."""
+    image_id = (getattr(container, "attrs", None) or {}).get("Image")
+    return str(image_id) if image_id is not None else None
+
+
+def engine_runtimes(client: Any) -> frozenset[str]:
+    """The names of the container runtimes the engine offers (e.g. "runc", "nvidia")."""
+    with errors("the Docker engine"):
+        runtimes = client.info().get("Runtimes") or {}
+    return frozenset(runtimes)
+
+
+def create_held(client: Any, options: Mapping[str, Any], what: str | None = None) -> Any:
+    """Create a container from `containers.create` options and return the engine's handle as
+    created (no refresh: a job container is only started, waited on and removed)."""
+    with errors(what):
+        return client.containers.create(**options)
+
+
+def start_held(container: Any, what: str | None = None) -> None:
+    """Start `container` without refreshing it."""
+    with errors(what):
+        container.start()
+
+
+# --- containers (containers.py, ports.py, allocator.py) ---
+# Each takes the container handle its caller already holds (from `get_or_none`), so moving a
+# call here costs no extra engine round trip; the SDK's exceptions become DS01's typed errors.
+
+def get_container(client: Any, key: str, what: str | None = None) -> Any:
+    """The container `key` (a name or an id, inspected once); None when there is no such container."""
+    return get_or_none(client.containers, key, what or f"container {key}")
+
+
+def pull_image(client: Any, reference: str, what: str | None = None) -> None:
+    """Pull `reference` from its registry (errors name it as `what`)."""
+    with errors(what or f"image {reference}"):
+        client.images.pull(reference)
+
+
+def create_container(client: Any, options: Mapping[str, Any], what: str | None = None) -> Any:
+    """Create a container from `containers.create` options and return it freshly inspected
+    (the create's own answer lacks the engine's defaults). A container the inspect cannot see
+    is removed again, so a failed create leaves nothing behind."""
+    with errors(what):
+        created = client.containers.create(**options)
+    try:
+        with errors(what):
+            return client.containers.get(created.id)
+    except BaseException:
+        remove_quietly(created)
+        raise
+
+
+def remove_quietly(container: Any) -> None:
+    """Force-remove `container`, ignoring any failure (another error is already on its way)."""
+    try:
+        container.remove(force=True)
+    except Exception:  # noqa: BLE001 - best effort while another error is on its way
+        pass
+
+
+def start_and_refresh(container: Any, what: str | None = None) -> None:
+    """Start `container` and refresh its status and attributes from the engine."""
+    with errors(what):
+        container.start()
+        container.reload()
+
+
+def stop_and_refresh(container: Any, *, timeout: int = 10, what: str | None = None) -> None:
+    """Stop `container` (killed after `timeout` seconds) and refresh its status and attributes."""
+    with errors(what):
+        container.stop(timeout=timeout)
+        container.reload()
+
+
+def stop_held(container: Any, *, timeout: int = 10, what: str | None = None) -> None:
+    """Stop `container` (killed after `timeout` seconds) without refreshing it (it goes next)."""
+    with errors(what):
+        container.stop(timeout=timeout)
+
+
+def kill_quietly(container: Any, what: str | None = None) -> None:
+    """Kill `container`, ignoring any failure (the caller refuses the start either way)."""
+    with contextlib.suppress(Exception), errors(what):
+        container.kill()
+
+
+def remove_held(container: Any, *, force: bool = False, what: str | None = None) -> None:
+    """Remove `container` (`force`: even while it runs)."""
+    with errors(what):
+        container.remove(force=force)
+
+
+def commit_container(container: Any, repository: str, tag: str, labels: Mapping[str, str],
+                     what: str | None = None) -> str:
+    """Save `container`'s filesystem as image `repository:tag` with `labels`; returns the reference."""
+    with errors(what):
+        container.commit(repository=repository, tag=tag, conf={"Labels": dict(labels)})
+    return f"{repository}:{tag}"
+
+
+def list_all_entries(client: Any) -> list[dict[str, Any]]:
+    """The engine's container list, every state and every owner, as its JSON entries."""
+    with errors("containers"):
+        entries: list[dict[str, Any]] = client.api.containers(all=True)
+    return entries

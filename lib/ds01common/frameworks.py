@@ -98,7 +98,7 @@ def rows_on_server(config: Any, docker: Any) -> list[FrameworkRow]:
     from . import dockerapi
 
     def present(image: str) -> bool:
-        return dockerapi.get_or_none(docker.images, image, f"image {image}") is not None
+        return dockerapi.inspect_image(docker, image) is not None
     return rows_with_presence(config.frameworks, present)
 
 

@@ -22,11 +22,11 @@ from .userfiles import make_directory, write_text
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every command
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Sequence
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any
 
     from .identity import User
-    from .records import StrPath
+    from .records import ImageDetails, StrPath
 
 
 TEMPLATES = ("general", "cv", "nlp", "rl", "custom")
@@ -354,34 +354,32 @@ def build(docker: Any, config: Any, user: User, project: str, *, no_cache: bool 
     previous = _current_id(docker, reference)
     recent: list[str] = []
     image_id = None
-    with dockerapi.errors(f"image {reference}"):
-        stream = docker.api.build(fileobj=_context(path.parent, built.text, user), custom_context=True, tag=reference,
-                                  labels=image_labels(user, project), buildargs=build_args(user),
-                                  nocache=no_cache, rm=True, forcerm=True, decode=True)
-        for chunk in stream:
-            if "error" in chunk:
-                detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
-                raise Ds01Error(image_build.failure_message(reference, project, path, built, recent, detail,
-                                                            shown=on_output is not None))
-            text = chunk.get("stream")
-            if text is None and chunk.get("status") and not chunk.get("progressDetail"):
-                text = f"{chunk['status']} {chunk.get('id', '')}".rstrip() + "\n"
-            if text:
-                recent = (recent + [text])[-40:]
-                if on_output:
-                    on_output(text)
-            image_id = (chunk.get("aux") or {}).get("ID", image_id)
-    with dockerapi.errors(f"image {reference}"):
-        image = docker.images.get(reference)
+    stream = dockerapi.build_image(docker, f"image {reference}", fileobj=_context(path.parent, built.text, user),
+                                   custom_context=True, tag=reference, labels=image_labels(user, project),
+                                   buildargs=build_args(user), nocache=no_cache, rm=True, forcerm=True)
+    for chunk in stream:
+        if "error" in chunk:
+            detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
+            raise Ds01Error(image_build.failure_message(reference, project, path, built, recent, detail,
+                                                        shown=on_output is not None))
+        text = chunk.get("stream")
+        if text is None and chunk.get("status") and not chunk.get("progressDetail"):
+            text = f"{chunk['status']} {chunk.get('id', '')}".rstrip() + "\n"
+        if text:
+            recent = (recent + [text])[-40:]
+            if on_output:
+                on_output(text)
+        image_id = (chunk.get("aux") or {}).get("ID", image_id)
+    image = dockerapi.get_image(docker, reference)
     if previous and previous != image.id:
         _drop_if_orphaned(docker, previous)
     events.record("image.built", user.name, log_dir=log_dir, image=reference, project=project,
                   id=image.id, no_cache=no_cache)
-    return {"image": reference, "id": image.id or image_id, "size": image.attrs.get("Size")}
+    return {"image": reference, "id": image.id or image_id, "size": image.size}
 
 
 def _current_id(docker: Any, reference: str) -> str | None:
-    image = dockerapi.get_or_none(docker.images, reference, f"image {reference}")
+    image = dockerapi.inspect_image(docker, reference)
     return image.id if image is not None else None
 
 
@@ -389,18 +387,19 @@ def _drop_if_orphaned(docker: Any, image_id: str | None) -> None:
     """A rebuild leaves the old image untagged; remove it unless a container still runs it,
     so repeated image-update runs do not fill the shared disk."""
     try:
-        with dockerapi.errors("images"):
-            old = docker.images.get(image_id)
-            if old.tags or image_id in containers_by_image(docker):
-                return
-            docker.images.remove(image_id)
+        if image_id is None:
+            return
+        old = dockerapi.get_image(docker, image_id, "images")
+        if old.tags or image_id in containers_by_image(docker):
+            return
+        dockerapi.remove_image(docker, image_id, "images")
     except Exception as error:  # noqa: BLE001 - cleanup only; the build itself succeeded
         log.debug("kept old image %s: %s", image_id, error)
 
 
 # --- listing and removal -----------------------------------------------------------------
 
-def _owner(labels: dict[str, str], repository_tags: Iterable[str]) -> str | None:
+def _owner(labels: Mapping[str, str] | None, repository_tags: Iterable[str]) -> str | None:
     labels = labels or {}
     if labels.get(LABEL_USER):
         return labels[LABEL_USER]
@@ -412,14 +411,13 @@ def _owner(labels: dict[str, str], repository_tags: Iterable[str]) -> str | None
 
 def containers_by_image(docker: Any) -> dict[str, list[str]]:
     """{image id: [container names]} for every DS01 container (one engine call)."""
-    with dockerapi.errors("containers"):
-        entries = docker.api.containers(all=True, filters=dict(label.MANAGED_FILTER))
+    entries = dockerapi.container_summaries(docker, label.MANAGED_FILTER)
     using: dict[str, list[str]] = {}
     for entry in entries:
         labels = entry.get("Labels") or {}
         name = labels.get(LABEL_PROJECT) or names.split_docker_name((entry.get("Names") or ["/"])[0])[0]
         owner = labels.get(LABEL_USER)
-        using.setdefault(entry.get("ImageID"), []).append(name if owner is None else f"{name} ({owner})")
+        using.setdefault(str(entry.get("ImageID") or ""), []).append(name if owner is None else f"{name} ({owner})")
     return using
 
 
@@ -427,8 +425,7 @@ def list_images(docker: Any, user: User) -> list[dict[str, Any]]:
     """The user's images, one entry per tag: image, project, tag, id, size, created, containers."""
 
     prefix = f"ds01-{names.image_user(user.name, user.uid)}/"
-    with dockerapi.errors("images"):
-        entries = docker.api.images()
+    entries = dockerapi.image_summaries(docker)
     using = containers_by_image(docker)
     result = []
     for entry in entries:
@@ -441,7 +438,7 @@ def list_images(docker: Any, user: User) -> list[dict[str, Any]]:
             result.append({
                 "image": reference, "project": repository[len(prefix):], "tag": tag, "id": entry.get("Id"),
                 "size": entry.get("Size"), "created": created,
-                "containers": [name.split(" (")[0] for name in using.get(entry.get("Id"), [])],
+                "containers": [name.split(" (")[0] for name in using.get(str(entry.get("Id") or ""), [])],
             })
     return sorted(result, key=lambda item: (item["project"], item["tag"] != "latest", item["tag"]))
 
@@ -474,10 +471,10 @@ def resolve_reference(user: User, project_or_image: str, tag: str = "latest") ->
     return names.image_name(user.name, project, given_tag or tag, uid=user.uid), project
 
 
-def find_image(docker: Any, user: User, project_or_image: str, tag: str = "latest") -> tuple[Any, str]:
-    """(docker Image, reference) of the user's image; NotFound, or exit 4 for another's."""
+def find_image(docker: Any, user: User, project_or_image: str, tag: str = "latest") -> tuple[ImageDetails, str]:
+    """(image record, reference) of the user's image; NotFound, or exit 4 for another's."""
     reference, project = resolve_reference(user, project_or_image, tag)
-    image = dockerapi.get_or_none(docker.images, reference, f"image {reference}")
+    image = dockerapi.inspect_image(docker, reference)
     if image is None:
         raise NotFound(f"no image {reference}: build it with `image-create {project}`")
     owner = _owner(image.labels, [reference])
@@ -504,7 +501,6 @@ def delete(docker: Any, user: User, project_or_image: str, *, tag: str = "latest
         first = users[0].split(" (")[0]
         raise Ds01Error(f"{reference} is used by container(s) {listed}: retire them first "
                         f"(`container-retire {first}`); the image was kept")
-    with dockerapi.errors(f"image {reference}"):
-        docker.images.remove(reference)
+    dockerapi.remove_image(docker, reference)
     events.record("image.deleted", user.name, log_dir=log_dir, image=reference, id=image.id)
     return {"image": reference, "id": image.id}

@@ -121,9 +121,8 @@ def launch(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPat
         action = "created and started"
     else:
         action = "already running" if container.status == "running" else "started"
-        with dockerapi.errors(f"image {image}"):
-            current = docker.images.get(image).id
-        if container.attrs.get("Image") != current:
+        current = dockerapi.get_image(docker, image).id
+        if dockerapi.container_image_id(container) != current:
             notice = (f"{name} still runs the image it was created with; to use the rebuilt {image}: "
                       f"`container-retire {name}`, then `project-launch {name}`")
         gpu_slots = label.slot_ids(container.labels)

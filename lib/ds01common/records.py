@@ -86,3 +86,14 @@ class EngineContainer:
                    labels=dict(entry.get("Labels") or {}), state=str(entry.get("State") or ""),
                    created=float(created) if isinstance(created, (int, float)) else None,
                    image=str(entry.get("Image") or ""))
+
+
+@dataclass(frozen=True)
+class ImageDetails:
+    """One image as the engine's inspect describes it (dockerapi.inspect_image): the fields DS01 reads."""
+
+    id: str
+    tags: tuple[str, ...]          # without the engine's "<none>:<none>" placeholder
+    labels: Mapping[str, str]
+    size: int | None = None        # bytes
+    created: str | None = None     # the engine's ISO timestamp

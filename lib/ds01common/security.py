@@ -411,16 +411,13 @@ def check_image(docker: Any, config: Any, user: UserLike, reference: str) -> Non
 
     configured = [*config.frameworks.values(), config.base_image, config.default_image]
     patterns = config.setting("images.allowed") or []
-    get_or_none: Callable[..., Any] = dockerapi.get_or_none  # untyped module
-    found = get_or_none(docker.images, reference, f"image {reference}")
+    found = dockerapi.inspect_image(docker, reference)
     if found is None:
         if image_allowed(reference, user, configured, patterns) or reference.startswith("ds01-"):
             return
         raise NotFound(f"image {reference} is not on this server (DS01 pulls only the images in its "
                        "config; see `image-list`)")
-    labels = (getattr(found, "labels", None) or {})
-    require_image_allowed(reference, user, configured, patterns, tags=getattr(found, "tags", None) or (),
-                          owner=labels.get(label.USER) if isinstance(labels, dict) else None)
+    require_image_allowed(reference, user, configured, patterns, tags=found.tags, owner=found.labels.get(label.USER))
 
 
 # --- mount sources (workspace, data, models) ---

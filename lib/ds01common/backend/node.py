@@ -98,34 +98,28 @@ def run_job(docker: Any, request: JobRequest, job_environment: Mapping[str, str]
 
         # Same rule as on one server: own images, configured ones and images.allowed only.
         check_image(docker, config, identity.current_user(), request.image)
-    leftover = dockerapi.get_or_none(docker.containers, request.docker_name, f"container {request.name}")
+    leftover = dockerapi.get_container(docker, request.docker_name, f"container {request.name}")
     if leftover is not None:
         # A container of an earlier job that died without cleaning up (node crash): its job is gone.
         if leftover.labels.get(JOB_LABEL) == job_id or not label.is_managed(leftover.labels):
             raise Ds01Error(f"a container named {request.docker_name} already exists on this node")
-        with dockerapi.errors(f"container {request.name}"):
-            leftover.remove(force=True)
-    with dockerapi.errors("the Docker engine"):
-        nvidia = "nvidia" in (docker.info().get("Runtimes") or {})
-    view = inside.for_image(request.image, inside.image_labels(
-        dockerapi.get_or_none(docker.images, request.image, f"image {request.image}")))
+        dockerapi.remove_held(leftover, force=True, what=f"container {request.name}")
+    nvidia = "nvidia" in dockerapi.engine_runtimes(docker)
+    view = inside.for_image(request.image, inside.image_labels(dockerapi.inspect_image(docker, request.image)))
     port_range = ports.parse_range(config.setting("connect.ports") if config is not None else None)
     # The port is chosen and the container labelled with it under one lock, as on one server.
     reserved = ports.reserve(docker, state_dir, port_range) if state_dir else contextlib.nullcontext(None)
     with reserved as port:
         options = create_options(request, job_id, job_environment, iso_utc(), nvidia, home=view.home, port=port)
-        with dockerapi.errors(f"container {request.name}"):
-            container = docker.containers.create(**options)
+        container = dockerapi.create_held(docker, options, f"container {request.name}")
     try:
-        with dockerapi.errors(f"container {request.name}"):
-            container.start()
+        dockerapi.start_held(container, f"container {request.name}")
         events.record("container.started", request.user, log_dir=log_dir, container=request.name,
                       slurm_job=job_id, gpus=options["environment"].get("CUDA_VISIBLE_DEVICES", ""))
         say(f"{READY_MARK} {container.id}")
         stopping.wait()
     finally:
-        with dockerapi.errors(f"container {request.name}"):
-            container.remove(force=True)
+        dockerapi.remove_held(container, force=True, what=f"container {request.name}")
         events.record("container.removed", request.user, log_dir=log_dir, container=request.name,
                       slurm_job=job_id, reason="job ended")
     return 0
@@ -156,14 +150,11 @@ def step(verb: str, name: str, command: list[str], environment: Mapping[str, str
             raise Ds01Error(f"{name} is not running: use `container-run {name}` to start it and enter")
         verb = "shell"
     if verb in ("exec", "shell", "start") and container.status != "running":
-        with dockerapi.errors(f"container {name}"):
-            container.start()
-            container.reload()
+        dockerapi.start_and_refresh(container, f"container {name}")
     if verb == "start":
         return 0
     if verb == "stop":
-        with dockerapi.errors(f"container {name}"):
-            container.stop(timeout=10)
+        dockerapi.stop_held(container, timeout=10, what=f"container {name}")
         return 0
     if verb == "exec":
         return process.run(container_exec.exec_command(user, container, command), check=False,
