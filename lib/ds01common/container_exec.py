@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import containers, process
+from . import container_spec, containers, process
 from .errors import Ds01Error, UsageError
 
 if TYPE_CHECKING:
@@ -51,9 +51,9 @@ def exec_command(user: User, container: Any, command: Sequence[str], terminal: b
         flags = ["-i", "-t"]
     elif _stdin_has_data_source():
         flags = ["-i"]
-    # HOME is the container's own (containers.create_options): a per-container home, never /workspace.
+    # HOME is the container's own (container_spec.create_options): a per-container home, never /workspace.
     return [_docker_cli(), "exec", *flags, "-u", f"{user.uid}:{user.gid}",
-            "-w", containers.CONTAINER_WORKSPACE, container.name, *command]
+            "-w", container_spec.CONTAINER_WORKSPACE, container.name, *command]
 
 
 def run(docker: Any, user: User, name: str, command: Sequence[str], *, state_dir: StrPath,

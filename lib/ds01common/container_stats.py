@@ -10,7 +10,7 @@ import concurrent.futures
 import logging
 from typing import TYPE_CHECKING, Any
 
-from . import containers, dockerapi
+from . import container_listing, containers, dockerapi
 
 if TYPE_CHECKING:
     from .identity import User
@@ -75,10 +75,10 @@ def collect(docker: Any, user: User | None = None, name: str | None = None, *,
     if name is not None:
         assert user is not None, "a container name is looked up among one user's containers"
         container = containers.find(docker, user, name)
-        entries = [entry for entry in containers.list_entries(docker, user) if entry.get("Id") == container.id]
+        entries = [entry for entry in container_listing.list_entries(docker, user) if entry.get("Id") == container.id]
     else:
-        entries = containers.list_entries(docker, user)
-    results = [dict(containers.summary(entry), id=entry["Id"]) for entry in entries]
+        entries = container_listing.list_entries(docker, user)
+    results = [dict(container_listing.summary(entry), id=entry["Id"]) for entry in entries]
     running = [item for item in results if item["status"] == "running"]
     samples: dict[str, dict[str, Any] | None] = {}
     if running:

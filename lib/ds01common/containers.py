@@ -1,4 +1,5 @@
-"""Container lifecycle: create, start, stop, remove, retire, find, list, cleanup.
+"""Container lifecycle: create, start, stop, remove, retire, find, cleanup (what a new container is
+made of is container_spec.py; listings are container_listing.py).
 
 Containers are temporary, workspaces permanent: nothing here ever deletes or changes a
 workspace once made. Every container DS01 creates carries the contract's labels, which are
@@ -12,45 +13,27 @@ import os
 import re
 from pathlib import Path
 
+from . import container_listing as listing
+from . import container_spec as spec
 from . import dockerapi, events, log, names
 from . import labels as label
 from .clock import SYSTEM
-from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
-from .units import iso_utc
+from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
-    from .allocator import GpuRequest
     from .clock import Clock
     from .identity import User
-    from .records import Limits, StrPath
+    from .records import StrPath
 
 
-# Short local names for the label names of labels.py.
-LABEL_MANAGED = label.MANAGED
-LABEL_USER = label.USER
-LABEL_UID = label.UID
-LABEL_PROJECT = label.PROJECT
-LABEL_CREATED = label.CREATED_AT
-LABEL_SLOTS = label.GPU_SLOTS
-LABEL_UUIDS = label.GPU_UUIDS
-LABEL_WORKSPACE = label.WORKSPACE
 
-CONTAINER_WORKSPACE = "/workspace"
-CONTAINER_DATA = "/data"
-CONTAINER_MODELS = "/models"  # AIME's `mlc create -m DIR`: a models directory
-
-# PID 1 is docker-init (init=True), which forwards SIGTERM to this loop and reaps orphans.
-# The loop keeps an idle container alive without a terminal and leaves at once on SIGTERM,
-# so `docker stop` never has to wait for its timeout. Plain POSIX sh: busybox and distros.
 # What `docker ps` shows as an id (or more of it): only these are tried as ids by find().
 CONTAINER_ID_RE = re.compile(r"^[0-9a-f]{12,64}\Z")
 LONGEST_NAME = 40  # names.NAME_RE: anything longer can only be an id
-
-KEEP_ALIVE = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
 
 
 def _what(name: str) -> str:
@@ -64,7 +47,7 @@ def owner_of(labels: Mapping[str, str] | None) -> str | None:
     labels = labels or {}
     if not label.is_managed(labels):
         return None
-    return labels.get(LABEL_USER)
+    return labels.get(label.USER)
 
 
 def check_owner(user: User, name: str, labels: Mapping[str, str] | None) -> None:
@@ -72,7 +55,7 @@ def check_owner(user: User, name: str, labels: Mapping[str, str] | None) -> None
     owner = owner_of(labels)
     if owner is None or labels is None:
         raise PermissionDenied(f"permission denied: {name} is not a DS01 container")
-    if owner != user.name or labels.get(LABEL_UID) not in (None, str(user.uid)):
+    if owner != user.name or labels.get(label.UID) not in (None, str(user.uid)):
         raise PermissionDenied(f"permission denied: {name} belongs to {owner}")
 
 
@@ -109,201 +92,7 @@ def _find_explicit(docker: Any, user: Any, key: str) -> Any:
     return container
 
 
-# --- create ----------------------------------------------------------------------------
-
-def resolve_image(docker: Any, user: User, name: str, image: str | None = None) -> str:
-    """The image to run: `image`, else ds01-<user>/<name>:latest, else an error saying how to build one."""
-    if image:
-        if dockerapi.inspect_image(docker, image, f"image {image}") is None:
-            try:
-                dockerapi.pull_image(docker, image, f"image {image}")
-            except Ds01Error as error:
-                raise NotFound(f"image {image} is not on this server and could not be pulled "
-                               f"({error}); see `image-list`") from None
-        return image
-    own = names.image_name(user.name, name, uid=user.uid)
-    if dockerapi.inspect_image(docker, own, f"image {own}") is None:
-        raise NotFound(f"no image for {name}: build one with `image-create {name}`, or pass --image IMAGE")
-    return own
-
-
-def choose_image(docker: Any, config: Any, user: Any, name: str, image: str | None = None,
-                 project: str | None = None, use_default: bool = False) -> tuple[str, str | None]:
-    """(image, notice): --image (another user's DS01 image is exit 4), else the project's own image
-    (`project`, else `name`), else with `use_default` the config's images.default, saying so."""
-    if image:
-        from .security import check_image
-
-        check_image(docker, config, user, image)  # own, configured or images.allowed only (exit 4)
-        return resolve_image(docker, user, name, image), None
-    own_project = project or name
-    own = names.image_name(user.name, own_project, uid=user.uid)
-    if dockerapi.inspect_image(docker, own, f"image {own}") is not None:
-        return own, None
-    if not use_default:
-        return resolve_image(docker, user, own_project), None
-    fallback = config.default_image
-    return resolve_image(docker, user, name, fallback), (
-        f"{own_project} has no image of its own ({own}): running the default image {fallback} "
-        f"(images.default); `image-create {own_project}` builds one for the project")
-
-
-def name_from_image(user: Any, image: str | None) -> str:
-    """The container name for `container-deploy --image ds01-<you>/<project>:<tag>` without NAME."""
-    from . import images
-
-    if not image or not image.startswith("ds01-") or "/" not in image.split(":")[0]:
-        raise UsageError("NAME is required unless --image is one of your project images "
-                         "(ds01-<you>/<project>:<tag>, see `image-list`)")
-    project: str = images.resolve_reference(user, image)[1]
-    return project
-
-
-def project_workspace(config: Any, user: Any, project: str) -> Path:
-    """An existing project's workspace, for `--project P` (which never makes one)."""
-    path: Path = config.workspace_dir(user.home) / names.validate_name(project, "project")
-    if not path.is_dir():
-        raise NotFound(f"no project {project} in {path.parent}: create it with `project-init {project}`")
-    return path
-
-
-def prepare_workspace(config: Any, user: User, name: str, workspace: StrPath | None = None) -> Path:
-    """Make the workspace directory (owned by the user) and return its host path; never empties it."""
-    from .security import expand_user_path, mount_source
-    from .userfiles import make_directory
-
-    path = expand_user_path(workspace, user.home) if workspace else config.workspace_dir(user.home) / name
-    if not path.is_absolute():
-        path = Path.cwd() / path
-    # Only a real directory of the user's, under their workspace root or home (exit 4 otherwise):
-    # root's cron writes .ds01-alerts there, and Docker follows links in a mount source.
-    return mount_source(config, user, path, "workspace", make=lambda where: make_directory(where, user))
-
-
-def labels_for(user: User, name: str, workspace: StrPath, allocation_labels: Mapping[str, str] | None = None,
-               created_at: str | None = None) -> dict[str, str]:
-    labels = {
-        LABEL_MANAGED: label.MANAGED_VALUE,
-        LABEL_USER: user.name,
-        LABEL_UID: str(user.uid),
-        LABEL_PROJECT: name,
-        LABEL_CREATED: created_at or iso_utc(),
-        LABEL_SLOTS: "",
-        LABEL_UUIDS: "",
-        LABEL_WORKSPACE: str(workspace),
-    }
-    labels.update(allocation_labels or {})
-    return labels
-
-
-def host_config_options(limits: Limits) -> dict[str, Any]:
-    """Docker create options for the user's resolved limits (swap held to the memory figure)."""
-    options = {}
-    if limits.memory:
-        options["mem_limit"] = limits.memory
-        options["memswap_limit"] = limits.memory
-    if limits.max_cpus:
-        # Docker refuses more CPUs than the host has; a limit above that means "all of them".
-        cpus = min(limits.max_cpus, os.cpu_count() or limits.max_cpus)
-        options["nano_cpus"] = int(cpus * 1_000_000_000)
-    if limits.shm_size:
-        options["shm_size"] = limits.shm_size
-    if limits.pids_limit:
-        options["pids_limit"] = limits.pids_limit
-    return options
-
-
-def create_options(user: User, name: str, image: str, workspace: StrPath, limits: Limits, labels: dict[str, str],
-                   environment: dict[str, str] | None = None, device_requests: list[Any] | None = None,
-                   data_dir: StrPath | None = None, cgroup_parent: str | None = None, home: str | None = None,
-                   port: int | None = None, models_dir: StrPath | None = None) -> dict[str, Any]:
-    """Everything `docker.containers.create` gets; pure, so tests can check it without Docker.
-
-    `home`: HOME inside (inside.py; never the workspace); `port`: the host port for ports.py."""
-    from . import inside, ports
-
-    volumes = {str(workspace): {"bind": CONTAINER_WORKSPACE, "mode": "rw"}}
-    if data_dir:
-        volumes[str(data_dir)] = {"bind": CONTAINER_DATA, "mode": "rw"}
-    if models_dir:
-        volumes[str(models_dir)] = {"bind": CONTAINER_MODELS, "mode": "rw"}
-    env = {"HOME": home or inside.FOREIGN_HOME, "USER": user.name, "DS01_CONTAINER": name}
-    env.update(environment or {})
-    options = dict(
-        image=image,
-        name=names.docker_name(name, user.uid),
-        entrypoint=KEEP_ALIVE[:1],
-        command=KEEP_ALIVE[1:],
-        user=f"{user.uid}:{user.gid}",
-        working_dir=CONTAINER_WORKSPACE,
-        environment=env,
-        labels=labels,
-        volumes=volumes,
-        hostname=name,
-        init=True,
-        detach=True,
-        tty=False,
-        stdin_open=False,
-        privileged=False,
-        network_mode="bridge",
-        security_opt=["no-new-privileges"],
-    )
-    options.update(host_config_options(limits))
-    if port is not None:
-        options.update(ports.publish_options(port))
-        options["labels"] = dict(labels, **{label.PORT: str(port)})
-    if device_requests:
-        options["device_requests"] = device_requests
-    if cgroup_parent:
-        options["cgroup_parent"] = cgroup_parent
-    return options
-
-
-class _EngineFacts:
-    """`docker info`, asked at most once per create and only when a GPU or a slice needs it."""
-
-    def __init__(self, docker: Any) -> None:
-        self._docker = docker
-        self._info: dict[str, Any] | None = None
-
-    @property
-    def info(self) -> dict[str, Any]:
-        if self._info is None:
-            with dockerapi.errors("the Docker engine"):
-                self._info = self._docker.info()
-        return self._info
-
-    @property
-    def has_nvidia_runtime(self) -> bool:
-        return "nvidia" in (self.info.get("Runtimes") or {})
-
-    @property
-    def cgroup_driver(self) -> str:
-        return self.info.get("CgroupDriver") or "cgroupfs"
-
-
-def _cgroup_parent(config: Any, user: User, engine: _EngineFacts) -> str | None:
-    """The user's systemd slice as cgroup parent when slices are enabled in the config."""
-    if not config.slices.get("enabled"):
-        return None
-    from . import slices
-
-    return slices.cgroup_parent(config, user, driver=engine.cgroup_driver)
-
-
-def gpu_request(gpus: int | None = None, cpu_only: bool = False, full_gpu: bool = False,
-                wait: float | None = None) -> GpuRequest:
-    from . import allocator
-
-    if cpu_only and (gpus or full_gpu):
-        raise UsageError("--cpu-only cannot be combined with --gpus or --full-gpu")
-    if cpu_only:
-        return allocator.GpuRequest(count=0, full_gpu=False, explicit=True, wait=wait)
-    if gpus is not None and gpus < 0:
-        raise UsageError("--gpus must be 0 or more")
-    return allocator.GpuRequest(count=1 if gpus is None else gpus, full_gpu=full_gpu,
-                                explicit=gpus is not None or full_gpu, wait=wait)
-
+# --- create (what a container is made of: container_spec.py) -----------------------------
 
 def create(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPath, log_dir: StrPath | None,
            **options: Any) -> dict[str, Any]:
@@ -326,10 +115,10 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
     names.validate_name(name)
     limits = config.limits_for(user.login)
     docker_container_name = names.docker_name(name, user.uid)
-    request = gpu_request(gpus, cpu_only, full_gpu, wait)
+    request = spec.gpu_request(gpus, cpu_only, full_gpu, wait)
     if project is not None and workspace is None:
-        workspace = str(project_workspace(config, user, project))
-    chosen_image, image_notice = choose_image(docker, config, user, name, image, project, default_image)
+        workspace = str(spec.project_workspace(config, user, project))
+    chosen_image, image_notice = spec.choose_image(docker, config, user, name, image, project, default_image)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise NotFound(f"data directory {data_dir} does not exist")
     from .security import mount_source
@@ -342,16 +131,16 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
     with allocator.reserve(docker, config, user, limits, docker_container_name, request,
                            state_dir=state_dir, log_dir=log_dir, clock=clock or SYSTEM) as allocation:
         # Made only once the reservation stands: a create refused by quota leaves nothing behind.
-        workspace_path = prepare_workspace(config, user, name, workspace)
-        labels = labels_for(user, name, workspace_path, allocation.labels)
+        workspace_path = spec.prepare_workspace(config, user, name, workspace)
+        labels = spec.labels_for(user, name, workspace_path, allocation.labels)
         labels.update(extra_labels or {})
-        engine = _EngineFacts(docker)
+        engine = spec.EngineFacts(docker)
         nvidia = bool(allocation.slots) and engine.has_nvidia_runtime
         # The port is chosen and the container labelled with it under one lock (ports.py).
         with ports.reserve(docker, state_dir, ports.parse_range(config.setting("connect.ports"))) as port:
-            options = create_options(user, name, chosen_image, workspace_path, limits, labels,
+            options = spec.create_options(user, name, chosen_image, workspace_path, limits, labels,
                                      allocation.environment, allocation.device_requests(nvidia),
-                                     data_dir=data_dir, cgroup_parent=_cgroup_parent(config, user, engine),
+                                     data_dir=data_dir, cgroup_parent=spec.cgroup_parent(config, user, engine),
                                      home=view.home, port=port, models_dir=models_dir)
             container = dockerapi.create_container(docker, options, _what(name))
         try:
@@ -369,17 +158,17 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
 
 
 def deploy(docker: Any, config: Any, user: User, name: str | None, *, state_dir: StrPath, log_dir: StrPath | None,
-           **create_options: Any) -> dict[str, Any]:
+           **create_arguments: Any) -> dict[str, Any]:
     """Create and start; a container that cannot start is removed again, so its slot is not held.
 
     `name` None: the name (and workspace) is the project of --image `ds01-<you>/<project>:<tag>`.
     Without --image and without a project image, the config's images.default runs (with a notice)."""
     if name is None:
-        name = name_from_image(user, create_options.get("image"))
-        create_options.setdefault("project", name)
-    create_options.setdefault("default_image", True)
+        name = spec.name_from_image(user, create_arguments.get("image"))
+        create_arguments.setdefault("project", name)
+    create_arguments.setdefault("default_image", True)
     result, container = _create(docker, config, user, name, state_dir=state_dir, log_dir=log_dir,
-                                **create_options)
+                                **create_arguments)
     try:
         # With config: the mounts are checked again at this start too (Docker resolves them anew).
         container = start(docker, user, name, state_dir=state_dir, log_dir=log_dir, container=container,
@@ -437,7 +226,7 @@ def _refuse_swapped_mounts(container: Any, user: User, config: Any) -> dict[str,
     for mount in container.attrs.get("Mounts") or ():
         if mount.get("Type") == "bind" and mount.get("Source") and mount.get("Destination"):
             source = mount_source(config, user, mount["Source"], f"mount {mount['Destination']}",
-                                  shared=mount["Destination"] != CONTAINER_WORKSPACE)
+                                  shared=mount["Destination"] != spec.CONTAINER_WORKSPACE)
             info = os.lstat(source)
             checked[mount["Destination"]] = (info.st_dev, info.st_ino)
     return checked
@@ -481,13 +270,13 @@ def restart_on_new_gpu(docker: Any, config: Any, user: Any, name: str, *, wait: 
     container = find(docker, user, name)
     labels = dict(container.labels)
     image = (container.attrs.get("Config") or {}).get("Image") or container.attrs.get("Image")
-    count = len(split_slots(labels.get(LABEL_SLOTS)))
+    count = len(listing.split_slots(labels.get(label.GPU_SLOTS)))
     data_dir = next((mount.get("Source") for mount in container.attrs.get("Mounts") or ()
-                     if mount.get("Destination") == CONTAINER_DATA), None)
+                     if mount.get("Destination") == spec.CONTAINER_DATA), None)
     extra = {key: value for key, value in labels.items() if key == label.MLC_FRAMEWORK}
     retire(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, reason="lost its GPU")
     result: dict[str, Any] = deploy(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, image=image,
-                                    gpus=count, wait=wait, workspace=labels.get(LABEL_WORKSPACE), data_dir=data_dir,
+                                    gpus=count, wait=wait, workspace=labels.get(label.WORKSPACE), data_dir=data_dir,
                                     extra_labels=extra)
     return result
 
@@ -495,7 +284,7 @@ def restart_on_new_gpu(docker: Any, config: Any, user: Any, name: str, *, wait: 
 def _refuse_revoked(container: Any, name: str, state_dir: StrPath) -> None:
     """An admin freed this stopped container's slot (`gpu-allocator release`), which may be
     someone else's by now: starting it would put two containers on one GPU."""
-    slots = split_slots(container.labels.get(LABEL_SLOTS))
+    slots = listing.split_slots(container.labels.get(label.GPU_SLOTS))
     if not slots:
         return
     from . import ledger
@@ -509,7 +298,7 @@ def _refuse_revoked(container: Any, name: str, state_dir: StrPath) -> None:
 
 def _refuse_vanished(container: Any, name: str, config: Any) -> None:
     """The slot the container was made with is gone from the inventory: there is no such GPU."""
-    slots = split_slots(container.labels.get(LABEL_SLOTS))
+    slots = listing.split_slots(container.labels.get(label.GPU_SLOTS))
     if not slots:
         return
     from . import inventory
@@ -547,9 +336,9 @@ def remove(docker: Any, user: User, name: str, *, force: bool = False, state_dir
     allocator.release_container(docker, container.name, state_dir=state_dir, log_dir=log_dir,
                                 by=actor or user.name, reason=action if reason == "manual" else f"{action}: {reason}")
     events.record("container.removed", user.name, log_dir=log_dir, container=name,
-                  actor=actor or user.name, reason=reason, gpus=split_slots(labels.get(LABEL_SLOTS)))
-    return {"name": name, "gpus": split_slots(labels.get(LABEL_SLOTS)),
-            "workspace": labels.get(LABEL_WORKSPACE)}
+                  actor=actor or user.name, reason=reason, gpus=listing.split_slots(labels.get(label.GPU_SLOTS)))
+    return {"name": name, "gpus": listing.split_slots(labels.get(label.GPU_SLOTS)),
+            "workspace": labels.get(label.WORKSPACE)}
 
 
 def commit_tag() -> str:
@@ -566,7 +355,7 @@ def retire(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPat
         repository = names.image_repository(user.name, name, uid=user.uid)
         tag = commit_tag()
         image = dockerapi.commit_container(container, repository, tag,
-                                           {LABEL_USER: user.name, LABEL_PROJECT: name}, _what(name))
+                                           {label.USER: user.name, label.PROJECT: name}, _what(name))
     if container.status in ("running", "restarting", "paused"):
         dockerapi.stop_held(container, timeout=timeout, what=_what(name))
     result = remove(docker, user, name, force=True, state_dir=state_dir, log_dir=log_dir,
@@ -577,56 +366,12 @@ def retire(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPat
     return result
 
 
-# --- listing ---------------------------------------------------------------------------
-
-def split_slots(text: str | None) -> list[str]:
-    return [slot for slot in (text or "").split(",") if slot]
-
-
-def summary(entry: dict[str, Any]) -> dict[str, Any]:
-    """Contract section 9's shape from one entry of Docker's container list."""
-    labels = entry.get("Labels") or {}
-    docker_container_name = (entry.get("Names") or ["/"])[0].lstrip("/")
-    return {
-        "name": labels.get(LABEL_PROJECT) or names.split_docker_name(docker_container_name)[0],
-        "user": labels.get(LABEL_USER),
-        "status": entry.get("State"),
-        "image": entry.get("Image"),
-        "gpus": split_slots(labels.get(LABEL_SLOTS)),
-        "created": labels.get(LABEL_CREATED),
-        "port": int(labels[label.PORT]) if (labels.get(label.PORT) or "").isdigit() else None,
-    }
-
-
-def list_entries(docker: Any, user: User | None = None, status: str | None = None) -> list[dict[str, Any]]:
-    """Docker's raw list entries for DS01 containers (one engine call), the user's or everyone's.
-
-    `docker` None lets dockerapi use its direct socket path (no SDK import: much faster)."""
-    filters = {"label": [label.MANAGED_FILTER["label"]] + ([f"{LABEL_USER}={user.name}"] if user else [])}
-    if status:
-        filters["status"] = [status]
-    entries = dockerapi.list_containers(filters, client=docker)
-    if user is not None:
-        entries = [entry for entry in entries if (entry.get("Labels") or {}).get(LABEL_UID) == str(user.uid)]
-    return sorted(entries, key=lambda entry: ((entry.get("Labels") or {}).get(LABEL_USER) or "",
-                                              (entry.get("Labels") or {}).get(LABEL_PROJECT) or ""))
-
-
-def list_containers(docker: Any, user: User | None = None) -> list[dict[str, Any]]:
-    """[{name, user, status, image, gpus, created}] for the user's (or, with None, every) container."""
-    return [summary(entry) for entry in list_entries(docker, user)]
-
-
-def stopped(docker: Any, user: User) -> list[dict[str, Any]]:
-    """The user's containers that are not running (exited, created, dead): cleanup's candidates."""
-    return [summary(entry) for entry in list_entries(docker, user)
-            if entry.get("State") in ("exited", "created", "dead")]
-
+# --- cleanup (the listings are in container_listing.py) ------------------------------
 
 def cleanup(docker: Any, user: User, *, state_dir: StrPath, log_dir: StrPath | None,
             dry_run: bool = False) -> list[dict[str, Any]]:
     """Remove the user's stopped containers (freeing their slots); returns what was (or would be) removed."""
-    candidates = stopped(docker, user)
+    candidates = listing.stopped(docker, user)
     if dry_run:
         return candidates
     removed = []

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import containers, frameworks, names
+from . import container_listing, containers, frameworks, names
 from . import labels as label
 from .errors import Ds01Error, NotFound, ResourcesUnavailable
 from .identity import User
@@ -169,8 +169,8 @@ def list_rows(docker: Any, user: User | None) -> list[dict[str, Any]]:
     """Listing rows with the framework each container came from (None for non-mlc ones);
     `user` None: every user's containers."""
     rows = []
-    for entry in containers.list_entries(docker, user):
-        item: dict[str, Any] = dict(containers.summary(entry))
+    for entry in container_listing.list_entries(docker, user):
+        item: dict[str, Any] = dict(container_listing.summary(entry))
         item["framework"] = (entry.get("Labels") or {}).get(LABEL_FRAMEWORK)
         rows.append(item)
     return rows

@@ -8,7 +8,7 @@ check that its answers and errors read as the SDK's do. Containers carry only a 
 import uuid
 
 import pytest
-from ds01common import containers, dockerapi, identity
+from ds01common import container_spec, dockerapi, identity
 from ds01common.errors import Ds01Error, NotFound
 from ds01common.records import Limits
 from helpers import TEST_IMAGE
@@ -40,7 +40,7 @@ def options_for(name, run, tmp_path, port):
     workspace.mkdir()
     limits = Limits(max_cpus=1, memory=256 * 2**20, shm_size=64 * 2**20, pids_limit=256)
     labels = {CONTRACT_LABEL: run, "ds01test.name": name}
-    options = containers.create_options(user, name, TEST_IMAGE, workspace, limits, labels,
+    options = container_spec.create_options(user, name, TEST_IMAGE, workspace, limits, labels,
                                         {"DS01_EXTRA": "1"}, port=port)
     options["name"] = f"ds01-contract-{run}-{name}"
     return options

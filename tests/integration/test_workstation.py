@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from ds01common import config as config_module
-from ds01common import containers, images, laptop, ports
+from ds01common import container_listing, containers, images, laptop, ports
 from ds01common.errors import NotFound
 from ds01common.identity import lookup_user
 from helpers import ROOT, run_command, write_config
@@ -65,7 +65,7 @@ def test_a_server_inside_answers_on_the_hosts_loopback_port_and_ports_are_unique
     second = deploy(world, user, "other")
     assert first["port"] != second["port"]
     assert {first["port"], second["port"]} == {world["first_port"], world["first_port"] + 1}
-    assert containers.list_containers(world["docker"], user)[1]["port"] == first["port"]  # sorted: other, web
+    assert container_listing.list_containers(world["docker"], user)[1]["port"] == first["port"]  # sorted: other, web
     (Path(first["workspace"]) / "index.html").write_text("hello from inside\n")
     container = world["docker"].containers.get(first["docker_name"])
     exit_code, output = container.exec_run(["/bin/sh", "-c", "httpd -p 8888 -h /workspace"],

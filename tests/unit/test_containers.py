@@ -4,7 +4,7 @@ import os
 
 import pytest
 from ds01common import config as config_module
-from ds01common import containers, identity
+from ds01common import container_listing, container_spec, containers, identity
 from ds01common.errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
 from fakes import fake_allocator
 from fakes.engine import FakeEngine
@@ -136,7 +136,7 @@ def test_the_workspace_is_made_for_the_user_when_an_admin_creates_it(world, tmp_
     home = tmp_path / "nobody-home"
     home.mkdir()
     os.chown(home, nobody.uid, nobody.gid)
-    path = containers.prepare_workspace(world["config"], user, "proj", workspace=str(home / "ws" / "proj"))
+    path = container_spec.prepare_workspace(world["config"], user, "proj", workspace=str(home / "ws" / "proj"))
     assert path.stat().st_uid == nobody.uid and path.parent.stat().st_uid == nobody.uid
 
 
@@ -146,7 +146,7 @@ def test_a_workspace_outside_the_users_home_and_workspace_root_is_refused_with_e
     nobody = identity.lookup_user("nobody")
     user = identity.User("nobody", "nobody", nobody.uid, nobody.gid, str(tmp_path / "nobody-home"))
     with pytest.raises(PermissionDenied, match="not under"):
-        containers.prepare_workspace(world["config"], user, "proj", workspace="/etc")
+        container_spec.prepare_workspace(world["config"], user, "proj", workspace="/etc")
     assert not (tmp_path / "etc").exists()
 
 
@@ -191,12 +191,12 @@ def test_listing_is_one_engine_call_in_the_contract_shape(world):
         create(world, name=f"c{index}", cpu_only=True)
     create(world, name="theirs", user="bob", cpu_only=True)
     world["engine"].calls.clear()
-    items = containers.list_containers(world["engine"], world["alice"])
+    items = container_listing.list_containers(world["engine"], world["alice"])
     assert world["engine"].calls["list"] == 1 and world["engine"].calls["inspect"] == 0
     assert [item["name"] for item in items] == [f"c{index}" for index in range(5)]
     assert set(items[0]) == {"name", "user", "status", "image", "gpus", "created", "port"}
     assert len({item["port"] for item in items}) == 5  # each container has its own forwarded port
-    assert len(containers.list_containers(world["engine"])) == 6
+    assert len(container_listing.list_containers(world["engine"])) == 6
 
 
 def test_start_failure_from_lack_of_memory_is_exit_3(world):

@@ -11,7 +11,7 @@ import docker.api.container
 import docker.models.containers
 import docker.types
 import pytest
-from ds01common import containers, dockerapi, engine_http, identity
+from ds01common import container_spec, dockerapi, engine_http, identity
 from ds01common.errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable
 from ds01common.records import Limits
 
@@ -20,7 +20,7 @@ USER = identity.User(login="alice", name="alice", uid=1234, gid=1234, home="/hom
 
 def ds01_options(**overrides):
     limits = Limits(max_cpus=1, memory=512 * 2**20, shm_size=64 * 2**20, pids_limit=256)
-    options = containers.create_options(USER, "proj", "ds01-test/busybox:latest", "/home/alice/workspace/proj",
+    options = container_spec.create_options(USER, "proj", "ds01-test/busybox:latest", "/home/alice/workspace/proj",
                                         limits, {"ds01.managed": "true"}, {"CUDA_VISIBLE_DEVICES": "0"},
                                         port=20001, cgroup_parent="ds01-alice.slice", data_dir="/data/alice")
     options.update(overrides)

@@ -68,7 +68,7 @@ def make_backend(tmp_path, monkeypatch):
     (home / ".ds01" / "slurm").mkdir(parents=True)
     user = identity.User("ada", "ada", 1234, 1234, str(home))
     monkeypatch.setattr("ds01common.userfiles.make_directory", lambda path, user, mode=0o755: path)
-    monkeypatch.setattr("ds01common.containers.prepare_workspace",
+    monkeypatch.setattr("ds01common.container_spec.prepare_workspace",
                         lambda config, user, name, workspace=None: tmp_path / "ws" / name)
     monkeypatch.setattr("ds01common.events.record", lambda *args, **kwargs: None)
     said = []

@@ -29,7 +29,7 @@ def _progress(line: str) -> None:
 
 
 def create(context: Any, args: argparse.Namespace, *, deploy: bool = False) -> int:
-    from .. import containers, names
+    from .. import container_spec, names
 
     backend = _backend(context)
     options = container_cli.create_kwargs(args)
@@ -37,9 +37,9 @@ def create(context: Any, args: argparse.Namespace, *, deploy: bool = False) -> i
     name = args.name
     project = options.get("project")
     if name is None:  # container-deploy --image ds01-<you>/<project>:<tag>: the project names it
-        name = containers.name_from_image(user, options["image"])
+        name = container_spec.name_from_image(user, options["image"])
         project = project or name
-    workspace = str(containers.project_workspace(context.config, user, project)) if project else None
+    workspace = str(container_spec.project_workspace(context.config, user, project)) if project else None
     image = options["image"] or names.image_name(user.name, project or name, uid=user.uid)
     result = backend.create(name, image=image, gpus=options["gpus"], cpu_only=options["cpu_only"],
                             full_gpu=options["full_gpu"], wait=options["wait"], workspace=workspace,

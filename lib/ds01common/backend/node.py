@@ -68,10 +68,10 @@ def job_labels(request: JobRequest, job_id: str, devices: str, created_at: str) 
 def create_options(request: JobRequest, job_id: str, job_environment: Mapping[str, str],
                    created_at: str, nvidia_runtime: bool, home: str | None = None,
                    port: int | None = None) -> dict[str, Any]:
-    """docker create options for the job's container, built by containers.create_options as on one
+    """docker create options for the job's container, built by container_spec.create_options as on one
     server: HOME `home` (default the request's), the workspace at /workspace as the working
     directory, and with `port` the host port forwarded to the service port (ports.py)."""
-    from .. import containers
+    from .. import container_spec
 
     user = identity.User(request.login, request.user, request.uid, request.gid, "")
     limits = Limits(max_cpus=request.cpus, memory=request.memory_mb * 2**20 if request.memory_mb else None,
@@ -79,7 +79,7 @@ def create_options(request: JobRequest, job_id: str, job_environment: Mapping[st
     environment = container_environment(job_environment, nvidia_runtime)
     devices = host_devices(job_environment)
     requests = dockerapi.gpu_device_requests(devices.split(",")) if devices and nvidia_runtime else None
-    return dict(containers.create_options(user, request.name, request.image, request.workspace, limits,
+    return dict(container_spec.create_options(user, request.name, request.image, request.workspace, limits,
                                           job_labels(request, job_id, devices, created_at), environment,
                                           requests, home=home or request.home, port=port))
 

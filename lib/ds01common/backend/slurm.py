@@ -89,13 +89,13 @@ class SlurmBackend:
                full_gpu: bool = False, wait: float | None = None, workspace: str | None = None,
                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Submit the job and return once its container runs; see the module docstring."""
-        from .. import containers, userfiles
+        from .. import container_spec, userfiles
 
         names.validate_name(name)
         if self.tools.jobs(user=self.user.login, name=job_name(name)):
             raise Ds01Error(f"{name} exists already: see `container-list`, or retire it first")
         limits = self.config.limits_for(self.user.login)
-        workspace_path = containers.prepare_workspace(self.config, self.user, name, workspace)
+        workspace_path = container_spec.prepare_workspace(self.config, self.user, name, workspace)
         request = build_request(name=name, login=self.user.login, user=self.user.name, uid=self.user.uid,
                                 gid=self.user.gid,
                                 image=image or names.image_name(self.user.name, name, uid=self.user.uid),

@@ -17,9 +17,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args, context = cli.parse_with_user(build_parser(), argv)
-    from .. import containers
+    from .. import container_listing, containers
 
-    candidates = containers.stopped(context.docker, context.user)
+    candidates = container_listing.stopped(context.docker, context.user)
     if not candidates:
         print("no stopped containers")
         return 0

@@ -35,11 +35,11 @@ def main(argv: list[str]) -> int:
 
 def _guided() -> int:
     """The same commands the flags would run: container-stop NAME or container-retire NAME --yes."""
-    from .. import containers, guided_modules
+    from .. import container_listing, guided_modules
 
     guided_modules.start("container-exit")
     context = cli.Context()
-    running = [item["name"] for item in containers.list_containers(None, context.user)]
+    running = [item["name"] for item in container_listing.list_containers(None, context.user)]
     name, action = guided_modules.ask_exit(running)
     if name is None:
         print("you have no containers")

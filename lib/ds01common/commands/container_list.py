@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args, context = cli.parse_with_user(build_parser(), argv)
-    from .. import backend, container_cli, containers
+    from .. import backend, container_cli, container_listing
 
     if backend.config_mentions_cluster() and backend.is_cluster(context.config):  # Slurm: jobs, not containers
         from ..backend import cli_slurm
@@ -26,7 +26,7 @@ def main(argv: list[str]) -> int:
         context.require_admin("--all")
     # The caller's own list needs neither the config nor the docker SDK (speed: one socket call).
     user = None if args.all else context.user if args.user else context.caller
-    items = containers.list_containers(None, user)
+    items = container_listing.list_containers(None, user)
     cli.print_listing(args.json, items, lambda: container_cli.list_rows(items, show_user=args.all),
                       empty="no containers (create one with `container-deploy NAME`)")
     return 0
