@@ -14,7 +14,6 @@ from .errors import EXIT_ERROR, EXIT_INTERRUPTED, Ds01Error
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:  # types only: a command must not pay for these imports at start-up
-    import logging
     from collections.abc import Callable, Sequence
     from pathlib import Path
     from typing import Any, NoReturn
@@ -25,12 +24,6 @@ if TYPE_CHECKING:  # types only: a command must not pay for these imports at sta
     from .inventory import Inventory
 
 HELP_ONLY = (["-h"], ["--help"])  # argv that prints the help text and nothing else
-
-
-def _logger() -> logging.Logger:
-    import logging
-
-    return logging.getLogger("ds01")
 
 
 def __getattr__(name: str) -> Any:
@@ -47,18 +40,6 @@ def program_name() -> str:
     return os.path.basename(sys.argv[0]) or "ds01"
 
 
-def _stderr_handler() -> logging.Handler:
-    import logging
-
-    class StderrHandler(logging.Handler):
-        def emit(self, record: logging.LogRecord) -> None:
-            _write_message(record.getMessage())
-
-    handler = StderrHandler()
-    handler.set_name("ds01-stderr")
-    return handler
-
-
 def _write_message(message: str) -> None:
     try:
         sys.stderr.write(f"{program_name()}: {message}\n")
@@ -68,13 +49,11 @@ def _write_message(message: str) -> None:
 
 
 def setup_logging() -> None:
-    import logging
+    """Library messages (ds01common.log) to stderr as "program: message" lines, debug ones only
+    with DS01_DEBUG; what `run` sets up for every command, without importing logging."""
+    from . import log
 
-    log = _logger()
-    if not any(handler.get_name() == "ds01-stderr" for handler in log.handlers):
-        log.addHandler(_stderr_handler())
-    log.setLevel(logging.DEBUG if os.environ.get("DS01_DEBUG") else logging.INFO)
-    log.propagate = False
+    log.send_to(_write_message, debug=bool(os.environ.get("DS01_DEBUG")))
 
 
 def _write_crash_log(error_text: str) -> Path | None:
@@ -104,10 +83,7 @@ def _write_crash_log(error_text: str) -> Path | None:
 def run(main: Callable[[list[str]], int | None], argv: list[str] | None = None) -> NoReturn:
     """Call main(argv) and exit with its code; the one place errors become exit codes."""
     argv = sys.argv[1:] if argv is None else argv
-    from . import log
-
-    # What setup_logging's handler would do with each message, without importing logging.
-    log.send_to(_write_message, debug=bool(os.environ.get("DS01_DEBUG")))
+    setup_logging()
     try:
         code = main(argv)
     except Ds01Error as error:
@@ -149,7 +125,9 @@ def _keep_limits_file_true() -> None:
 
         refresh_for_caller()
     except Exception as error:  # noqa: BLE001 - a stale limits file is not worth a failed command
-        _logger().debug("~/.ds01-limits not refreshed: %s", error)
+        from . import log
+
+        log.debug("~/.ds01-limits not refreshed: %s", error)
 
 
 def _silence_stdout() -> None:
