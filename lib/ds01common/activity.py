@@ -207,10 +207,6 @@ def keep_alive_time(workspace: str | None) -> float | None:
 
 # --- one observation pass ---
 
-def _slots(labels: dict[str, str]) -> list[str]:
-    return [slot for slot in (labels.get(label.GPU_SLOTS) or "").split(",") if slot]
-
-
 def _uid(labels: dict[str, str]) -> int | None:
     value = labels.get(label.UID) or ""
     return int(value) if value.isdigit() else None
@@ -260,7 +256,7 @@ def observe(docker: Any, *, sample_seconds: float = 1.0,
         observations.append(Observation(
             id=summary["Id"], docker_name=docker_name, name=short_name,
             user=labels.get(label.USER, ""), uid=_uid(labels), status=state.get("Status") or summary.get("State", ""),
-            workspace=labels.get(label.WORKSPACE), gpu_slots=_slots(labels),
+            workspace=labels.get(label.WORKSPACE), gpu_slots=label.slot_ids(labels),
             created=parse_docker_time(details.get("Created")) or summary.get("Created"),
             started=parse_docker_time(state.get("StartedAt")), finished=parse_docker_time(state.get("FinishedAt")),
             keep_alive=keep_alive_time(labels.get(label.WORKSPACE)), labels=labels))

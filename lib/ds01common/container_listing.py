@@ -12,10 +12,6 @@ if TYPE_CHECKING:
     from .identity import User
 
 
-def split_slots(text: str | None) -> list[str]:
-    return [slot for slot in (text or "").split(",") if slot]
-
-
 def summary(entry: dict[str, Any]) -> dict[str, Any]:
     """Contract section 9's shape from one entry of Docker's container list."""
     labels = entry.get("Labels") or {}
@@ -25,7 +21,7 @@ def summary(entry: dict[str, Any]) -> dict[str, Any]:
         "user": labels.get(label.USER),
         "status": entry.get("State"),
         "image": entry.get("Image"),
-        "gpus": split_slots(labels.get(label.GPU_SLOTS)),
+        "gpus": label.slot_ids(labels),
         "created": labels.get(label.CREATED_AT),
         "port": int(labels[label.PORT]) if (labels.get(label.PORT) or "").isdigit() else None,
     }

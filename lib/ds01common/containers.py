@@ -270,7 +270,7 @@ def restart_on_new_gpu(docker: Any, config: Any, user: Any, name: str, *, wait: 
     container = find(docker, user, name)
     labels = dict(container.labels)
     image = (container.attrs.get("Config") or {}).get("Image") or container.attrs.get("Image")
-    count = len(listing.split_slots(labels.get(label.GPU_SLOTS)))
+    count = len(label.slot_ids(labels))
     data_dir = next((mount.get("Source") for mount in container.attrs.get("Mounts") or ()
                      if mount.get("Destination") == spec.CONTAINER_DATA), None)
     extra = {key: value for key, value in labels.items() if key == label.MLC_FRAMEWORK}
@@ -284,7 +284,7 @@ def restart_on_new_gpu(docker: Any, config: Any, user: Any, name: str, *, wait: 
 def _refuse_revoked(container: Any, name: str, state_dir: StrPath) -> None:
     """An admin freed this stopped container's slot (`gpu-allocator release`), which may be
     someone else's by now: starting it would put two containers on one GPU."""
-    slots = listing.split_slots(container.labels.get(label.GPU_SLOTS))
+    slots = label.slot_ids(container.labels)
     if not slots:
         return
     from . import ledger
@@ -298,7 +298,7 @@ def _refuse_revoked(container: Any, name: str, state_dir: StrPath) -> None:
 
 def _refuse_vanished(container: Any, name: str, config: Any) -> None:
     """The slot the container was made with is gone from the inventory: there is no such GPU."""
-    slots = listing.split_slots(container.labels.get(label.GPU_SLOTS))
+    slots = label.slot_ids(container.labels)
     if not slots:
         return
     from . import inventory
@@ -336,8 +336,8 @@ def remove(docker: Any, user: User, name: str, *, force: bool = False, state_dir
     allocator.release_container(docker, container.name, state_dir=state_dir, log_dir=log_dir,
                                 by=actor or user.name, reason=action if reason == "manual" else f"{action}: {reason}")
     events.record("container.removed", user.name, log_dir=log_dir, container=name,
-                  actor=actor or user.name, reason=reason, gpus=listing.split_slots(labels.get(label.GPU_SLOTS)))
-    return {"name": name, "gpus": listing.split_slots(labels.get(label.GPU_SLOTS)),
+                  actor=actor or user.name, reason=reason, gpus=label.slot_ids(labels))
+    return {"name": name, "gpus": label.slot_ids(labels),
             "workspace": labels.get(label.WORKSPACE)}
 
 

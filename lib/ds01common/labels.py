@@ -36,5 +36,6 @@ def is_managed(labels: Mapping[str, str] | None) -> bool:
 
 
 def slot_ids(labels: Mapping[str, str] | None) -> list[str]:
-    """The GPU slot ids a container's labels name, in label order."""
-    return [slot for slot in ((labels or {}).get(GPU_SLOTS) or "").split(",") if slot]
+    """The GPU slot ids a container's labels name, in label order (empty for CPU-only; spaces
+    around ids in a hand-made label are ignored)."""
+    return [slot.strip() for slot in ((labels or {}).get(GPU_SLOTS) or "").split(",") if slot.strip()]

@@ -107,12 +107,6 @@ class ContainerInfo:
     created: str = ""
 
 
-def parse_slot_label(value: str | None) -> list[str]:
-    if not value:
-        return []  # CPU-only: most containers
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
 def list_containers(docker: Any) -> list[ContainerInfo]:
     """Every DS01 container (running or stopped) with its user and labelled slots.
 
@@ -127,7 +121,7 @@ def _describe(container: EngineContainer) -> ContainerInfo | None:
         return None
     created = labels.get(label.CREATED_AT) or _iso(container.created)
     return ContainerInfo(container.name, container.id, labels.get(label.USER, ""),
-                         parse_slot_label(labels.get(label.GPU_SLOTS)), container.state, created)
+                         label.slot_ids(labels), container.state, created)
 
 
 def _iso(created: object) -> str:

@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 import docker.errors as engine_errors
-from ds01common import allocator, ledger
+from ds01common import allocator, labels, ledger
 from ds01common.errors import ResourcesUnavailable
 from ds01common.identity import User
 from ds01common.records import Limits
@@ -79,7 +79,7 @@ def step(world, creator, action, count):
 
 
 def labelled_slots(container):
-    return ledger.parse_slot_label(container.labels["ds01.gpu.slots"])
+    return labels.slot_ids(container.labels)
 
 
 def check(world, creators):

@@ -46,3 +46,7 @@ def test_managed_filter_selects_exactly_the_managed_label():
 def test_slot_ids_reads_the_comma_separated_label_and_ignores_empty_parts():
     assert labels.slot_ids({labels.GPU_SLOTS: "0,1:2,"}) == ["0", "1:2"]
     assert labels.slot_ids({labels.GPU_SLOTS: ""}) == [] and labels.slot_ids({}) == []
+
+
+def test_slot_ids_ignore_spaces_around_ids_in_a_hand_made_label():
+    assert labels.slot_ids({labels.GPU_SLOTS: " 0 , 1:2 ,"}) == ["0", "1:2"]

@@ -89,7 +89,7 @@ def container_info(entry: dict[str, Any]) -> ledger.ContainerInfo | None:
     name = (entry.get("Names") or [entry.get("Id", "")])[0].lstrip("/")
     created = labels.get(label.CREATED_AT) or str(entry.get("Created") or "")
     return ledger.ContainerInfo(name, str(entry.get("Id")), labels.get(label.USER, ""),
-                                ledger.parse_slot_label(labels.get(label.GPU_SLOTS)),
+                                label.slot_ids(labels),
                                 str(entry.get("State") or ""), created)
 
 
