@@ -26,16 +26,6 @@ if TYPE_CHECKING:  # types only: a command must not pay for these imports at sta
 HELP_ONLY = (["-h"], ["--help"])  # argv that prints the help text and nothing else
 
 
-def __getattr__(name: str) -> Any:
-    """`cli.log`: the library's `log` module (warning/info/debug as on a Logger), which under
-    `run` writes to stderr without importing `logging` (it costs a --help a fifth of its time)."""
-    if name == "log":
-        from . import log
-
-        return log
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def program_name() -> str:
     return os.path.basename(sys.argv[0]) or "ds01"
 

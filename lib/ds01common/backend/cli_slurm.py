@@ -11,7 +11,7 @@ import argparse
 import sys
 from typing import Any
 
-from .. import cli, container_cli
+from .. import cli, container_cli, log
 from ..errors import Ds01Error, UsageError
 from . import for_command
 from .slurm import SlurmBackend, summary
@@ -25,7 +25,7 @@ def _backend(context: Any) -> SlurmBackend:
 
 
 def _progress(line: str) -> None:
-    cli.log.warning(line)
+    log.warning(line)
 
 
 def create(context: Any, args: argparse.Namespace, *, deploy: bool = False) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import cli
+from .. import cli, log
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +44,7 @@ def main(argv: list[str]) -> int:
                                state_dir=context.state_dir, log_dir=context.log_dir, clock=context.clock,
                                **container_cli.create_kwargs(args))
     if result.get("notice"):
-        cli.log.warning(result["notice"])
+        log.warning(result["notice"])
     if args.json:
         cli.print_json(result)
         return 0

@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import cli
+from .. import cli, log
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +61,7 @@ def main(argv: list[str]) -> int:
                                **container_cli.create_kwargs(args))
     args.name = result["name"]
     if result.get("notice"):
-        cli.log.warning(result["notice"])
+        log.warning(result["notice"])
     print("\n".join(container_cli.created_lines(result)))
     if not open_shell:
         print(f"{args.name} is running in the background; enter it with `container-run {args.name}`")

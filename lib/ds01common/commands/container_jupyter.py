@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from .. import cli
+from .. import cli, log
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,7 +39,7 @@ def main(argv: list[str]) -> int:
         cli.print_json(laptop.jupyter_document(result))
         return 0
     if not result.ready:
-        cli.log.warning(f"JupyterLab is still starting in {result.name}; if the URL does not open in a minute, "
+        log.warning(f"JupyterLab is still starting in {result.name}; if the URL does not open in a minute, "
                         f"see its log: container-run {result.name} -- cat ~/.ds01/jupyter.log")
     print(f"JupyterLab runs in {result.name} (token-protected; your workspace is /workspace).")
     print("On your laptop, keep this running in a terminal:")

@@ -7,7 +7,7 @@ image and workspace on a free GPU, queueing until one is free (changes outside /
 
 from __future__ import annotations
 
-from .. import cli
+from .. import cli, log
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
     except containers.GpuLost as lost:
         if args.wait is None:
             raise
-        cli.log.warning("%s lost GPU slot %s: re-creating it on a free GPU (the old container goes, "
+        log.warning("%s lost GPU slot %s: re-creating it on a free GPU (the old container goes, "
                         "/workspace is kept)", args.name, ", ".join(lost.slots))
         try:
             result = containers.restart_on_new_gpu(context.docker, context.config, context.user, args.name,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from .. import cli
+from .. import cli, log
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which this command's --help would pay for
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def make_collector(context: cli.Context) -> Any:
         try:
             last_config[0] = config_module.load()
         except ConfigError as error:
-            cli.log.warning("config unreadable, using the last good one: %s", str(error).splitlines()[0])
+            log.warning("config unreadable, using the last good one: %s", str(error).splitlines()[0])
         return last_config[0]
 
     found: dict[str, Any] = {}
@@ -88,7 +88,7 @@ def main(argv: list[str]) -> int:
         raise UsageError(str(error)) from None
 
     def ready(bound_host: str, bound_port: int) -> None:
-        cli.log.info("serving DS01 metrics on http://%s:%d/metrics", bound_host, bound_port)
+        log.info("serving DS01 metrics on http://%s:%d/metrics", bound_host, bound_port)
 
     try:
         exporter.serve(collector, host, port, ready)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from .. import cli
+from .. import cli, log
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every mlc command (and --help) would pay for
 if TYPE_CHECKING:
@@ -83,7 +83,7 @@ def _create(args: argparse.Namespace, context: cli.Context) -> int:
     mapped = mlc.ds01_name(args.name)
     _say(mapped.notice())
     if args.architecture:
-        cli.log.warning("-arch %s ignored: DS01 runs the image the framework table names", args.architecture)
+        log.warning("-arch %s ignored: DS01 runs the image the framework table names", args.architecture)
     result = mlc.create(context.docker, context.config, context.user, mapped.name, args.framework,
                         args.version, workspace=args.workspace, data_dir=args.data, models_dir=args.models,
                         gpus=mlc.parse_gpus(args.gpus), wait=container_cli.wait_seconds(args.wait),

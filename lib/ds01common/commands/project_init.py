@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import cli
+from .. import cli, log
 from . import project_common
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
@@ -98,7 +98,7 @@ def main(argv: list[str]) -> int:
     print(f"\nProject {options.name} is ready in {result['workspace']}")
     container = result.get("container")
     if container and container.get("notice"):
-        cli.log.warning(container["notice"])
+        log.warning(container["notice"])
     if container:
         print(f"  enter it:       container-run {options.name}")
     else:

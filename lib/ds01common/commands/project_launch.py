@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import cli
+from .. import cli, log
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
                              cpu_only=args.cpu_only, full_gpu=args.full_gpu,
                              wait=container_cli.wait_seconds(args.wait))
     if result.get("notice"):
-        cli.log.warning(result["notice"])
+        log.warning(result["notice"])
     gpus = ", ".join(result["gpus"]) or "none (CPU only)"
     print(f"{args.name}: image {result['image']}, GPUs {gpus}")
     if not open_shell:

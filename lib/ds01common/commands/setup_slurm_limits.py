@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import pwd
 
-from .. import cli
+from .. import cli, log
 
 TIER = "admin"
 
@@ -59,10 +59,10 @@ def main(argv: list[str]) -> int:
     except Exception as error:  # noqa: BLE001 - no Slurm reachable: a dry run still shows the full plan
         if args.apply:
             raise
-        cli.log.warning("cannot read Slurm's accounting (%s): showing every command", error)
+        log.warning("cannot read Slurm's accounting (%s): showing every command", error)
         current = slurm_limits.Current()
     for login in plan.skipped:
-        cli.log.warning("%s is named in the config but has no account on this machine: skipped", login)
+        log.warning("%s is named in the config but has no account on this machine: skipped", login)
     commands = slurm_limits.commands(plan, current)
     if not commands:
         print(f"Slurm already matches the config: {len(plan.qos)} QoS, {len(plan.users)} users; nothing to change")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .. import cli
+from .. import cli, log
 from ..errors import ResourcesUnavailable
 from . import project_common
 
@@ -57,7 +57,7 @@ def main(argv: list[str]) -> int:
         sys.stderr.write(f"user-setup stopped; made so far (kept):\n{summary}\n")
         raise
     if result.get("container") and result["container"].get("notice"):
-        cli.log.warning(result["container"]["notice"])
+        log.warning(result["container"]["notice"])
     print("\n3. VS Code")
     print("\n".join(onboarding.vscode_instructions(user, args.hostname, None, context.config.workspace_root)))
     print(f"\nEvery day: `project-launch {options.name}` to work, `container-retire {options.name}` when done.")
