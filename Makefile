@@ -45,6 +45,8 @@ install: deps
 	# A private virtualenv: works where the system Python refuses pip (PEP 668).
 	test -x $(DESTDIR)$(VENV)/bin/python || $(SYSTEM_PYTHON) -m venv $(DESTDIR)$(VENV)
 	$(DESTDIR)$(VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+	@# Every command's --help, rendered once: a lone --help then skips importing argparse (commands/rendered_help.py).
+	PYTHONPATH=$(DESTDIR)$(LIBDIR) $(DESTDIR)$(VENV)/bin/python -m ds01common.commands.rendered_help $(DESTDIR)$(LIBDIR)/ds01common/commands/_rendered_help.py >/dev/null
 	$(DESTDIR)$(VENV)/bin/python -m compileall -q $(DESTDIR)$(LIBDIR)/ds01common
 	chmod -R a+rX $(DESTDIR)$(LIBDIR)
 	@for script in bin/*; do \

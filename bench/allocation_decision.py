@@ -43,7 +43,7 @@ def main():
     for index in range(CONTAINERS):
         slot = slots[index].id if index < HELD else ""
         docker.containers.add(f"c{index}._.{1000 + index % 50}", ds01_labels(f"user{index % 50}", slot))
-    with ledger.transaction(docker, work):
+    with ledger.transaction(docker, work, log_dir=work):
         pass  # adopts the 440 held slots
     user = User("bench", "bench", 4242, 4242, "/tmp")
     timings = []

@@ -8,61 +8,19 @@ Run as root on a host with the test image:
     .venv/bin/python bench/gpu_status.py [COUNT]
 """
 
-import shutil
-import subprocess
 import sys
-import tempfile
-import time
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from container_list import IMAGE, ROOT, bench_env, ds01, remove_containers, report, timed  # noqa: E402
+from measure import DEFAULT_LIMITS, command_against_docker  # noqa: E402
 
 SLOTS_PER_GPU = 7
-
-
-def simulated_host(root):
-    """bench_env's DS01 with a simulated MIG host and no per-user GPU quota; returns the environment."""
-    env = bench_env(root)
-    path = Path(env["DS01_CONFIG"])
-    config = yaml.safe_load(path.read_text())
-    config["gpus"] = {"simulate": [{"memory": "80g", "mig": ["1g.10gb"] * SLOTS_PER_GPU}] * 2}
-    config["defaults"].update(max_mig_instances=None, max_gpus_per_container=1, max_gpu_equivalents=None)
-    path.write_text(yaml.safe_dump(config))
-    return env
-
-
-def make_containers(env, count, gpu_holders):
-    sys.path.insert(0, str(ROOT / "lib"))
-    from ds01common import config as config_module
-    from ds01common import containers, dockerapi, identity
-
-    docker = dockerapi.connect()
-    config = config_module.load(env["DS01_CONFIG"])
-    user = identity.current_user()
-    for index in range(count):
-        gpu = {"gpus": 1} if index < gpu_holders else {"cpu_only": True}
-        containers.deploy(docker, config, user, f"gs{index}", image=IMAGE, state_dir=env["DS01_STATE_DIR"],
-                          log_dir=env["DS01_LOG_DIR"], **gpu)
-
-
-def main():
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    root = Path(tempfile.mkdtemp(prefix="ds01-bench-gpu-status-"))
-    env = simulated_host(root)
-    try:
-        began = time.perf_counter()
-        make_containers(env, count, gpu_holders=min(count, 2 * SLOTS_PER_GPU))
-        print(f"made {count} running containers in {time.perf_counter() - began:.1f}s")
-        ours = timed(lambda: ds01(env, "gpu-status", "--json"))
-        docker = timed(lambda: subprocess.run(["docker", "ps"], capture_output=True, check=True))
-        report(f"gpu-status --json vs docker ps ({count} containers)", ours, docker, target=3.0)
-    finally:
-        remove_containers(root / "workspaces")
-        shutil.rmtree(root, ignore_errors=True)
+# A simulated MIG host (2 GPUs of 7 slots each) and no per-user GPU quota.
+SIMULATED_HOST = {"gpus": {"simulate": [{"memory": "80g", "mig": ["1g.10gb"] * SLOTS_PER_GPU}] * 2},
+                  "defaults": dict(DEFAULT_LIMITS, max_mig_instances=None, max_gpus_per_container=1,
+                                   max_gpu_equivalents=None)}
 
 
 if __name__ == "__main__":
-    main()
+    command_against_docker("gpu-status", "gs", 100, ["gpu-status", "--json"], ["ps"], target=3.0,
+                           config=SIMULATED_HOST, gpu_holders=2 * SLOTS_PER_GPU)

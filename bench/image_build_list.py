@@ -6,30 +6,19 @@
 import atexit
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "lib")]
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent / "lib")]
 
 from ds01common import config as config_module  # noqa: E402
-from ds01common import dockerapi, images  # noqa: E402
+from ds01common import dockerapi, image_store, images  # noqa: E402
 from ds01common.identity import User  # noqa: E402
+from measure import docker_cli, timed  # noqa: E402
 
 ROUNDS = 10
-
-
-def median_seconds(action, rounds=ROUNDS):
-    timings = []
-    for _ in range(rounds):
-        start = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - start)
-    return statistics.median(timings)
 
 
 def main():
@@ -45,19 +34,17 @@ def main():
     (project_dir / "data").mkdir()
     (project_dir / "data" / "big.bin").write_bytes(os.urandom(50 * 1024 * 1024))  # what a workspace holds
     docker = dockerapi.connect()
-    images.build(docker, config, user, project, log_dir=work)
+    image_store.build(docker, config, user, project, log_dir=work)
     reference = f"ds01-{user.name}/{project}:latest"
     cli_build = ["docker", "build", "-q", "-t", reference, "--build-arg", "DS01_UID=4242",
                  "--build-arg", "DS01_GID=4242", "--build-arg", "DS01_USER=benchuser",
                  "--label", "ds01.managed=true", "--label", "ds01.user=benchuser",
                  "--label", f"ds01.project={project}", str(project_dir)]
     env = dict(os.environ, DOCKER_BUILDKIT="0")
-    ds01_build = median_seconds(lambda: images.build(docker, config, user, project, log_dir=work))
-    docker_build = median_seconds(lambda: subprocess.run(cli_build, check=True, capture_output=True, env=env))
-    ds01_list = median_seconds(lambda: images.list_images(docker, user))
-    docker_list = median_seconds(lambda: subprocess.run(
-        ["docker", "images", "--filter", "label=ds01.user=benchuser", "--format", "{{json .}}"],
-        check=True, capture_output=True))
+    ds01_build = timed(lambda: image_store.build(docker, config, user, project, log_dir=work))
+    docker_build = timed(lambda: subprocess.run(cli_build, check=True, capture_output=True, env=env))
+    ds01_list = timed(lambda: image_store.list_images(docker, user))
+    docker_list = timed(docker_cli("images", "--filter", "label=ds01.user=benchuser", "--format", "{{json .}}"))
     print(f"cached rebuild (50 MB in data/): ds01 {ds01_build * 1000:.0f} ms, docker build "
           f"{docker_build * 1000:.0f} ms, ratio {ds01_build / docker_build:.2f}")
     print(f"image list: ds01 {ds01_list * 1000:.0f} ms, docker images {docker_list * 1000:.0f} ms, "

@@ -39,8 +39,14 @@ ADMIN_TIER_FOR_USERS = frozenset({"ds01-events", "ds01-status", "get-resource-li
 
 
 def configured_access(config_path: Path | None = None) -> str:
-    """`access` from the config, read cheaply: without the word ds01-only the YAML is not parsed."""
+    """`access` from the config, read cheaply: from root's parsed-config cache when it is fresh;
+    else from a peek at the text, and without the word ds01-only there the YAML is not parsed."""
+    from . import config_cache
+
     path = config_path or paths.config_path()
+    cached = config_cache.lookup(str(path))
+    if cached is not None:  # validated already: `access` is absent, docker-group or ds01-only
+        return LOCKED if cached.get("access") == LOCKED else "docker-group"
     try:
         text = path.read_text()
     except OSError:
@@ -95,7 +101,7 @@ def root_only(directory: Path) -> None:
         os.chmod(directory, 0o700, follow_symlinks=False)
 
 
-def enter(name: str, argv: list[str], environ: Mapping[str, str] = os.environ) -> None:
+def enter(name: str, argv: list[str], environ: Mapping[str, str]) -> None:
     """The locked-mode door for command `name` (see the module docstring); returns to run it here,
     or replaces this process with `sudo -n <the installed command> argv`."""
     if paths.installed_layout() is None:

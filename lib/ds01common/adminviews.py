@@ -32,14 +32,14 @@ DOCKER_GROUP = "docker"
 
 # --- ds01-status ---
 
-def status(docker: Any, config: Any, *, state_dir: StrPath, allocator_status: Document | None = None,
-           lookup: Lookup = identity.lookup_user) -> Document:
+def status(docker: Any, config: Any, *, state_dir: StrPath, log_dir: StrPath,
+           allocator_status: Document | None = None, lookup: Lookup = identity.lookup_user) -> Document:
     """Everything gpu-status shows (same keys: gpus, slots, users, queue, reason) and more:
     `containers` (every DS01 container with its idle time from the last cleanup pass),
     `unknown_slots`, `problems`, `simulated`, and each user's group."""
     if allocator_status is None:
         from . import allocator
-        allocator_status = allocator.status(docker, config, state_dir=state_dir)
+        allocator_status = allocator.status(docker, config, state_dir=state_dir, log_dir=log_dir)
     gpu = allocator_status
     slots = gpu.get("slots") or []
     idle_state = lifecycle.read_state(state_dir).get("containers") or {}
@@ -172,18 +172,18 @@ def parse_since(text: str, now: float | None = None) -> float:
     return moment.timestamp()
 
 
-def event_time(entry: dict[str, Any]) -> float | None:
-    return activity.parse_docker_time(entry.get("time") or "")
+def event_time(entry: events.Event) -> float | None:
+    return activity.parse_docker_time(entry.time)
 
 
-def filter_events(entries: Iterable[dict[str, Any]], user: str | None = None, since: float | None = None,
-                  event: str | None = None) -> list[dict[str, Any]]:
+def filter_events(entries: Iterable[events.Event], user: str | None = None, since: float | None = None,
+                  event: str | None = None) -> list[events.Event]:
     """Entries matching every filter given; `event` matches a name or its prefix (e.g. 'container.')."""
     chosen = []
     for entry in entries:
-        if user is not None and entry.get("user") != user:
+        if user is not None and entry.user != user:
             continue
-        if event is not None and not str(entry.get("event", "")).startswith(event):
+        if event is not None and not entry.event.startswith(event):
             continue
         if since is not None:
             moment = event_time(entry)
@@ -193,17 +193,17 @@ def filter_events(entries: Iterable[dict[str, Any]], user: str | None = None, si
     return chosen
 
 
-def read_events(log_dir: StrPath | None, user: str | None = None, since: float | None = None,
-                event: str | None = None) -> list[dict[str, Any]]:
+def read_events(log_dir: StrPath, user: str | None = None, since: float | None = None,
+                event: str | None = None) -> list[events.Event]:
     return filter_events(events.read(log_dir), user, since, event)
 
 
-def event_rows(entries: Iterable[dict[str, Any]]) -> list[Row]:
+def event_rows(entries: Iterable[events.Event]) -> list[Row]:
     rows = []
     for entry in entries:
-        details = entry.get("details") or {}
-        text = " ".join(f"{key}={_short(value)}" for key, value in sorted(details.items()) if value not in (None, ""))
-        rows.append((entry.get("time"), entry.get("user"), entry.get("event"), text))
+        text = " ".join(f"{key}={_short(value)}" for key, value in sorted(entry.details.items())
+                        if value not in (None, ""))
+        rows.append((entry.time, entry.user, entry.event, text))
     return rows
 
 

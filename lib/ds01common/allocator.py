@@ -35,6 +35,22 @@ creates the container; confirm = one locked transaction turning the reservation 
 assignment (no listing needed); giving a reservation back after a failed create lists
 containers first, since the engine may have made the container anyway. A crashed creator's
 reservation is dropped once its process is gone. ledger.py's docstring has the argument.
+A CPU-only create of a user without a container cap takes no transaction at all (`_needs_ledger`).
+
+Why confirm stays a transaction of its own (measured at ~1 ms of a ~290 ms deploy): dropping it
+would leave the reservation standing until its creator's process ends, and then
+- a reservation that lapsed while the engine was still creating (older than the timeout) may
+  have had its slots handed out meanwhile; something must see that after the create and remove
+  the container, else two containers run on one GPU. That check needs the lock (an unlocked
+  read cannot tell: a transaction holding the lock may be dropping the reservation, from a
+  listing that predates the container, while we read the file it has not yet replaced), and a
+  locked read costs most of what confirm's locked read-and-write costs;
+- a container removed in the same process before it ends (deploy whose start fails, tests,
+  benchmarks) would keep its slots reserved until the process ends or the timeout, since a
+  standing reservation of a live creator is never dropped;
+- the container cap would count the create only through the reservation, which a reconcile
+  that sees the container must then turn into an assignment and stamp into `recent`: a second
+  place that hands slots out. Keeping confirm keeps "only a reconciled decision hands slots out".
 """
 
 from __future__ import annotations
@@ -44,7 +60,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from . import dockerapi, events, gpuqueue, inventory, ledger, log, names, paths, policy
+from . import dockerapi, events, log, names
 from . import labels as label
 from .clock import SYSTEM, Clock
 from .errors import ResourcesUnavailable, UsageError
@@ -54,6 +70,9 @@ TYPE_CHECKING = False  # typing's own flag would import typing, which every comm
 if TYPE_CHECKING:
     from typing import Any
 
+    # Imported where used at run time: a CPU-only create that needs no ledger (_needs_ledger)
+    # does not pay for the ledger, the queue, the policy and the inventory (~10 ms of a deploy).
+    from . import gpuqueue, inventory, ledger, policy
     from .identity import User
     from .inventory import Slot
     from .records import Limits, StrPath
@@ -79,7 +98,7 @@ class Reservation:
     limits: Limits
     container: str                # the docker container name being created
     state_dir: StrPath
-    log_dir: StrPath
+    log_dir: StrPath | None
     weights: dict[str, float]     # slot id -> GPU-equivalents, for adopting labelled slots
     clock: Clock
     held: int = 0                 # slots the user held when the reservation was made
@@ -90,7 +109,7 @@ class Reservation:
 class Allocation:
     """Slots reserved for one container being created; see the module docstring."""
 
-    def __init__(self, slots: Iterable[Slot], notice: str | None, token: str, context: Reservation) -> None:
+    def __init__(self, slots: Iterable[Slot], notice: str | None, token: str | None, context: Reservation) -> None:
         self.slots = list(slots)
         self.notice = notice
         self.token = token
@@ -127,17 +146,21 @@ class Allocation:
 
     def confirm(self, container_id: str) -> None:
         """Turn the reservation into an assignment held by `container_id`."""
+        if self.token is None:  # a CPU-only create that needs no ledger entry (_needs_ledger)
+            self.confirmed = True
+            return
+        from .ledger import Assignment
+
         context = self._context
         with _transaction(context, reconciled=False) as state:
             reservation = state.reservations.pop(self.token, None)
             lost = _held_elsewhere(state, self.slots, context.container, container_id)
             if not lost:
+                since = reservation.since if reservation is not None else None
                 for slot in self.slots:
-                    state.assignments[slot.id] = {
-                        "user": context.user.name, "container": context.container,
-                        "container_id": container_id, "weight": slot.weight,
-                        "since": (reservation or {}).get("since") or iso_utc(context.clock.time()),
-                        "confirmed": context.clock.time()}
+                    state.assignments[slot.id] = Assignment(
+                        context.user.name, context.container, container_id, slot.weight,
+                        since or iso_utc(context.clock.time()), context.clock.time())
                 state.remember_confirmed(context.container, context.user.name)
         if lost:
             self.confirmed = True  # nothing left to release
@@ -163,6 +186,8 @@ class Allocation:
         If Docker or the lock cannot be had, the reservation stays until this process ends."""
         if self.confirmed or self.token is None:
             return
+        from .ledger import Assignment
+
         context = self._context
         made = None
         try:
@@ -173,10 +198,9 @@ class Allocation:
                 if made is not None and not _held_elsewhere(state, self.slots, made.name, made.id):
                     for slot in self.slots:
                         if slot.id in made.slots:
-                            state.assignments[slot.id] = {
-                                "user": context.user.name, "container": made.name, "container_id": made.id,
-                                "weight": slot.weight, "since": made.created or iso_utc(context.clock.time()),
-                                "confirmed": state.listed_at}
+                            state.assignments[slot.id] = Assignment(
+                                context.user.name, made.name, made.id, slot.weight,
+                                made.created or iso_utc(context.clock.time()), state.listed_at)
                     made = None
         except Exception as error:  # noqa: BLE001 - runs while another exception is on its way out
             log.warning("could not give back the GPU reservation of %s (%s); it lapses when this process ends",
@@ -194,16 +218,17 @@ def _held_elsewhere(state: ledger.State, slots: Iterable[Slot], container_name: 
     lost = []
     for slot in slots:
         holder = state.assignments.get(slot.id)
-        mine = holder is not None and (holder.get("container") == container_name
-                                       or holder.get("container_id") == container_id)
-        reserved_elsewhere = any(slot.id in entry.get("slots", []) for entry in state.reservations.values())
+        mine = holder is not None and (holder.container == container_name or holder.container_id == container_id)
+        reserved_elsewhere = any(slot.id in entry.slots for entry in state.reservations.values())
         if holder is not None and not mine or holder is None and reserved_elsewhere:
             lost.append(slot.id)
     return lost
 
 
 def _transaction(context: Reservation, reconciled: bool = True) -> contextlib.AbstractContextManager[ledger.State]:
-    return ledger.transaction(context.docker, context.state_dir, context.weights, context.log_dir,
+    from . import ledger
+
+    return ledger.transaction(context.docker, context.state_dir, weights=context.weights, log_dir=context.log_dir,
                               reconciled=reconciled, clock=context.clock)
 
 
@@ -213,6 +238,8 @@ def _remove_container(docker: Any, container_id: str) -> None:
 
 
 def _holdings_for(state: ledger.State) -> Callable[[str | None, set[str] | None], policy.Holdings]:
+    from . import policy
+
     def holdings_for(user_name: str | None, taken: set[str] | None = None) -> policy.Holdings:
         holdings = policy.user_holdings(state.holders(), user_name)
         if taken is not None:
@@ -223,11 +250,13 @@ def _holdings_for(state: ledger.State) -> Callable[[str | None, set[str] | None]
 
 
 def _decide(state: ledger.State, slots: Sequence[Slot], user: User, limits: Limits, container: str,
-            request: GpuRequest, queue_position: Callable[[], list[dict[str, Any]]],
+            request: GpuRequest, queue_position: Callable[[], list[gpuqueue.QueueEntry]],
             outside: list[Any] | None = None) -> tuple[policy.Choice | policy.Refusal, int]:
     """(decision, slots the user holds): the policy's answer after every waiter ahead (by
     priority, then arrival) is virtually served. `outside`: NVML's processes when
     gpus.avoid_busy is on; slots busy with processes of no DS01 container count as taken."""
+    from . import gpuqueue, inventory, policy
+
     holdings = policy.user_holdings(state.holders(), user.name)
     holdings.user_containers = len(state.user_containers(user.name, excluding=container))
     wanted = policy.Request(request.count, request.full_gpu)
@@ -256,12 +285,14 @@ def _busy_outside(state: ledger.State, slots: Sequence[Slot], processes: list[An
     return gpu_outside.busy_slot_ids(gpu_outside.find(processes, slots, ours))
 
 
-def _attempt(context: Reservation, slots: Sequence[Slot], request: GpuRequest, arrival: float,
+def _attempt(context: Reservation, slots: Sequence[Slot], request: GpuRequest, arrival: float | None,
              my_token: str | None = None) -> tuple[Allocation | None, policy.Refusal | None, int]:
     """One ledger transaction: reconcile, decide, reserve. Returns (Allocation | None, refusal, waiting)."""
+    from . import gpuqueue, ledger
+
     user, limits, container = context.user, context.limits, context.container
 
-    def queue_position() -> list[dict[str, Any]]:
+    def queue_position() -> list[gpuqueue.QueueEntry]:
         everyone = gpuqueue.waiters(context.state_dir)
         context.waiting_total = len(everyone)
         return gpuqueue.ahead_of(everyone, limits.priority, arrival, my_token)
@@ -277,10 +308,9 @@ def _attempt(context: Reservation, slots: Sequence[Slot], request: GpuRequest, a
         pid = os.getpid()
         now = context.clock.time()
         chosen = list(decision.slots)
-        state.reservations[token] = {
-            "user": user.name, "container": container, "slots": [slot.id for slot in chosen],
-            "weights": {slot.id: slot.weight for slot in chosen}, "pid": pid,
-            "pid_start": ledger.process_start_time(pid), "time": now, "since": iso_utc(now)}
+        state.reservations[token] = ledger.SlotReservation(
+            user.name, container, [slot.id for slot in chosen], {slot.id: slot.weight for slot in chosen},
+            pid, ledger.process_start_time(pid), now, iso_utc(now))
         context.held = held
     return Allocation(chosen, None, token, context), None, context.waiting_total
 
@@ -296,28 +326,30 @@ def _unavailable(refusal: policy.Refusal, waiting: int) -> ResourcesUnavailable:
 def _wait_for_slot(context: Reservation, slots: Sequence[Slot], request: GpuRequest,
                    first_refusal: policy.Refusal) -> Allocation:
     """Queue up and poll until a slot is ours, the wait runs out, or the entry is cancelled."""
+    from . import gpuqueue
+
     user = context.user
     clock = context.clock
     entry = gpuqueue.join(context.state_dir, user, context.container, request, context.limits,
                           clock=clock)
-    token = entry["token"]
+    token = entry.token
     assert request.wait is not None  # reserve() queues only a request that may wait
     deadline = clock.monotonic() + request.wait
     events.record("gpu.queue.join", user.name, context.log_dir, container=names.short_name(context.container),
-                  count=request.count, priority=entry["priority"], reason=first_refusal.reason)
+                  count=request.count, priority=entry.priority, reason=first_refusal.reason)
     last_position = None
     try:
         while True:
             if not gpuqueue.present(context.state_dir, token):
                 raise ResourcesUnavailable("your place in the GPU queue was cancelled")
-            allocation, refusal, _waiting = _attempt(context, slots, request, entry["arrival"], token)
+            allocation, refusal, _waiting = _attempt(context, slots, request, entry.arrival, token)
             if allocation is not None:
                 return allocation
             assert refusal is not None  # no allocation comes with its refusal
             if not refusal.waitable:
                 raise ResourcesUnavailable(refusal.reason)
             everyone = gpuqueue.waiters(context.state_dir)
-            position = 1 + len(gpuqueue.ahead_of(everyone, entry["priority"], entry["arrival"], token))
+            position = 1 + len(gpuqueue.ahead_of(everyone, entry.priority, entry.arrival, token))
             if position != last_position:
                 log.info("waiting for a GPU slot: position %d of %d in the queue (%s)", position,
                          len(everyone), refusal.reason)
@@ -332,24 +364,33 @@ def _wait_for_slot(context: Reservation, slots: Sequence[Slot], request: GpuRequ
 @contextlib.contextmanager
 def reserve(docker: Any, config: Any, user: User, limits: Limits, docker_container_name: str,
             request: GpuRequest | None = None, *, state_dir: StrPath,
-            log_dir: StrPath | None = None, inventory_: inventory.Inventory | None = None,
+            log_dir: StrPath | None, inventory_: inventory.Inventory | None = None,
             gpu_processes: Callable[[], list[Any]] | None = None, clock: Clock = SYSTEM) -> Iterator[Allocation]:
     """Reserve GPU slots for a container about to be created; see the module docstring."""
     request = request or GpuRequest()
-    log_dir = log_dir or paths.log_dir()
-    inv = inventory_ or inventory.discover(config)
-    slots = inv.slots
-    notice = None
     if request.wait is not None and not request.wait >= 0:  # negative, or NaN: never a deadline
         raise UsageError(f"--wait takes a number of seconds, 0 or more (got {request.wait})")
     if request.count < 0:
         request = GpuRequest(0, False, request.explicit, request.wait)
+    if not _needs_ledger(request, limits):
+        # Neither the GPU inventory nor the ledger is asked (see _needs_ledger).
+        yield from _unrecorded(Reservation(docker, user, limits, docker_container_name, state_dir, log_dir, {},
+                                           clock), None)
+        return
+    from . import inventory
+
+    inv = inventory_ or inventory.discover(config)
+    slots = inv.slots
+    notice = None
     if request.count > 0 and not slots:
         if request.explicit or request.full_gpu:
             raise ResourcesUnavailable(f"{inv.describe_emptiness()}; use --cpu-only for a container without GPU")
         notice = f"{inv.describe_emptiness()}: the container is CPU-only"
         request = GpuRequest(0, False, False, None)
     context = Reservation(docker, user, limits, docker_container_name, state_dir, log_dir, inv.weights, clock)
+    if not _needs_ledger(request, limits):
+        yield from _unrecorded(context, notice)
+        return
     if config is not None and config.avoid_busy_gpus and slots:
         # Simulated GPUs have no processes: NVML is asked only for real ones (or a test's fake).
         from . import gpu_outside
@@ -378,23 +419,43 @@ def reserve(docker: Any, config: Any, user: User, limits: Limits, docker_contain
         allocation.release()
 
 
+def _needs_ledger(request: GpuRequest, limits: Limits) -> bool:
+    """Whether this create takes a ledger transaction at all.
+
+    A create without GPU slots hands nothing out, so what its reservation is for is the container
+    cap alone: a create in progress counts against max_containers_per_user in everyone else's
+    transaction (and `recent` counts it once confirmed). With no cap for this user nobody counts
+    it, so neither the reservation nor its confirm has anything to protect. (A cap added to the
+    config during the create is not applied to it, as to a create that finished a moment before.)"""
+    return request.count > 0 or limits.max_containers_per_user is not None
+
+
+def _unrecorded(context: Reservation, notice: str | None) -> Iterator[Allocation]:
+    """The CPU-only allocation that `_needs_ledger` says needs no ledger entry: nothing to confirm or give back."""
+    allocation = Allocation([], notice, None, context)
+    yield allocation
+    allocation.confirmed = True
+
+
 def release_container(docker: Any, docker_container_name: str, *, state_dir: StrPath,
-                      log_dir: StrPath | None = None, by: str | None = None, reason: str | None = None) -> list[str]:
+                      log_dir: StrPath | None, by: str | None = None, reason: str | None = None) -> list[str]:
     """Free the slots of a removed container now (events are recorded); returns the slot ids freed.
 
     A container that still exists keeps its slots: its labels are the truth until it is removed.
     `by`/`reason` (e.g. the user, "retired") are what the gpu.release event says instead of reconcile's guess."""
+    from . import inventory, ledger
+
     explained = {docker_container_name: (by, reason)} if by and reason else None
-    with ledger.transaction(docker, state_dir, log_dir=log_dir or paths.log_dir(), explained=explained) as state:
+    with ledger.transaction(docker, state_dir, log_dir=log_dir, explained=explained) as state:
         freed = [change[1] for change in state.changes
                  if change[0] == "dropped" and change[2] == docker_container_name]
         if not any(container.name == docker_container_name for container in state.containers):
-            state.data["recent"].pop(docker_container_name, None)
+            state.data.recent.pop(docker_container_name, None)
     return inventory.sort_slot_ids(freed)
 
 
-def status(docker: Any, config: Any, *, state_dir: StrPath,
+def status(docker: Any, config: Any, *, state_dir: StrPath, log_dir: StrPath,
            inventory_: inventory.Inventory | None = None) -> dict[str, Any]:
     """Every slot with its holder (after reconciling), plus the queue: contract section 9 and more."""
     from .allocator_admin import status as build_status
-    return build_status(docker, config, state_dir=state_dir, inventory_=inventory_)
+    return build_status(docker, config, state_dir=state_dir, log_dir=log_dir, inventory_=inventory_)

@@ -28,13 +28,13 @@ if TYPE_CHECKING:
 _SLOT_ID_RE = re.compile(r"^\d+(:\d+)?\Z")
 
 
-def status(docker: Any, config: Any, *, state_dir: StrPath, inventory_: inventory.Inventory | None = None,
-           log_dir: StrPath | None = None) -> Document:
+def status(docker: Any, config: Any, *, state_dir: StrPath, log_dir: StrPath,
+           inventory_: inventory.Inventory | None = None) -> Document:
     """Every slot with its holder after reconciling, the GPUs, the queue, and the reason for no GPUs."""
     inv = inventory_ or inventory.discover(config)
-    with ledger.transaction(docker, state_dir, inv.weights, log_dir) as state:
-        assignments = {key: dict(value) for key, value in state.assignments.items()}
-        reserved = {slot_id: entry for entry in state.reservations.values() for slot_id in entry.get("slots", [])}
+    with ledger.transaction(docker, state_dir, weights=inv.weights, log_dir=log_dir) as state:
+        assignments = dict(state.assignments)
+        reserved = state.data.reserved_by_slot()
         statuses: dict[str | None, str] = {container.name: container.status for container in state.containers}
         ds01_ids = {container.id for container in state.containers}
         containers_per_user: dict[str, int] = {}
@@ -45,21 +45,18 @@ def status(docker: Any, config: Any, *, state_dir: StrPath, inventory_: inventor
         row = dict(slot.as_dict(), user=None, **_names(None), since=None, state="free", container_status=None)
         holder = assignments.pop(slot.id, None)
         if holder is not None:
-            row.update(user=holder.get("user"), **_names(holder.get("container")), since=holder.get("since"),
-                       state="assigned", container_status=statuses.get(holder.get("container")))
+            row.update(user=holder.user, **_names(holder.container), since=holder.since,
+                       state="assigned", container_status=statuses.get(holder.container))
         elif slot.id in reserved:
             entry = reserved[slot.id]
-            row.update(user=entry.get("user"), **_names(entry.get("container")), since=entry.get("since"),
-                       state="reserved")
+            row.update(user=entry.user, **_names(entry.container), since=entry.since, state="reserved")
         slots.append(row)
     # Slots held by containers but absent from this host's inventory (e.g. the simulation changed).
-    unknown = [{"id": slot_id, "user": entry.get("user"), **_names(entry.get("container")),
-                "since": entry.get("since"), "weight": entry.get("weight")}
+    unknown = [{"id": slot_id, "user": entry.user, **_names(entry.container),
+                "since": entry.since, "weight": entry.weight}
                for slot_id, entry in sorted(assignments.items(), key=lambda item: inventory.slot_sort_key(item[0]))]
-    queue = [{"position": position, "token": entry["token"], "user": entry.get("user"),
-              **_names(entry.get("container")), "count": (entry.get("request") or {}).get("count"),
-              "full_gpu": (entry.get("request") or {}).get("full_gpu"), "priority": entry.get("priority"),
-              "since": _since(entry)}
+    queue = [{"position": position, "token": entry.token, "user": entry.user, **_names(entry.container),
+              "count": entry.count, "full_gpu": entry.full_gpu, "priority": entry.priority, "since": _since(entry)}
              for position, entry in enumerate(gpuqueue.waiters(state_dir), start=1)]
     return {"slots": slots, "unknown_slots": unknown, "queue": queue,
             "gpus": [{"index": gpu.index, "uuid": gpu.uuid, "model": gpu.model, "memory": gpu.memory,
@@ -82,10 +79,9 @@ def _outside(inv: inventory.Inventory, ds01_ids: set[str]) -> list[dict[str, Any
     return [process.as_dict() for process in gpu_outside.find(gpu_outside.nvml_processes(), inv.slots, ds01_ids)]
 
 
-def _since(entry: dict[str, Any]) -> str | None:
+def _since(entry: gpuqueue.QueueEntry) -> str | None:
     """When a waiter joined; None (shown as "-") for a hand-made entry without an arrival time."""
-    arrival = entry.get("arrival")
-    return iso_utc(arrival) if arrival else None
+    return iso_utc(entry.arrival) if entry.arrival else None
 
 
 def usage(document: Document, config: Any) -> list[dict[str, Any]]:
@@ -116,10 +112,10 @@ def usage(document: Document, config: Any) -> list[dict[str, Any]]:
 
 
 def reconcile(docker: Any, config: Any, *, state_dir: StrPath,
-              log_dir: StrPath | None = None) -> tuple[list[Any], list[Any]]:
+              log_dir: StrPath) -> tuple[list[ledger.Change], list[ledger.Conflict]]:
     """Run one reconciling transaction; returns (changes, conflicts) for the admin to read."""
     inv = inventory.discover(config)
-    with ledger.transaction(docker, state_dir, inv.weights, log_dir) as state:
+    with ledger.transaction(docker, state_dir, weights=inv.weights, log_dir=log_dir) as state:
         return list(state.changes), list(state.conflicts)
 
 
@@ -130,7 +126,7 @@ def validate_slot_id(slot_id: str) -> None:
 
 
 def release_slot(docker: Any, config: Any, slot_id: str, *, force: bool = False, actor: str | None = None,
-                 state_dir: StrPath, log_dir: StrPath | None = None, clock: Clock = SYSTEM) -> dict[str, Any]:
+                 state_dir: StrPath, log_dir: StrPath, clock: Clock = SYSTEM) -> dict[str, Any]:
     """Free one slot (admin); see the module docstring. Returns a dict describing what was done."""
     validate_slot_id(slot_id)
     try:
@@ -149,31 +145,31 @@ def release_slot(docker: Any, config: Any, slot_id: str, *, force: bool = False,
     stopped = holder["kind"] == "container" and holder["status"] == "running"
     with ledger.transaction(docker, state_dir, log_dir=log_dir) as state:
         entry = state.assignments.pop(slot_id, None)
-        if entry is not None and entry.get("container_id"):
-            revoked = state.data["revoked"].setdefault(entry["container_id"], {"slots": []})
-            revoked["time"] = clock.time()
-            if slot_id not in revoked["slots"]:
-                revoked["slots"].append(slot_id)
+        if entry is not None and entry.container_id:
+            revoked = state.data.revoked.setdefault(entry.container_id, ledger.Revocation())
+            revoked.time = clock.time()
+            if slot_id not in revoked.slots:
+                revoked.slots.append(slot_id)
         for reservation in state.reservations.values():
-            if slot_id in reservation.get("slots", []):
-                reservation["slots"] = [other for other in reservation["slots"] if other != slot_id]
+            if slot_id in reservation.slots:
+                reservation.slots = [other for other in reservation.slots if other != slot_id]
     events.record("gpu.release", holder.get("user"), log_dir, container=short_name(holder.get("container")),
                   slots=[slot_id],
                   by=actor, reason="admin release" + (" (container stopped)" if stopped else ""))
     return dict(holder, stopped=stopped)
 
 
-def _find_holder(docker: Any, slot_id: str, state_dir: StrPath, log_dir: StrPath | None) -> dict[str, Any]:
+def _find_holder(docker: Any, slot_id: str, state_dir: StrPath, log_dir: StrPath) -> dict[str, Any]:
     with ledger.transaction(docker, state_dir, log_dir=log_dir) as state:
         entry = state.assignments.get(slot_id)
         if entry is not None:
-            container = next((item for item in state.containers if item.name == entry.get("container")), None)
-            return {"kind": "container", "user": entry.get("user"), "container": entry.get("container"),
-                    "container_id": entry.get("container_id"), "status": container.status if container else None}
-        for reservation in state.reservations.values():
-            if slot_id in reservation.get("slots", []):
-                return {"kind": "reservation", "user": reservation.get("user"),
-                        "container": reservation.get("container"), "status": None}
+            container = next((item for item in state.containers if item.name == entry.container), None)
+            return {"kind": "container", "user": entry.user, "container": entry.container,
+                    "container_id": entry.container_id, "status": container.status if container else None}
+        reservation = state.data.reserved_by_slot().get(slot_id)
+        if reservation is not None:
+            return {"kind": "reservation", "user": reservation.user, "container": reservation.container,
+                    "status": None}
     raise NotFound(f"GPU slot {slot_id} is not held by anyone")
 
 

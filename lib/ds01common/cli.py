@@ -7,6 +7,7 @@ A command script is a docstring, a `build_parser()` and `main(argv) -> int`, end
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 
@@ -14,7 +15,7 @@ from .errors import EXIT_ERROR, EXIT_INTERRUPTED, Ds01Error
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:  # types only: a command must not pay for these imports at start-up
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
     from typing import Any, NoReturn
 
@@ -38,12 +39,20 @@ def _write_message(message: str) -> None:
         pass
 
 
-def setup_logging() -> None:
+def process_environment() -> Mapping[str, str]:
+    """This process's environment, read here and nowhere else in the library (paths.py reads the
+    DS01_* locations): a command's Context holds it, and library functions that need a variable,
+    or an environment to hand to a child process, take it as a parameter."""
+    return os.environ
+
+
+def setup_logging(debug: bool = False) -> None:
     """Library messages (ds01common.log) to stderr as "program: message" lines, debug ones only
-    with DS01_DEBUG; what `run` sets up for every command, without importing logging."""
+    with `debug` (DS01_DEBUG, for `run`); what `run` sets up for every command, without importing
+    logging."""
     from . import log
 
-    log.send_to(_write_message, debug=bool(os.environ.get("DS01_DEBUG")))
+    log.send_to(_write_message, debug=debug)
 
 
 def _write_crash_log(error_text: str) -> Path | None:
@@ -73,7 +82,7 @@ def _write_crash_log(error_text: str) -> Path | None:
 def run(main: Callable[[list[str]], int | None], argv: list[str] | None = None) -> NoReturn:
     """Call main(argv) and exit with its code; the one place errors become exit codes."""
     argv = sys.argv[1:] if argv is None else argv
-    setup_logging()
+    setup_logging(debug=bool(process_environment().get("DS01_DEBUG")))
     try:
         code = main(argv)
     except Ds01Error as error:
@@ -127,11 +136,58 @@ def _silence_stdout() -> None:
     os.close(devnull)
 
 
-def parser(doc: str | None, **kwargs: Any) -> argparse.ArgumentParser:
-    """An ArgumentParser whose description is the script's docstring."""
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's formatter, given the width argparse would find (terminal.py) so that building
+    a parser does not import shutil for it; the help text is the same."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        if width is None:
+            from .terminal import columns
+
+            width = columns(process_environment()) - 2
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def parser(doc: str | None, *arguments: Callable[[argparse.ArgumentParser], object],
+           **kwargs: Any) -> argparse.ArgumentParser:
+    """An ArgumentParser whose description is the script's docstring, with `arguments` added in
+    order: each an `Argument(...)`, an `exclusive(...)` group or a function that adds to a parser
+    (add_user_option, ...)."""
     description = (doc or "").strip()
-    return argparse.ArgumentParser(prog=program_name(), description=description,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+    result = argparse.ArgumentParser(prog=program_name(), description=description,
+                                     formatter_class=_HelpFormatter, **kwargs)
+    for add in arguments:
+        add(result)
+    return result
+
+
+class Argument:
+    """One `add_argument(*flags, **options)` kept for later, so a command's parser reads as one list."""
+
+    __slots__ = ("flags", "options")
+
+    def __init__(self, *flags: str, **options: Any) -> None:
+        self.flags = flags
+        self.options = options
+
+    def __call__(self, parser_: argparse._ActionsContainer) -> None:
+        parser_.add_argument(*self.flags, **self.options)
+
+
+# Options several commands share word for word.
+ALL_USERS = Argument("-a", "--all", action="store_true", help="every user's containers (admins)")
+GUIDED_CHOICES = Argument("--guided", action="store_true", help="explain and ask about each choice")
+GUIDED_STEPS = Argument("--guided", action="store_true", help="explain and ask about each step")
+
+
+def exclusive(*arguments: Argument) -> Callable[[argparse.ArgumentParser], None]:
+    """`arguments` as a mutually exclusive group: at most one of them may be given."""
+    def add(parser_: argparse.ArgumentParser) -> None:
+        group = parser_.add_mutually_exclusive_group()
+        for add_one in arguments:
+            add_one(group)
+    return add
 
 
 def add_user_option(parser_: argparse.ArgumentParser) -> None:
@@ -147,39 +203,34 @@ def add_yes_option(parser_: argparse.ArgumentParser) -> None:
 
 
 class Context:
-    """Lazy access to what commands touch: config, acting user, Docker, state and log dirs."""
+    """Lazy access to what commands touch: config, acting user, Docker, state and log dirs, the
+    clock and the environment (this process's, read once here; tests pass their own)."""
 
     def __init__(self, user_option: str | None = None, config: Config | None = None, docker: Any = None,
-                 caller: User | None = None, clock: Clock | None = None) -> None:
+                 caller: User | None = None, clock: Clock | None = None,
+                 environment: Mapping[str, str] | None = None) -> None:
+        self.environment: Mapping[str, str] = dict(process_environment() if environment is None else environment)
         self._user_option = user_option
-        self._config = config
-        self._docker = docker
-        self._caller = caller
-        self._user: User | None = None
-        self._clock = clock
-        self._inventory: Inventory | None = None
+        # What the caller gives is used as it is; the rest is worked out on first use (the cached
+        # properties below), so a command pays only for what it touches.
+        given = {"config": config, "docker": docker, "caller": caller, "clock": clock}
+        self.__dict__.update({name: value for name, value in given.items() if value is not None})
 
-    @property
+    @functools.cached_property
     def config(self) -> Config:
-        if self._config is None:
-            from . import config as config_module
-            self._config = config_module.load()
-        return self._config
+        from . import config as config_module
+        return config_module.load()
 
-    @property
+    @functools.cached_property
     def caller(self) -> User:
-        if self._caller is None:
-            from .identity import current_user
-            self._caller = current_user()
-        return self._caller
+        from .identity import current_user
+        return current_user()
 
-    @property
+    @functools.cached_property
     def user(self) -> User:
         """The acting user: the caller, or --user's for an admin (exit 4 otherwise)."""
-        if self._user is None:
-            from .identity import acting_user
-            self._user = acting_user(self._user_option, self.config.admin_group, self.caller)
-        return self._user
+        from .identity import acting_user
+        return acting_user(self._user_option, self.config.admin_group, self.caller)
 
     @property
     def is_admin(self) -> bool:
@@ -193,28 +244,22 @@ class Context:
             raise PermissionDenied(f"permission denied: {what} is for root and members of "
                                    f"{self.config.admin_group}{hint}")
 
-    @property
+    @functools.cached_property
     def docker(self) -> Any:
-        if self._docker is None:
-            from . import dockerapi
-            self._docker = dockerapi.LazyClient()
-        return self._docker
+        from . import dockerapi
+        return dockerapi.LazyClient()
 
-    @property
+    @functools.cached_property
     def clock(self) -> Clock:
         """The one clock the command's library calls are given (tests pass a fake one)."""
-        if self._clock is None:
-            from .clock import SYSTEM
-            self._clock = SYSTEM
-        return self._clock
+        from .clock import SYSTEM
+        return SYSTEM
 
-    @property
+    @functools.cached_property
     def inventory(self) -> Inventory:
         """This host's GPU slots (NVML, or the config's simulation), discovered once per command."""
-        if self._inventory is None:
-            from . import inventory
-            self._inventory = inventory.discover(self.config)
-        return self._inventory
+        from . import inventory
+        return inventory.discover(self.config)
 
     @property
     def state_dir(self) -> Path:

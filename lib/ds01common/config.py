@@ -233,25 +233,26 @@ def _check(report: Report, keypath: str, value: Any, parser: Parser) -> None:
 
 def _check_layers(report: Report, raw: dict[str, Any]) -> None:
     _check_layer(report, "defaults", raw.get("defaults"), allow=())
-    groups = raw.get("groups")
-    if groups is not None and not isinstance(groups, dict):
-        report("groups", "expected a mapping of group name to limits")
-        groups = {}
-    for name, group in (groups or {}).items():
-        _check_layer(report, f"groups.{name}", group, allow=("members",))
-        if isinstance(group, dict) and "members" in group:
-            _check(report, f"groups.{name}.members", group["members"], names)
+    groups = _check_named_layers(report, raw, "groups", "group name", "members", names)
     default_group = raw.get("default_group")
-    if isinstance(default_group, str) and groups is not None and default_group not in (groups or {}):
+    if isinstance(default_group, str) and groups is not None and default_group not in groups:
         report("default_group", f"names group {default_group!r}, which is not under groups")
-    overrides = raw.get("user_overrides")
-    if overrides is not None and not isinstance(overrides, dict):
-        report("user_overrides", "expected a mapping of user name to limits")
-        overrides = {}
-    for user, override in (overrides or {}).items():
-        _check_layer(report, f"user_overrides.{user}", override, allow=("reason",))
-        if isinstance(override, dict) and "reason" in override:
-            _check(report, f"user_overrides.{user}.reason", override["reason"], text)
+    _check_named_layers(report, raw, "user_overrides", "user name", "reason", text)
+
+
+def _check_named_layers(report: Report, raw: dict[str, Any], section: str, named_by: str, extra: str,
+                        parse_extra: Parser) -> dict[str, Any] | None:
+    """Check `section` (groups, user_overrides): a mapping of names to limit layers, each of which
+    may also hold `extra` (members, reason). Returns the mapping ({} when it is not one), or None."""
+    layers = raw.get(section)
+    if layers is not None and not isinstance(layers, dict):
+        report(section, f"expected a mapping of {named_by} to limits")
+        layers = {}
+    for name, layer in (layers or {}).items():
+        _check_layer(report, f"{section}.{name}", layer, allow=(extra,))
+        if isinstance(layer, dict) and extra in layer:
+            _check(report, f"{section}.{name}.{extra}", layer[extra], parse_extra)
+    return layers
 
 
 def _check_layer(report: Report, keypath: str, layer: Any, allow: Iterable[str]) -> None:

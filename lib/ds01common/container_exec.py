@@ -17,7 +17,7 @@ from .errors import Ds01Error, UsageError
 
 if TYPE_CHECKING:
     from .identity import User
-    from .records import StrPath
+    from .records import ContainerDetails, StrPath
 
 # bash where the image has it (distro images), else sh (busybox, alpine).
 SHELL = ["/bin/sh", "-c", "if command -v bash >/dev/null 2>&1; then exec bash; else exec sh; fi"]
@@ -43,7 +43,8 @@ def _stdin_has_data_source() -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
 
 
-def exec_command(user: User, container: Any, command: Sequence[str], terminal: bool | None = None) -> list[str]:
+def exec_command(user: User, container: ContainerDetails, command: Sequence[str],
+                 terminal: bool | None = None) -> list[str]:
     """The docker CLI line that runs `command` as the user in /workspace of `container`."""
     terminal = terminal_attached() if terminal is None else terminal
     flags: list[str] = []

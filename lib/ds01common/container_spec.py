@@ -189,8 +189,7 @@ class EngineFacts:
     @property
     def info(self) -> dict[str, Any]:
         if self._info is None:
-            with dockerapi.errors("the Docker engine"):
-                self._info = self._docker.info()
+            self._info = dockerapi.engine_info(self._docker)
         return self._info
 
     @property

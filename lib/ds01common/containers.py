@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
     from .clock import Clock
     from .identity import User
-    from .records import StrPath
+    from .records import ContainerDetails, StrPath
 
 
 
@@ -59,8 +59,8 @@ def check_owner(user: User, name: str, labels: Mapping[str, str] | None) -> None
         raise PermissionDenied(f"permission denied: {name} belongs to {owner}")
 
 
-def find(docker: Any, user: User, name: str) -> Any:
-    """The user's container `name` (a docker Container).
+def find(docker: Any, user: User, name: str) -> ContainerDetails:
+    """The user's container `name`, as the engine inspected it now.
 
     Names are per user: another user's container of the same name is invisible (NotFound,
     exit 1). Only addressing someone else's container explicitly, by its Docker name
@@ -83,7 +83,7 @@ def find(docker: Any, user: User, name: str) -> Any:
     raise NotFound(f"no container named {name}: see `container-list`")
 
 
-def _find_explicit(docker: Any, user: Any, key: str) -> Any:
+def _find_explicit(docker: Any, user: Any, key: str) -> ContainerDetails:
     """A container named by its Docker name or its id: the user's own, else exit 4 (or not found)."""
     container = dockerapi.get_container(docker, key, _what(key))
     if container is None or CONTAINER_ID_RE.match(key) and not container.id.startswith(key):
@@ -108,8 +108,8 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
             log_dir: StrPath | None, workspace: StrPath | None = None, data_dir: StrPath | None = None,
             extra_labels: dict[str, str] | None = None, models_dir: StrPath | None = None,
             project: str | None = None, default_image: bool = False,
-            clock: Clock | None = None) -> tuple[dict[str, Any], Any]:
-    """create()'s work; also returns the docker Container, so deploy need not look it up again."""
+            clock: Clock | None = None) -> tuple[dict[str, Any], ContainerDetails]:
+    """create()'s work; also returns the container as created, so deploy need not look it up again."""
     from . import allocator, inside, ports
 
     names.validate_name(name)
@@ -146,7 +146,7 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
         try:
             allocation.confirm(container.id)
         except BaseException:
-            dockerapi.remove_quietly(container)
+            dockerapi.remove_quietly(docker, container.id)
             raise
         slots = [slot.id for slot in allocation.slots]
         notice = "\n".join(text for text in (image_notice, allocation.notice, view.notice) if text) or None
@@ -186,14 +186,15 @@ def deploy(docker: Any, config: Any, user: User, name: str | None, *, state_dir:
 # --- start / stop / remove / retire ----------------------------------------------------
 
 def start(docker: Any, user: User, name: str, *, state_dir: StrPath, log_dir: StrPath | None = None,
-          container: Any = None, config: Any = None, fresh: bool = False) -> Any:
+          container: ContainerDetails | None = None, config: Any = None, fresh: bool = False) -> ContainerDetails:
     """Start the user's container (a no-op when it runs); `container`: already found by the caller.
 
     With `config` (every command passes it; tests of the engine alone may not), its bind mounts
     are checked again (`_refuse_swapped_mounts`), and a container whose GPU slot is no longer in
     the host's inventory (the GPU failed, MIG was re-partitioned) is refused, as one whose slot
     an admin released is. `fresh`: created a moment ago (deploy), its slots just handed out, so
-    the inventory is not read again; the mounts still are."""
+    the inventory is not read again; the mounts still are. Returns the container as it is after
+    the start."""
     if container is None:
         container = find(docker, user, name)
     if container.status == "running":
@@ -204,39 +205,39 @@ def start(docker: Any, user: User, name: str, *, state_dir: StrPath, log_dir: St
         if not fresh:
             _refuse_vanished(container, name, config)
         checked_mounts = _refuse_swapped_mounts(container, user, config)
-    dockerapi.start_and_refresh(container, _what(name))
-    _refuse_mounts_swapped_during_start(container, name, checked_mounts)
+    container = dockerapi.start_and_inspect(docker, container.id, _what(name))
+    _refuse_mounts_swapped_during_start(docker, container, name, checked_mounts)
     if container.status != "running":
-        state = container.attrs.get("State") or {}
-        if state.get("OOMKilled"):
+        if container.oom_killed:
             raise ResourcesUnavailable(f"{name} ran out of memory on start")
-        raise Ds01Error(f"{name} stopped right after starting (exit {state.get('ExitCode')}): "
-                        f"{state.get('Error') or 'see docker logs'}")
+        raise Ds01Error(f"{name} stopped right after starting (exit {container.exit_code}): "
+                        f"{container.error or 'see docker logs'}")
     events.record("container.started", user.name, log_dir=log_dir, container=name)
     return container
 
 
-def _refuse_swapped_mounts(container: Any, user: User, config: Any) -> dict[str, tuple[int, int]]:
+def _refuse_swapped_mounts(container: ContainerDetails, user: User, config: Any) -> dict[str, tuple[int, int]]:
     """Docker resolves a bind mount's source again at every start: a workspace the user replaced
     by a link since the create (to / or another user's home) must not be mounted (exit 4).
     Returns {destination: (device, inode)} of what was checked, for the check after the start."""
     from .security import mount_source
 
     checked = {}
-    for mount in container.attrs.get("Mounts") or ():
-        if mount.get("Type") == "bind" and mount.get("Source") and mount.get("Destination"):
-            source = mount_source(config, user, mount["Source"], f"mount {mount['Destination']}",
-                                  shared=mount["Destination"] != spec.CONTAINER_WORKSPACE)
+    for mount in container.mounts:
+        if mount.type == "bind" and mount.source and mount.destination:
+            source = mount_source(config, user, mount.source, f"mount {mount.destination}",
+                                  shared=mount.destination != spec.CONTAINER_WORKSPACE)
             info = os.lstat(source)
-            checked[mount["Destination"]] = (info.st_dev, info.st_ino)
+            checked[mount.destination] = (info.st_dev, info.st_ino)
     return checked
 
 
-def _refuse_mounts_swapped_during_start(container: Any, name: str, checked: dict[str, tuple[int, int]]) -> None:
+def _refuse_mounts_swapped_during_start(docker: Any, container: ContainerDetails, name: str,
+                                        checked: dict[str, tuple[int, int]]) -> None:
     """The directory mounted must be the one checked: a swap between the check and Docker's own
     resolution is caught by looking at the mount through /proc/PID/root (where we may: root, or
     the container's own uid); the container is stopped and the start refused (exit 4)."""
-    pid = (container.attrs.get("State") or {}).get("Pid")
+    pid = container.pid
     if not checked or not pid:
         return
     for destination, expected in checked.items():
@@ -245,7 +246,7 @@ def _refuse_mounts_swapped_during_start(container: Any, name: str, checked: dict
         except OSError:
             continue  # not ours to look into; the check before the start stands
         if (info.st_dev, info.st_ino) != expected:
-            dockerapi.kill_quietly(container, _what(name))
+            dockerapi.kill_quietly(docker, container.id, _what(name))
             raise PermissionDenied(f"permission denied: {name}'s {destination} was swapped for another "
                                    "directory while it started; it was stopped")
 
@@ -269,10 +270,10 @@ def restart_on_new_gpu(docker: Any, config: Any, user: Any, name: str, *, wait: 
     GPU count, queueing (`wait` seconds, inf: until served) for the slots. Returns deploy's summary."""
     container = find(docker, user, name)
     labels = dict(container.labels)
-    image = (container.attrs.get("Config") or {}).get("Image") or container.attrs.get("Image")
+    image = container.image or container.image_id
     count = len(label.slot_ids(labels))
-    data_dir = next((mount.get("Source") for mount in container.attrs.get("Mounts") or ()
-                     if mount.get("Destination") == spec.CONTAINER_DATA), None)
+    data_mount = container.mount_at(spec.CONTAINER_DATA)
+    data_dir = data_mount.source if data_mount is not None else None
     extra = {key: value for key, value in labels.items() if key == label.MLC_FRAMEWORK}
     retire(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, reason="lost its GPU")
     result: dict[str, Any] = deploy(docker, config, user, name, state_dir=state_dir, log_dir=log_dir, image=image,
@@ -281,7 +282,7 @@ def restart_on_new_gpu(docker: Any, config: Any, user: Any, name: str, *, wait: 
     return result
 
 
-def _refuse_revoked(container: Any, name: str, state_dir: StrPath) -> None:
+def _refuse_revoked(container: ContainerDetails, name: str, state_dir: StrPath) -> None:
     """An admin freed this stopped container's slot (`gpu-allocator release`), which may be
     someone else's by now: starting it would put two containers on one GPU."""
     slots = label.slot_ids(container.labels)
@@ -289,14 +290,14 @@ def _refuse_revoked(container: Any, name: str, state_dir: StrPath) -> None:
         return
     from . import ledger
 
-    revoked = (ledger.read_state(state_dir)["revoked"].get(container.id) or {}).get("slots", [])
+    revoked = ledger.read_state(state_dir).revoked_slots(container.id)
     taken = [slot for slot in slots if slot in revoked]
     if taken:
         raise GpuLost(f"{name} lost GPU {', '.join(taken)} to an admin's release and cannot start: "
                       + _lost_gpu_advice(name), taken)
 
 
-def _refuse_vanished(container: Any, name: str, config: Any) -> None:
+def _refuse_vanished(container: ContainerDetails, name: str, config: Any) -> None:
     """The slot the container was made with is gone from the inventory: there is no such GPU."""
     slots = label.slot_ids(container.labels)
     if not slots:
@@ -311,17 +312,18 @@ def _refuse_vanished(container: Any, name: str, config: Any) -> None:
                       + _lost_gpu_advice(name), vanished)
 
 
-def stop(docker: Any, user: User, name: str, timeout: int = 10, log_dir: StrPath | None = None) -> Any:
+def stop(docker: Any, user: User, name: str, timeout: int = 10, log_dir: StrPath | None = None) -> ContainerDetails:
+    """Stop the user's container (a no-op when it is not running); returns it as it is then."""
     container = find(docker, user, name)
     if container.status not in ("running", "restarting", "paused"):
         return container
-    dockerapi.stop_and_refresh(container, timeout=timeout, what=_what(name))
+    container = dockerapi.stop_and_inspect(docker, container.id, timeout=timeout, what=_what(name))
     events.record("container.stopped", user.name, log_dir=log_dir, container=name)
     return container
 
 
 def remove(docker: Any, user: User, name: str, *, force: bool = False, state_dir: StrPath, log_dir: StrPath | None,
-           container: Any = None, actor: str | None = None, reason: str = "manual",
+           container: ContainerDetails | None = None, actor: str | None = None, reason: str = "manual",
            action: str = "removed") -> dict[str, Any]:
     """Remove the container and free its GPU slots; the workspace stays. `action` ("removed",
     "retired") is what the gpu.release event says happened."""
@@ -332,7 +334,7 @@ def remove(docker: Any, user: User, name: str, *, force: bool = False, state_dir
         raise Ds01Error(f"{name} is running: stop it first (`container-stop {name}`), "
                         "or use --force, or `container-retire`")
     labels = container.labels
-    dockerapi.remove_held(container, force=force, what=_what(name))
+    dockerapi.remove_container(docker, container.id, force=force, what=_what(name))
     allocator.release_container(docker, container.name, state_dir=state_dir, log_dir=log_dir,
                                 by=actor or user.name, reason=action if reason == "manual" else f"{action}: {reason}")
     events.record("container.removed", user.name, log_dir=log_dir, container=name,
@@ -354,10 +356,10 @@ def retire(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPat
     if save_changes:
         repository = names.image_repository(user.name, name, uid=user.uid)
         tag = commit_tag()
-        image = dockerapi.commit_container(container, repository, tag,
+        image = dockerapi.commit_container(docker, container.id, repository, tag,
                                            {label.USER: user.name, label.PROJECT: name}, _what(name))
     if container.status in ("running", "restarting", "paused"):
-        dockerapi.stop_held(container, timeout=timeout, what=_what(name))
+        dockerapi.stop_container(docker, container.id, timeout=timeout, what=_what(name))
     result = remove(docker, user, name, force=True, state_dir=state_dir, log_dir=log_dir,
                     container=container, actor=actor, reason=reason, action="retired")
     events.record("container.retired", user.name, log_dir=log_dir, container=name,

@@ -1,8 +1,9 @@
 """dockerapi's fast path: the Engine API calls a deploy, a start or a listing makes, spoken as
-plain HTTP over the local unix socket, with small results shaped as the docker SDK's.
+plain HTTP over the local unix socket (answers as the engine's JSON; an image lookup's shaped
+as the SDK's Image).
 
 Measured (issue 10): importing the SDK (requests, urllib3) costs a deploy about as much as
-everything but the engine's own work together. Only `dockerapi.LazyClient` uses this module;
+everything but the engine's own work together. Only dockerapi (its LazyClient) uses this module;
 it falls back to the real SDK for anything not here (an unknown create option, a method these
 objects lack, an engine not on a unix socket), so the SDK stays the reference: `create_body`
 writes the JSON the SDK would send for DS01's fixed option set, and tests/contract checks both
@@ -190,11 +191,11 @@ def create_body(options: Mapping[str, Any]) -> dict[str, Any] | None:
     return {key: value for key, value in body.items() if value is not None}
 
 
-# --- SDK-shaped results -----------------------------------------------------------------
+# --- an SDK-shaped image ------------------------------------------------------------------
 
-class _EngineObject:
-    """What the SDK-shaped results share: the engine's `attrs`, identity by id, and every
-    attribute this module does not serve taken from the real SDK object (`fallback(id)`)."""
+class Image:
+    """An image as the SDK's Image (what dockerapi's image lookups read): id, short_id, tags,
+    labels, attrs; any other attribute is the real SDK Image's (`fallback(id)` fetches it)."""
 
     def __init__(self, attrs: dict[str, Any], fallback: Callable[[str], Any]) -> None:
         self.attrs = attrs
@@ -206,7 +207,7 @@ class _EngineObject:
         return getattr(self._fallback(self.id), name)
 
     def __eq__(self, other: object) -> bool:
-        return type(other) is type(self) and isinstance(other, _EngineObject) and other.id == self.id
+        return isinstance(other, Image) and other.id == self.id
 
     def __hash__(self) -> int:
         return hash(self.id)
@@ -217,71 +218,13 @@ class _EngineObject:
         return identifier
 
     @property
+    def short_id(self) -> str:
+        return self.id[:19] if self.id.startswith("sha256:") else self.id[:12]
+
+    @property
     def labels(self) -> dict[str, str]:
         found: dict[str, str] = (self.attrs.get("Config") or {}).get("Labels") or {}
         return found
-
-
-class Container(_EngineObject):
-    """A container as the SDK's Container: id, name, status, labels, attrs, and the calls DS01
-    makes most (start, stop, kill, remove, reload) as raw HTTP; any other attribute is the real
-    SDK Container's (`fallback(id)` fetches it)."""
-
-    def __init__(self, socket_path: str, attrs: dict[str, Any], fallback: Callable[[str], Any]) -> None:
-        super().__init__(attrs, fallback)
-        self._socket_path = socket_path
-
-    def __repr__(self) -> str:
-        return f"<Container: {self.short_id}>"
-
-    @property
-    def short_id(self) -> str:
-        return self.id[:12]
-
-    @property
-    def name(self) -> str | None:
-        name = self.attrs.get("Name")
-        return name.lstrip("/") if name is not None else None
-
-    @property
-    def status(self) -> Any:
-        state = self.attrs.get("State")
-        return state["Status"] if isinstance(state, dict) else state
-
-    @property
-    def ports(self) -> dict[str, Any]:
-        found: dict[str, Any] = (self.attrs.get("NetworkSettings") or {}).get("Ports") or {}
-        return found
-
-    def _call(self, method: str, action: str, params: Mapping[str, Any] | None = None,
-              timeout: float = DEFAULT_TIMEOUT) -> Any:
-        return request(self._socket_path, method, f"/containers/{self.id}{action}", params, timeout=timeout)
-
-    def reload(self) -> None:
-        self.attrs = self._call("GET", "/json")
-
-    def start(self) -> None:
-        self._call("POST", "/start")
-
-    def stop(self, timeout: int | None = None) -> None:
-        params = {} if timeout is None else {"t": timeout}
-        self._call("POST", "/stop", params, timeout=DEFAULT_TIMEOUT + (timeout or 10))
-
-    def kill(self, signal: str | int | None = None) -> None:
-        self._call("POST", "/kill", {} if signal is None else {"signal": signal})
-
-    def remove(self, force: bool = False, v: bool = False, link: bool = False) -> None:
-        request(self._socket_path, "DELETE", f"/containers/{self.id}",
-                {"v": int(v), "link": int(link), "force": int(force)})
-
-
-class Image(_EngineObject):
-    """An image as the SDK's Image: id, short_id, tags, labels, attrs; anything else is the real
-    SDK Image's (`fallback(id)`)."""
-
-    @property
-    def short_id(self) -> str:
-        return self.id[:19] if self.id.startswith("sha256:") else self.id[:12]
 
     @property
     def tags(self) -> list[str]:

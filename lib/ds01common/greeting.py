@@ -16,6 +16,10 @@ import socket
 import sys
 import time
 
+TYPE_CHECKING = False  # typing's own flag would import typing, which a login would pay for
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 LIMITS_FILE = ".ds01-limits"
 KEEP_ALIVE_FILE = ".keep-alive"
 ENGINE_TIMEOUT_SECONDS = 0.25
@@ -59,8 +63,8 @@ def _quote(text: str) -> str:
                    for char in text)
 
 
-def engine_socket(environ: dict[str, str] | os._Environ[str]) -> str | None:
-    host = environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+def engine_socket(environment: Mapping[str, str]) -> str | None:
+    host = environment.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
     return host[len("unix://"):] if host.startswith("unix://") else None
 
 
@@ -155,26 +159,33 @@ def render(login: str, limits: dict[str, str], containers: list[dict[str, object
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Print the greeting for the real uid; silent (exit 0) when there is nothing to say."""
-    home = os.environ.get("HOME") or os.path.expanduser("~")
+def greeting_for(uid: int, environment: Mapping[str, str], now: float) -> str:
+    """The greeting for user `uid` at `now`, with this login's `environment` (HOME, DOCKER_HOST);
+    "" when there is nothing to say (no ~/.ds01-limits: not a DS01 user)."""
+    import pwd
+
+    def account_field(name: str) -> str:
+        try:
+            return str(getattr(pwd.getpwuid(uid), name))
+        except KeyError:
+            return ""
+
+    # A user database lookup only when needed: HOME is nearly always set at login.
+    home = environment.get("HOME") or account_field("pw_dir")
+    if not home:
+        return ""  # not a relative ~/.ds01-limits in whatever directory this runs in
     try:
         with open(os.path.join(home, LIMITS_FILE)) as handle:
             limits = parse_limits(handle.read())
     except OSError:
-        return 0
+        return ""
     if not limits:
-        return 0
-    import pwd
-
-    try:
-        login = pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        login = str(os.getuid())
+        return ""
+    login = account_field("pw_name") or str(uid)
     containers: list[dict[str, object]] | None
-    path = engine_socket(os.environ)
+    path = engine_socket(environment)
     try:
-        containers = query_containers(path, os.getuid()) if path else None
+        containers = query_containers(path, uid) if path else None
     except (OSError, ValueError):
         containers = None  # no access to the engine (locked mode) or it is down
     entries: dict[str, dict[str, object]] = {}
@@ -182,5 +193,11 @@ def main(argv: list[str] | None = None) -> int:
         from . import paths  # only now: it costs a pathlib import
 
         entries = lifecycle_entries(str(paths.state_dir()))
-    sys.stdout.write(render(login, limits, containers, entries, time.time()))
+    return render(login, limits, containers, entries, now)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the greeting for the real uid; silent (exit 0) when there is nothing to say. The
+    profile script's entry point: it reads the environment and the clock, and nothing below does."""
+    sys.stdout.write(greeting_for(os.getuid(), os.environ, time.time()))
     return 0

@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import images, names, prompts
+from . import images, prompts
+from .guided_modules import check_packages, check_project_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -23,22 +24,6 @@ USER_SETUP_INSTEAD = ("ssh-setup, then project-init NAME [--template T] [--packa
                       "then vscode-setup")
 
 
-def _validate_name(text: str) -> bool | str:
-    try:
-        names.validate_name(text.strip(), "project")
-    except Exception as error:  # noqa: BLE001 - shown to the person as the reason to retype
-        return str(error)
-    return True
-
-
-def _validate_packages(text: str) -> bool | str:
-    try:
-        images.validate_packages([text])
-    except Exception as error:  # noqa: BLE001
-        return str(error)
-    return True
-
-
 def ask_project(options: ProjectOptions, config: Any, *, given: Iterable[str] = (),
                 templates_dir: StrPath | None = None, flags: str = PROJECT_FLAGS,
                 workspace: StrPath | None = None) -> ProjectOptions:
@@ -48,7 +33,7 @@ def ask_project(options: ProjectOptions, config: Any, *, given: Iterable[str] = 
         prompts.explain("A project is a folder in your workspace with its own environment (a Docker image).\n"
                         f"It lives in {workspace or config.workspace_root}/<name> and is kept when containers go.")
         options.name = prompts.text("Project name (lowercase letters, digits, - and _):", flags,
-                                    validate=_validate_name).strip()
+                                    validate=check_project_name).strip()
     existing = Path(workspace or config.workspace_root).expanduser() / options.name / "Dockerfile"
     if existing.is_file() and not getattr(options, "regenerate", False):
         # The Dockerfile is used as it is: a template or package answer would be ignored.
@@ -68,7 +53,7 @@ def ask_project(options: ProjectOptions, config: Any, *, given: Iterable[str] = 
         prompts.explain("Extra pip packages go into the image too (e.g. wandb einops==0.8.0). "
                         "Leave empty for none; `image-update` adds more later.")
         answer = prompts.text("Extra packages (separated by spaces or commas):", "--packages PKG...",
-                              validate=_validate_packages)
+                              validate=check_packages)
         options.packages = images.validate_packages([answer])
     if "git" not in given:
         prompts.explain("Git keeps the history of your code; data, checkpoints and secrets are kept out of it.")

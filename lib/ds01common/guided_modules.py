@@ -37,7 +37,8 @@ def start(command: str) -> None:
     prompts.require_terminal(f"{FLAGS[command]} instead of --guided")
 
 
-def _name_check(text: str) -> bool | str:
+def check_project_name(text: str) -> bool | str:
+    """A prompt's validator (guided.py's too): True, or why the answer must be typed again."""
     try:
         names.validate_name(text.strip(), "project")
     except Exception as error:  # noqa: BLE001 - shown as the reason to retype
@@ -45,7 +46,7 @@ def _name_check(text: str) -> bool | str:
     return True
 
 
-def _packages_check(text: str) -> bool | str:
+def check_packages(text: str) -> bool | str:
     try:
         images.validate_packages([text])
     except Exception as error:  # noqa: BLE001
@@ -64,7 +65,7 @@ def ask_name(command: str, existing: Sequence[str], *, what: str = "Project", al
         if chosen != NEW_PROJECT:
             return str(chosen)
     return str(prompts.text(f"{what} name (lowercase letters, digits, - and _):", flag,
-                            validate=_name_check)).strip()
+                            validate=check_project_name)).strip()
 
 
 # --- onboarding modules ------------------------------------------------------------------
@@ -110,7 +111,7 @@ def existing_projects(config: Any, user: Any) -> list[str]:
         found = sorted(path.name for path in root.iterdir() if path.is_dir())
     except OSError:
         return []
-    return [name for name in found if _name_check(name) is True]
+    return [name for name in found if check_project_name(name) is True]
 
 
 def ask_project_step(command: str, args: argparse.Namespace, projects: Sequence[str], explanation: str,
@@ -163,7 +164,7 @@ def ask_image(args: argparse.Namespace, projects: Sequence[str], framework_entri
     if args.packages is None and not kept:
         prompts.explain("Extra pip packages (e.g. wandb einops==0.8.0); empty for none. "
                         "`image-update` adds more later.")
-        answer = prompts.text("Extra packages (spaces or commas):", "--packages PKG...", validate=_packages_check)
+        answer = prompts.text("Extra packages (spaces or commas):", "--packages PKG...", validate=check_packages)
         args.packages = images.validate_packages([answer])
     if not args.no_build:
         prompts.explain("Building downloads and installs everything; it can take several minutes. You see the\n"

@@ -1,32 +1,29 @@
-"""Project images: the Dockerfile blueprint in the project's workspace, its build, listing, removal.
+"""Project images, the files side: the Dockerfile blueprint in the project's workspace and the
+names of the images built from it.
 
 The Dockerfile lives with the project (and in its git repository); images are built from it
-as `ds01-<user>/<project>:latest`. Deleting an image never touches the Dockerfile, so the
-environment can always be rebuilt.
+as `ds01-<user>/<project>:latest` (image_store builds, lists and removes them). Deleting an image
+never touches the Dockerfile, so the environment can always be rebuilt.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import shlex
-import tarfile
 from pathlib import Path
 
-from . import dockerapi, events, image_build, log, names, paths
-from . import labels as label
+from . import image_build, log, names, paths
 from .errors import Ds01Error, NotFound, PermissionDenied, UsageError
-from .units import iso_utc
 from .userfiles import make_directory, write_text
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every command
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
     from .identity import User
-    from .records import ImageDetails, StrPath
+    from .records import StrPath
 
 
 TEMPLATES = ("general", "cv", "nlp", "rl", "custom")
@@ -38,20 +35,12 @@ TEMPLATE_DESCRIPTIONS = {
     "rl": "reinforcement learning: PyTorch, gymnasium, stable-baselines3",
     "custom": "a blank start: the base image and your packages only",
 }
-USER_FRAGMENT = "user.fragment"
 # The line after this marker holds the extra packages; image-update rewrites only that line.
 PACKAGES_MARKER = "# ds01-packages: extra packages (`image-update PROJECT --packages ...` edits the next line)"
 NO_PACKAGES = "# (no extra packages)"
 PIP_INSTALL = "RUN python3 -m pip install "
 PACKAGE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._\-\[\],<>=!~+*:/@]*\Z")
-# Beside the Dockerfile, only these small files go to the build: never data or checkpoints.
-CONTEXT_FILES = ("Dockerfile", "requirements.txt", "environment.yml")
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")  # Docker's rule for a tag
-
-# Short local names for the label names of labels.py.
-LABEL_MANAGED = label.MANAGED
-LABEL_USER = label.USER
-LABEL_PROJECT = label.PROJECT
 
 
 # --- the Dockerfile ----------------------------------------------------------------------
@@ -213,7 +202,7 @@ def write_dockerfile(config: Any, user: User, project: str, *, template: str | N
     text = render(template or DEFAULT_TEMPLATE, base or config.base_image, packages, project, templates_dir)
     make_directory(path.parent, user)  # image-create may be the first thing run for a project
     if path.exists():
-        write_text(path.with_name("Dockerfile.previous"), _project_text(user, path), user)
+        write_text(path.with_name("Dockerfile.previous"), project_text(user, path), user)
     return write_text(path, text, user), True
 
 
@@ -223,7 +212,7 @@ def update_dockerfile(config: Any, user: User, project: str, *, packages: Sequen
     path = dockerfile_path(config, user, project)
     if not path.is_file():
         raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
-    text = _project_text(user, path)
+    text = project_text(user, path)
     current = read_packages(text)
     if current is None:
         with_packages(text, [])  # raises the explanation
@@ -244,7 +233,7 @@ def add_build_steps(config: Any, user: Any, project: str, *, apt: Sequence[str] 
     path = dockerfile_path(config, user, project)
     if not path.is_file():
         raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
-    text = _project_text(user, path)
+    text = project_text(user, path)
     packages = image_steps.read_apt(text)
     if apt:
         text, packages = image_steps.with_apt(text, apt)
@@ -258,7 +247,7 @@ def add_build_steps(config: Any, user: Any, project: str, *, apt: Sequence[str] 
                 raise Ds01Error(f"{given} is not a text requirements file") from None
             write_text(target, content, user)
         text = image_steps.with_requirements(text)
-    if text != _project_text(user, path):
+    if text != project_text(user, path):
         write_text(path, text, user)
     return packages
 
@@ -269,7 +258,7 @@ def snapshot(config: Any, user: Any, project: str) -> dict[Path, str | None]:
     saved: dict[Path, str | None] = {}
     for name in ("Dockerfile", "requirements.txt"):
         path = directory / name
-        saved[path] = _project_text(user, path) if path.is_file() else None
+        saved[path] = project_text(user, path) if path.is_file() else None
     return saved
 
 
@@ -278,23 +267,13 @@ def restore(saved: dict[Path, str | None], user: Any) -> None:
     for path, text in saved.items():
         if text is None:
             path.unlink(missing_ok=True)
-        elif not path.is_file() or _project_text(user, path) != text:
+        elif not path.is_file() or project_text(user, path) != text:
             write_text(path, text, user)
 
 
-# --- building ----------------------------------------------------------------------------
+# --- reading project files as their user ------------------------------------------------
 
-def user_step(templates_dir: str | Path | None = None) -> str:
-    """DS01's user step (the templates' user.fragment), appended to the Dockerfile at build time."""
-    directory = templates_location(templates_dir)
-    try:
-        return (directory / USER_FRAGMENT).read_text()
-    except OSError as error:
-        raise Ds01Error(f"cannot read DS01's user step {directory / USER_FRAGMENT}: {error.strerror} "
-                        "(DS01_TEMPLATES_DIR names another folder)") from None
-
-
-def _project_bytes(user: User | None, path: StrPath) -> bytes:
+def project_bytes(user: User | None, path: StrPath) -> bytes:
     """A project file's bytes, read as its user and without following links (root builds for
     users: an admin's --user, locked mode), so a link to a root-only file is refused (exit 4)."""
     if user is None:
@@ -304,149 +283,13 @@ def _project_bytes(user: User | None, path: StrPath) -> bytes:
     return security.read_as_user(user, Path(os.path.abspath(path)))
 
 
-def _project_text(user: User | None, path: StrPath) -> str:
-    """A project file's text, read as its user (see `_project_bytes`): root editing a user's
+def project_text(user: User | None, path: StrPath) -> str:
+    """A project file's text, read as its user (see `project_bytes`): root editing a user's
     Dockerfile must not read a root-only file the user linked it to, and write it back as theirs."""
-    return _project_bytes(user, path).decode("utf-8", errors="replace")
+    return project_bytes(user, path).decode("utf-8", errors="replace")
 
 
-def _context(directory: Path, dockerfile_text: str, user: User | None = None) -> io.BytesIO:
-    """An in-memory build context: the Dockerfile to build (`dockerfile_text`) and the project's
-    small companions only."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name in CONTEXT_FILES:
-            path = Path(directory) / name
-            if name == "Dockerfile":
-                data = dockerfile_text.encode()
-            elif os.path.lexists(path):
-                data = _project_bytes(user, path)
-            else:
-                continue
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            info.mode = 0o644
-            archive.addfile(info, io.BytesIO(data))
-    buffer.seek(0)
-    return buffer
-
-
-def image_labels(user: User, project: str) -> dict[str, str]:
-    return {LABEL_MANAGED: "true", LABEL_USER: user.name, LABEL_PROJECT: project}
-
-
-def build_args(user: User) -> dict[str, str]:
-    return {"DS01_USER": user.name, "DS01_UID": str(user.uid), "DS01_GID": str(user.gid)}
-
-
-def build(docker: Any, config: Any, user: User, project: str, *, no_cache: bool = False,
-          on_output: Callable[[str], None] | None = None, log_dir: StrPath | None = None,
-          tag: str = "latest") -> dict[str, Any]:
-    """Build ds01-<user>/<project>:<tag> from the project's Dockerfile; returns the image summary.
-
-    `on_output(text)` receives the build output as it comes (None: quiet); a failure names
-    the step that failed and, when quiet, shows the last lines of the output."""
-    path = dockerfile_path(config, user, project)
-    if not path.is_file():
-        raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
-    reference = names.image_name(user.name, project, tag, uid=user.uid)
-    built = image_build.compose(_project_bytes(user, path).decode(errors="replace"), user_step())
-    previous = _current_id(docker, reference)
-    recent: list[str] = []
-    image_id = None
-    stream = dockerapi.build_image(docker, f"image {reference}", fileobj=_context(path.parent, built.text, user),
-                                   custom_context=True, tag=reference, labels=image_labels(user, project),
-                                   buildargs=build_args(user), nocache=no_cache, rm=True, forcerm=True)
-    for chunk in stream:
-        if "error" in chunk:
-            detail = (chunk.get("errorDetail") or {}).get("message") or chunk["error"]
-            raise Ds01Error(image_build.failure_message(reference, project, path, built, recent, detail,
-                                                        shown=on_output is not None))
-        text = chunk.get("stream")
-        if text is None and chunk.get("status") and not chunk.get("progressDetail"):
-            text = f"{chunk['status']} {chunk.get('id', '')}".rstrip() + "\n"
-        if text:
-            recent = (recent + [text])[-40:]
-            if on_output:
-                on_output(text)
-        image_id = (chunk.get("aux") or {}).get("ID", image_id)
-    image = dockerapi.get_image(docker, reference)
-    if previous and previous != image.id:
-        _drop_if_orphaned(docker, previous)
-    events.record("image.built", user.name, log_dir=log_dir, image=reference, project=project,
-                  id=image.id, no_cache=no_cache)
-    return {"image": reference, "id": image.id or image_id, "size": image.size}
-
-
-def _current_id(docker: Any, reference: str) -> str | None:
-    image = dockerapi.inspect_image(docker, reference)
-    return image.id if image is not None else None
-
-
-def _drop_if_orphaned(docker: Any, image_id: str | None) -> None:
-    """A rebuild leaves the old image untagged; remove it unless a container still runs it,
-    so repeated image-update runs do not fill the shared disk."""
-    try:
-        if image_id is None:
-            return
-        old = dockerapi.get_image(docker, image_id, "images")
-        if old.tags or image_id in containers_by_image(docker):
-            return
-        dockerapi.remove_image(docker, image_id, "images")
-    except Exception as error:  # noqa: BLE001 - cleanup only; the build itself succeeded
-        log.debug("kept old image %s: %s", image_id, error)
-
-
-# --- listing and removal -----------------------------------------------------------------
-
-def _owner(labels: Mapping[str, str] | None, repository_tags: Iterable[str]) -> str | None:
-    labels = labels or {}
-    if labels.get(LABEL_USER):
-        return labels[LABEL_USER]
-    for tag in repository_tags or ():
-        if tag.startswith("ds01-") and "/" in tag:
-            return tag[len("ds01-"):].split("/", 1)[0]
-    return None
-
-
-def containers_by_image(docker: Any) -> dict[str, list[str]]:
-    """{image id: [container names]} for every DS01 container (one engine call)."""
-    entries = dockerapi.container_summaries(docker, label.MANAGED_FILTER)
-    using: dict[str, list[str]] = {}
-    for entry in entries:
-        labels = entry.get("Labels") or {}
-        name = labels.get(LABEL_PROJECT) or names.split_docker_name((entry.get("Names") or ["/"])[0])[0]
-        owner = labels.get(LABEL_USER)
-        using.setdefault(str(entry.get("ImageID") or ""), []).append(name if owner is None else f"{name} ({owner})")
-    return using
-
-
-def list_images(docker: Any, user: User) -> list[dict[str, Any]]:
-    """The user's images, one entry per tag: image, project, tag, id, size, created, containers."""
-
-    prefix = f"ds01-{names.image_user(user.name, user.uid)}/"
-    entries = dockerapi.image_summaries(docker)
-    using = containers_by_image(docker)
-    result = []
-    for entry in entries:
-        tags = [tag for tag in entry.get("RepoTags") or () if tag.startswith(prefix)]
-        if not tags or not _is_owner(_owner(entry.get("Labels"), tags), user):
-            continue
-        created = iso_utc(entry.get("Created") or 0)
-        for reference in sorted(tags):
-            repository, _, tag = reference.rpartition(":")
-            result.append({
-                "image": reference, "project": repository[len(prefix):], "tag": tag, "id": entry.get("Id"),
-                "size": entry.get("Size"), "created": created,
-                "containers": [name.split(" (")[0] for name in using.get(str(entry.get("Id") or ""), [])],
-            })
-    return sorted(result, key=lambda item: (item["project"], item["tag"] != "latest", item["tag"]))
-
-
-def _is_owner(owner: str | None, user: User) -> bool:
-    """The label names the user; an unlabelled image's repository names their image-name form."""
-    return owner is not None and owner in (user.name, names.image_user(user.name, user.uid))
-
+# --- image references --------------------------------------------------------------------
 
 def resolve_reference(user: User, project_or_image: str, tag: str = "latest") -> tuple[str, str]:
     """(image reference, project) for PROJECT, PROJECT:TAG or a full `ds01-<user>/<project>[:tag]`;
@@ -469,38 +312,3 @@ def resolve_reference(user: User, project_or_image: str, tag: str = "latest") ->
         raise Ds01Error(f"invalid tag {given_tag!r}: use letters, digits, '_', '.' and '-' (at most 128)")
     names.validate_name(project, "project")
     return names.image_name(user.name, project, given_tag or tag, uid=user.uid), project
-
-
-def find_image(docker: Any, user: User, project_or_image: str, tag: str = "latest") -> tuple[ImageDetails, str]:
-    """(image record, reference) of the user's image; NotFound, or exit 4 for another's."""
-    reference, project = resolve_reference(user, project_or_image, tag)
-    image = dockerapi.inspect_image(docker, reference)
-    if image is None:
-        raise NotFound(f"no image {reference}: build it with `image-create {project}`")
-    owner = _owner(image.labels, [reference])
-    if not _is_owner(owner, user):
-        raise PermissionDenied(f"permission denied: {reference} belongs to {owner}")
-    return image, reference
-
-
-def image_exists(docker: Any, user: User, project: str, tag: str = "latest") -> bool:
-    try:
-        find_image(docker, user, project, tag)
-    except NotFound:
-        return False
-    return True
-
-
-def delete(docker: Any, user: User, project_or_image: str, *, tag: str = "latest",
-           log_dir: StrPath | None = None) -> dict[str, Any]:
-    """Remove the user's image (the tag); refused while a container uses it. The Dockerfile stays."""
-    image, reference = find_image(docker, user, project_or_image, tag)
-    users = containers_by_image(docker).get(image.id, [])
-    if users:
-        listed = ", ".join(users)
-        first = users[0].split(" (")[0]
-        raise Ds01Error(f"{reference} is used by container(s) {listed}: retire them first "
-                        f"(`container-retire {first}`); the image was kept")
-    dockerapi.remove_image(docker, reference)
-    events.record("image.deleted", user.name, log_dir=log_dir, image=reference, id=image.id)
-    return {"image": reference, "id": image.id}

@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 
 MIG_SLICES_PER_GPU = 7
 _PROFILE_RE = re.compile(r"^(\d+)g\.(\d+)gb\Z")
-# Fixed namespace so a simulated host always gets the same UUIDs (uuid is imported only by
-# simulated_uuid: it brings in `platform`, which a host with real GPUs never needs).
+# Fixed namespace so a simulated host always gets the same UUIDs (name-based, as uuid.uuid5).
 _SIMULATION_NAMESPACE = "5f0c1e0e-57a1-4d5b-9d01-d5010000beef"
 
 
@@ -119,12 +118,24 @@ def profile_memory(profile: str | None) -> int:
 
 
 def simulated_uuid(gpu_index: int, mig_index: int | None = None) -> str:
-    import uuid
-
-    namespace = uuid.UUID(_SIMULATION_NAMESPACE)
     if mig_index is None:
-        return f"GPU-{uuid.uuid5(namespace, f'gpu-{gpu_index}')}"
-    return f"MIG-{uuid.uuid5(namespace, f'mig-{gpu_index}-{mig_index}')}"
+        return f"GPU-{_name_uuid(f'gpu-{gpu_index}')}"
+    return f"MIG-{_name_uuid(f'mig-{gpu_index}-{mig_index}')}"
+
+
+def _name_uuid(name: str) -> str:
+    """str(uuid.uuid5(simulation namespace, name)), spelled out: the uuid module imports
+    `platform`, and hashlib loads OpenSSL, which together cost a simulated host's every command
+    more than the rest of its inventory (tests check it equals uuid5)."""
+    try:
+        from _sha1 import sha1  # type: ignore[import-not-found]  # CPython's own SHA-1, no OpenSSL
+    except ImportError:
+        from hashlib import sha1
+    digest = bytearray(sha1(bytes.fromhex(_SIMULATION_NAMESPACE.replace("-", "")) + name.encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5 (name-based, SHA-1)
+    digest[8] = (digest[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    text = digest.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def simulated(spec: list[dict[str, Any]] | None) -> Inventory:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import secrets
 import socket
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from typing import Any
 
 from . import containers, dockerapi, names, ports
 from . import labels as label
+from .clock import SYSTEM, Clock
 from .errors import Ds01Error, NotFound
 
 LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
@@ -83,16 +83,15 @@ def answers_http(port: int) -> bool:
 
 
 def wait_until_answering(port: int, timeout: float = 45.0, probe: Callable[[int], bool] = answers_http,
-                         clock: Callable[[], float] = time.monotonic,
-                         sleep: Callable[[float], None] = time.sleep) -> bool:
+                         clock: Clock = SYSTEM) -> bool:
     """Poll until the server behind `port` answers, at most `timeout` seconds; whether it did."""
-    deadline = clock() + timeout
+    deadline = clock.monotonic() + timeout
     while True:
         if probe(port):
             return True
-        if clock() >= deadline:
+        if clock.monotonic() >= deadline:
             return False
-        sleep(0.25)
+        clock.sleep(0.25)
 
 
 def tunnel_line(login: str, host: str, port: int) -> str:
@@ -112,10 +111,10 @@ def start_jupyter(docker: Any, user: Any, name: str, host: str, *, state_dir: st
     container = containers.start(docker, user, name, state_dir=state_dir, log_dir=log_dir, container=container,
                                  config=config)
     token = token or secrets.token_hex(24)
-    with dockerapi.errors(f"container {name}"):
-        exit_code, output = container.exec_run(["/bin/sh", "-c", START_SCRIPT], user=f"{user.uid}:{user.gid}",
-                                               environment={"JUPYTER_TOKEN": token}, workdir="/workspace")
-    text = (output or b"").decode(errors="replace").strip()
+    exit_code, output = dockerapi.exec_in_container(
+        docker, container.id, ["/bin/sh", "-c", START_SCRIPT], user=f"{user.uid}:{user.gid}",
+        environment={"JUPYTER_TOKEN": token}, workdir="/workspace", what=f"container {name}")
+    text = output.decode(errors="replace").strip()
     if exit_code == NO_JUPYTER:
         project = container.labels.get(label.PROJECT) or name
         raise NotFound(JUPYTER_HINT.format(name=name, project=project))

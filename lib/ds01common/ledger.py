@@ -55,6 +55,13 @@ from . import dockerapi, events, log, paths
 from . import labels as label
 from .clock import SYSTEM, Clock
 from .inventory import sort_slot_ids
+
+# The entries' records, re-exported: callers name them ledger.Assignment etc.
+from .ledger_records import Assignment as Assignment
+from .ledger_records import LedgerDocument as LedgerDocument
+from .ledger_records import RecentCreate as RecentCreate
+from .ledger_records import Revocation as Revocation
+from .ledger_records import SlotReservation as SlotReservation
 from .statefile import StateFile
 from .units import iso_utc
 
@@ -163,53 +170,17 @@ def process_alive(pid: object, start_time: str | None = None) -> bool:
 
 # --- reconciliation ---
 
-def _normalise(data: dict[str, Any]) -> bool:
-    """Repair a document of the right version but the wrong shape (treated as rebuilt)."""
-    broken = False
-    for key in ("assignments", "reservations", "revoked", "recent"):
-        if not isinstance(data.get(key), dict):
-            broken = broken or key in data
-            data[key] = {}
-        # A hand-edited entry of the wrong shape is dropped, not left to crash every command;
-        # reconcile re-adopts whatever Docker's labels still show.
-        for name, entry in list(data[key].items()):
-            if not _entry_ok(entry):
-                del data[key][name]
-                broken = True
-    return broken
-
-
-def _entry_ok(entry: object) -> bool:
-    if not isinstance(entry, dict) or not isinstance(entry.get("slots", []), list) \
-            or not isinstance(entry.get("weights") or {}, dict):
-        return False
-    try:
-        for number in ("time", "confirmed", "weight"):
-            float(entry.get(number, 0))
-        return all(isinstance(slot_id, str) for slot_id in entry.get("slots", []))
-    except (TypeError, ValueError):
-        return False
-
-
-def _stale_reservations(data: dict[str, Any], now: float) -> Iterator[tuple[str, dict[str, Any], str]]:
+def _stale_reservations(data: LedgerDocument, now: float) -> Iterator[tuple[str, SlotReservation, str]]:
     """(token, entry, why) for reservations whose process is gone or which are too old."""
     timeout = reservation_timeout()
-    for token, entry in data["reservations"].items():
-        if now - float(entry.get("time", 0)) > timeout:
+    for token, entry in data.reservations.items():
+        if now - entry.time > timeout:
             yield token, entry, f"it is older than {timeout:.0f}s"
-        elif not process_alive(entry.get("pid"), entry.get("pid_start")):
-            yield token, entry, f"its process {entry.get('pid')} is gone"
+        elif not process_alive(entry.pid, entry.pid_start):
+            yield token, entry, f"its process {entry.pid} is gone"
 
 
-def _revoked_slots(revoked: dict[str, Any], container_id: str) -> list[str]:
-    entry = revoked.get(container_id)
-    return entry.get("slots", []) if isinstance(entry, dict) else []
-
-
-_NOBODY: dict[str, Any] = {}
-
-
-def reconcile(data: dict[str, Any], containers: Iterable[ContainerInfo], weights: dict[str, float] | None = None,
+def reconcile(data: LedgerDocument, containers: Iterable[ContainerInfo], weights: dict[str, float] | None = None,
               now: float | None = None, listed_at: float | None = None) -> tuple[list[Change], list[Conflict]]:
     """Bring `data` in line with `containers` (listed at `listed_at`); returns (changes, conflicts).
 
@@ -220,70 +191,75 @@ def reconcile(data: dict[str, Any], containers: Iterable[ContainerInfo], weights
     weights = weights or {}
     by_id = {container.id: container for container in containers}
     by_name = {container.name: container for container in containers}
-    changes, conflicts = [], []
-    revoked = data["revoked"]
-    for container_id, entry in list(revoked.items()):
-        if container_id not in by_id and float((entry or {}).get("time", 0)) < listed_at:
+    changes: list[Change] = []
+    conflicts: list[Conflict] = []
+    revoked = data.revoked
+    for container_id, revocation in list(revoked.items()):
+        if container_id not in by_id and revocation.time < listed_at:
             del revoked[container_id]
     # Kept by age only, even when this listing shows the container: a transaction whose own
     # listing predates the create must still count it (the container cap under parallel creates).
-    for name, entry in list(data["recent"].items()):
-        if not now - RECENT_SECONDS <= float(entry.get("time", 0)) <= now + RECENT_SECONDS:
-            del data["recent"][name]
+    for name, recent in list(data.recent.items()):
+        if not now - RECENT_SECONDS <= recent.time <= now + RECENT_SECONDS:
+            del data.recent[name]
 
-    assignments = data["assignments"]
+    assignments = data.assignments
     for slot_id, entry in list(assignments.items()):
-        container = by_id.get(entry.get("container_id")) or by_name.get(entry.get("container"))
+        container = by_id.get(entry.container_id) or by_name.get(entry.container)
         if container is None:
-            if float(entry.get("confirmed", 0)) >= listed_at:
+            if entry.confirmed >= listed_at:
                 continue  # confirmed after the listing started
             del assignments[slot_id]
-            changes.append(("dropped", slot_id, entry.get("container"), "its container is gone", entry.get("user")))
-        elif slot_id not in container.slots or revoked and slot_id in _revoked_slots(revoked, container.id):
+            changes.append(("dropped", slot_id, entry.container, "its container is gone", entry.user))
+        elif slot_id not in container.slots or revoked and slot_id in data.revoked_slots(container.id):
             del assignments[slot_id]
             changes.append(("dropped", slot_id, container.name, "the container's labels do not list it",
-                            entry.get("user")))
-        elif entry.get("container_id") != container.id:
-            entry["container_id"] = container.id
+                            entry.user))
+        elif entry.container_id != container.id:
+            entry.container_id = container.id
 
-    reservations = data["reservations"]
-    for token, entry, why in list(_stale_reservations(data, now)):
+    reservations = data.reservations
+    for token, reservation, why in list(_stale_reservations(data, now)):
         del reservations[token]
-        changes.append(("unreserved", ",".join(entry.get("slots", [])), entry.get("container"),
-                        f"reservation dropped: {why}", entry.get("user")))
+        changes.append(("unreserved", ",".join(reservation.slots), reservation.container,
+                        f"reservation dropped: {why}", reservation.user))
 
-    reserved_by = {slot_id: entry for entry in reservations.values() for slot_id in entry.get("slots", [])}
+    reserved_by = data.reserved_by_slot()
     # Only containers with a slot not already assigned to themselves need a look (nearly always
     # none: skipping the rest keeps a 1,000-container reconcile cheap). Oldest first, so when two
     # containers claim one slot the earlier one keeps it.
     unsettled = [container for container in containers if container.slots and any(
-        assignments.get(slot_id, _NOBODY).get("container") != container.name for slot_id in container.slots)]
+        _holder_name(assignments.get(slot_id)) != container.name for slot_id in container.slots)]
     for container in sorted(unsettled, key=lambda item: (item.created, item.name)):
         for slot_id in container.slots:
-            if revoked and slot_id in _revoked_slots(revoked, container.id):
+            if revoked and slot_id in data.revoked_slots(container.id):
                 continue
             holder = assignments.get(slot_id)
             if holder is not None:
-                if holder.get("container") != container.name:
-                    conflicts.append((slot_id, container.name, holder.get("container")))
+                if holder.container != container.name:
+                    conflicts.append((slot_id, container.name, holder.container))
                 continue
-            reservation = reserved_by.get(slot_id)
-            if reservation is not None:
+            pending = reserved_by.get(slot_id)
+            if pending is not None:
                 # Its creator is alive and will confirm; a different container loses the claim.
-                if reservation.get("container") != container.name:
-                    conflicts.append((slot_id, container.name, reservation.get("container")))
+                if pending.container != container.name:
+                    conflicts.append((slot_id, container.name, pending.container))
                 continue
-            assignments[slot_id] = {"user": container.user, "container": container.name,
-                                    "container_id": container.id, "since": container.created or events.utc_now_iso(),
-                                    "weight": weights.get(slot_id, 1.0), "confirmed": listed_at}
+            assignments[slot_id] = Assignment(container.user, container.name, container.id,
+                                              weights.get(slot_id, 1.0), container.created or iso_utc(now),
+                                              listed_at)
             changes.append(("adopted", slot_id, container.name, "labelled container", container.user))
     return changes, conflicts
+
+
+def _holder_name(entry: Assignment | None) -> str | None:
+    return entry.container if entry is not None else None
 
 
 @dataclass
 class State:
     """A reconciled ledger inside a transaction, with the container listing it was checked against."""
-    data: dict[str, Any]
+    data: LedgerDocument
     containers: list[ContainerInfo]
     changes: list[Change] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
@@ -291,56 +267,57 @@ class State:
     clock: Clock = SYSTEM
 
     @property
-    def assignments(self) -> dict[str, dict[str, Any]]:
-        assignments: dict[str, dict[str, Any]] = self.data["assignments"]
-        return assignments
+    def assignments(self) -> dict[str, Assignment]:
+        return self.data.assignments
 
     @property
-    def reservations(self) -> dict[str, dict[str, Any]]:
-        reservations: dict[str, dict[str, Any]] = self.data["reservations"]
-        return reservations
+    def reservations(self) -> dict[str, SlotReservation]:
+        return self.data.reservations
 
     def taken(self) -> set[str]:
         taken = set(self.assignments)
         for entry in self.reservations.values():
-            taken.update(entry.get("slots", []))
+            taken.update(entry.slots)
         return taken
 
     def holders(self) -> Iterator[tuple[str, str | None, float]]:
         """(slot_id, user, weight) for every assigned or reserved slot."""
         for slot_id, entry in self.assignments.items():
-            yield slot_id, entry.get("user"), float(entry.get("weight", 1.0))
-        for entry in self.reservations.values():
-            weights = entry.get("weights") or {}
-            for slot_id in entry.get("slots", []):
-                yield slot_id, entry.get("user"), float(weights.get(slot_id, 1.0))
+            yield slot_id, entry.user, entry.weight
+        for reservation in self.reservations.values():
+            for slot_id in reservation.slots:
+                yield slot_id, reservation.user, reservation.weight(slot_id)
 
     def user_containers(self, user: str | None, excluding: str | None = None) -> set[str]:
         """Names of the user's DS01 containers, including creates in progress."""
-        names: set[Any] = {container.name for container in self.containers if container.user == user}
-        names.update(entry.get("container") for entry in self.reservations.values() if entry.get("user") == user)
+        names = {container.name for container in self.containers if container.user == user}
+        names.update(entry.container for entry in self.reservations.values() if entry.user == user)
         # A create confirmed after this listing started is not in it: counted from `recent`, which
         # reconcile prunes by age only (never because a newer listing shows the container), so a
         # transaction holding an older listing still sees every create confirmed since.
-        names.update(name for name, entry in self.data["recent"].items()
-                     if entry.get("user") == user and float(entry.get("time", 0)) >= self.listed_at)
-        names.discard(excluding)
+        names.update(name for name, entry in self.data.recent.items()
+                     if entry.user == user and entry.time >= self.listed_at)
+        if excluding is not None:
+            names.discard(excluding)
         return names
 
     def remember_confirmed(self, container_name: str, user: str) -> None:
         """A create just confirmed: counted for its user even by a transaction whose listing predates it."""
-        self.data["recent"][container_name] = {"user": user, "time": self.clock.time()}
+        self.data.recent[container_name] = RecentCreate(user, self.clock.time())
 
     def slots_of(self, container_name: str) -> list[str]:
         return sort_slot_ids(slot_id for slot_id, entry in self.assignments.items()
-                             if entry.get("container") == container_name)
+                             if entry.container == container_name)
 
 
 @contextlib.contextmanager
-def transaction(docker: Any, state_dir: StrPath, weights: dict[str, float] | None = None,
-                log_dir: StrPath | None = None, timeout: float | None = None, reconciled: bool = True,
+def transaction(docker: Any, state_dir: StrPath, *, log_dir: StrPath | None, weights: dict[str, float] | None = None,
+                timeout: float | None = None, reconciled: bool = True,
                 explained: dict[str, tuple[str, str]] | None = None, clock: Clock = SYSTEM) -> Iterator[State]:
     """Lock the ledger, reconcile it with Docker, yield a State; written back when the block ends.
+
+    `log_dir`: the command's event log dir, where reconcile's corrections are recorded (None:
+    not recorded; events.record says when that is right).
 
     `reconciled=False` skips Docker entirely: for confirming one's own reservation, or dropping
     one that holds no slots (the module docstring says why that is safe). What reconciling
@@ -348,8 +325,10 @@ def transaction(docker: Any, state_dir: StrPath, weights: dict[str, float] | Non
     ledger = state_file(state_dir)
     listed_at = clock.time()
     containers = list_containers(docker) if reconciled else []
-    with ledger.transaction(timeout=timeout) as data:
-        rebuilt = data.pop("_rebuilt", False) | _normalise(data)
+    with ledger.transaction(timeout=timeout) as stored:
+        rebuilt = bool(stored.pop("_rebuilt", False))
+        data, repaired = LedgerDocument.from_json(stored)
+        rebuilt = rebuilt or repaired
         changes: list[Change] = []
         conflicts: list[Conflict] = []
         if reconciled:
@@ -366,6 +345,9 @@ def transaction(docker: Any, state_dir: StrPath, weights: dict[str, float] | Non
             log.warning("container %s is labelled with GPU slot %s, which %s holds; it does not get it",
                         claimant, slot_id, holder)
         yield State(data, containers, changes, conflicts, listed_at, clock)
+        # The JSON form exists only at the file's boundary: the state file writes `stored` back.
+        stored.clear()
+        stored.update(data.to_json())
     _record_changes(changes, log_dir, explained)
 
 
@@ -384,9 +366,7 @@ def _record_changes(changes: Iterable[Change], log_dir: StrPath | None,
                       slots=[part for part in slot_id.split(",") if part], reason=reason, by=by)
 
 
-def read_state(state_dir: StrPath, walk: bool = False) -> dict[str, Any]:
+def read_state(state_dir: StrPath, walk: bool = False) -> LedgerDocument:
     """Unlocked snapshot (no reconcile): for display only. `walk`: no link at any component of the
     path is followed (statefile.read); a planted one reads as an empty ledger, with a warning."""
-    data: dict[str, Any] = state_file(state_dir).read(walk=walk)
-    _normalise(data)
-    return data
+    return LedgerDocument.from_json(state_file(state_dir).read(walk=walk))[0]

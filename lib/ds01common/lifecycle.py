@@ -21,7 +21,7 @@ from .units import format_duration
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every command
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Mapping
     from typing import Any
 
     from .identity import User
@@ -323,15 +323,20 @@ def run_pass(docker: Any, config: Any, *, state_dir: StrPath, log_dir: StrPath |
              gpu_processes: Callable[[], list[dict[str, Any]]] | None = None,
              gpu_utilization: Callable[[int], float | None] | None = None,
              lookup: Callable[[str], User] = identity.lookup_user, proc_root: str = "/proc",
-             workspace_under: str | None = None) -> dict[str, Any]:
+             workspace_under: str | None = None, environment: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Observe, decide, act. Returns {"checked", "actions": [...], "containers": [...], "dry_run"}.
 
     `retire` defaults to containers.retire, `notify(owner, observation, message)` to terminal
     messages plus the workspace's .ds01-alerts; tests pass fakes for both and for the GPU
     process list. With `dry_run`, nothing is written, recorded, sent or retired.
     `workspace_under` limits the pass to containers with a workspace under that dir; the
-    state of containers outside it is left as it was.
+    state of containers outside it is left as it was. `environment` (the command's) is what the
+    Slurm tools run with when a cluster's job-backed containers are retired.
     """
+    if retire is None:
+        import functools
+
+        retire = functools.partial(_default_retire, environment=environment)
     if config.simulated_gpus is not None and gpu_processes is None:
         gpu_processes = list  # simulated GPUs have no processes; NVML is never called
     observations = activity.observe(docker, sample_seconds=config.lifecycle["stats_sample_seconds"],
@@ -390,7 +395,7 @@ def _summary(observation: activity.Observation, entry: dict[str, Any] | None) ->
 
 
 def _act(docker: Any, config: Any, actions: list[Action], owners: Callable[[activity.Observation], User], *,
-         state_dir: StrPath, log_dir: StrPath | None, retire: Callable[..., Any] | None,
+         state_dir: StrPath, log_dir: StrPath | None, retire: Callable[..., Any],
          notify: Callable[[User, activity.Observation, str], None]) -> set[str]:
     """Carry out the actions; returns the ids whose retirement failed (their state is kept)."""
     failed = set()
@@ -400,8 +405,8 @@ def _act(docker: Any, config: Any, actions: list[Action], owners: Callable[[acti
         details = dict(action.details, container=observation.name, reason=action.reason, actor=ACTOR)
         if action.kind == "retire":
             try:
-                (retire or _default_retire)(docker, config, owner, observation.name, state_dir=state_dir,
-                                            log_dir=log_dir, actor=ACTOR, reason=action.reason)
+                retire(docker, config, owner, observation.name, state_dir=state_dir, log_dir=log_dir, actor=ACTOR,
+                       reason=action.reason)
             except NotFound:
                 log.info("%s/%s was already gone", observation.user, observation.name)
                 continue
@@ -419,13 +424,16 @@ def _act(docker: Any, config: Any, actions: list[Action], owners: Callable[[acti
     return failed
 
 
-def _default_retire(docker: Any, config: Any, user: User, name: str, **options: Any) -> Any:
+def _default_retire(docker: Any, config: Any, user: User, name: str, *, environment: Mapping[str, str] | None,
+                    **options: Any) -> Any:
     from . import backend
     if backend.is_cluster(config):
         # On a Slurm node the container belongs to a job: end the job (its runner removes the
         # container), or Slurm would keep the GPUs allocated to an empty job.
         from .backend import slurm_retire
-        return slurm_retire.retire(config, user, name, **options)
+        if environment is None:
+            raise Ds01Error("retiring a job-backed container needs the command's environment for Slurm's tools")
+        return slurm_retire.retire(config, user, name, environment=environment, **options)
     from . import containers
     return containers.retire(docker, config, user, name, **options)
 

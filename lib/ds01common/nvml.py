@@ -20,7 +20,10 @@ from dataclasses import dataclass, field
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
-    from typing import Any
+    from collections.abc import Callable
+    from typing import Any, TypeVar
+
+    Read = TypeVar("Read")
 
 _MIG_NAME_RE = re.compile(r"(\d+)g\.(\d+)gb")
 
@@ -172,20 +175,27 @@ def _devices(nvml: Any) -> Iterator[tuple[Any, str]]:
 def gpu_processes(module: Any = None) -> list[dict[str, Any]]:
     """[{pid, used_memory (bytes), gpu_uuid (the MIG device's for MIG)}]; [] when NVML is unusable."""
     processes = []
+    for uuid, running in _read_devices(module, lambda nvml, handle: nvml.nvmlDeviceGetComputeRunningProcesses(handle)):
+        for process in running:
+            used = getattr(process, "usedGpuMemory", None)
+            processes.append({"pid": int(process.pid), "used_memory": int(used) if used else 0, "gpu_uuid": uuid})
+    return processes
+
+
+def _read_devices(module: Any, read: Callable[[Any, Any], Read]) -> list[tuple[str, Read]]:
+    """[(uuid, read(nvml, handle))] for every full GPU and MIG device, in one NVML session; a device
+    whose `read` raises is left out (one failing must not hide the others); [] when NVML is unusable."""
+    found = []
     try:
         with session(module) as nvml:
             for handle, uuid in _devices(nvml):
                 try:
-                    running = nvml.nvmlDeviceGetComputeRunningProcesses(handle)
+                    found.append((uuid, read(nvml, handle)))
                 except Exception:
                     continue
-                for process in running:
-                    used = getattr(process, "usedGpuMemory", None)
-                    processes.append({"pid": int(process.pid), "used_memory": int(used) if used else 0,
-                                      "gpu_uuid": uuid})
     except Unavailable:
         return []
-    return processes
+    return found
 
 
 def gpu_utilization(index: int, module: Any = None) -> float | None:
@@ -208,19 +218,14 @@ class DeviceUsage:
 
 def device_usage(module: Any = None) -> list[DeviceUsage]:
     """[DeviceUsage] for every full GPU and MIG device, in one NVML session; [] when NVML is unusable."""
-    usage = []
+    return [DeviceUsage(uuid, int(memory.used), int(memory.total), utilization)
+            for uuid, (memory, utilization) in _read_devices(module, _memory_and_utilization)]
+
+
+def _memory_and_utilization(nvml: Any, handle: Any) -> tuple[Any, float | None]:
+    memory = nvml.nvmlDeviceGetMemoryInfo(handle)  # raising leaves the device out
     try:
-        with session(module) as nvml:
-            for handle, uuid in _devices(nvml):
-                try:
-                    memory = nvml.nvmlDeviceGetMemoryInfo(handle)
-                except Exception:  # one device failing must not hide the others
-                    continue
-                try:
-                    utilization = float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
-                except Exception:  # NotSupported on MIG devices
-                    utilization = None
-                usage.append(DeviceUsage(uuid, int(memory.used), int(memory.total), utilization))
-    except Unavailable:
-        return []
-    return usage
+        utilization = float(nvml.nvmlDeviceGetUtilizationRates(handle).gpu)
+    except Exception:  # NotSupported on MIG devices
+        utilization = None
+    return memory, utilization

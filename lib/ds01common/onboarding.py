@@ -17,7 +17,7 @@ from .images import templates_location
 from .userfiles import give_to, make_directory, write_text
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Mapping, Sequence
 
     from .identity import User
     from .records import StrPath
@@ -52,9 +52,10 @@ def create_dirs(config: Any, user: User, project: str) -> tuple[Path, list[Path]
 
 # --- git-init ----------------------------------------------------------------------------
 
-def _git(arguments: Sequence[str], directory: StrPath, user: User, check: bool = True) -> Any:
+def _git(arguments: Sequence[str], directory: StrPath, user: User, environment: Mapping[str, str],
+         check: bool = True) -> Any:
     # HOME is the user's (runuser keeps root's); safe.directory lets root work for an admin's --user.
-    env = dict(os.environ, HOME=user.home, GIT_TERMINAL_PROMPT="0")
+    env = dict(environment, HOME=user.home, GIT_TERMINAL_PROMPT="0")
     command = ["git", "-c", f"safe.directory={directory}", *arguments]
     if os.geteuid() == 0 and user.uid != 0:
         # Git run by root in a user's repository would run their hooks and config (core.fsmonitor,
@@ -82,8 +83,9 @@ def gitignore_text(lfs: bool, templates_dir: StrPath | None = None) -> str:
 
 
 def git_init(directory: StrPath, user: User, templates_dir: StrPath | None = None,
-             use_lfs: bool | None = None) -> dict[str, Any]:
+             use_lfs: bool | None = None, *, environment: Mapping[str, str]) -> dict[str, Any]:
     """A git repository with an ML .gitignore, and git-lfs for model files when git-lfs exists.
+    Git runs with the command's `environment` (context.environment), HOME set to the user's.
 
     Returns {"repository": made?, "gitignore": written?, "lfs": [patterns] or []}."""
     directory = Path(directory)
@@ -94,15 +96,15 @@ def git_init(directory: StrPath, user: User, templates_dir: StrPath | None = Non
     lfs = process.which("git-lfs") is not None if use_lfs is None else use_lfs
     result = {"repository": False, "gitignore": False, "lfs": []}
     if not (directory / ".git").exists():
-        _git(["init", "-q"], directory, user)
+        _git(["init", "-q"], directory, user, environment)
         result["repository"] = True
     ignore = directory / ".gitignore"
     if not ignore.exists():
         write_text(ignore, gitignore_text(lfs, templates_dir), user)
         result["gitignore"] = True
     if lfs:
-        _git(["lfs", "install", "--local"], directory, user)
-        _git(["lfs", "track", *MODEL_PATTERNS], directory, user)
+        _git(["lfs", "install", "--local"], directory, user, environment)
+        _git(["lfs", "track", *MODEL_PATTERNS], directory, user, environment)
         result["lfs"] = list(MODEL_PATTERNS)
     _chown_tree(directory / ".git", user)
     if (directory / ".gitattributes").exists():

@@ -7,11 +7,11 @@ as soon as it is done, so an interruption can say exactly what was made.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from . import dockerapi, events, images, names, onboarding
+from . import dockerapi, events, image_store, images, names, onboarding
 from . import labels as label
 from .errors import NotFound
 
@@ -44,11 +44,12 @@ def _say(on_step: OnStep | None, step: str, text: str) -> None:
 def init(options: ProjectOptions, *, config: Any, user: User, docker: Callable[[], Any] | None = None,
          templates_dir: StrPath | None = None, on_step: OnStep | None = None, on_output: OnOutput | None = None,
          state_dir: StrPath | None = None, log_dir: StrPath | None = None, gpus: int | None = None,
-         cpu_only: bool = False, wait: float | None = None) -> dict[str, Any]:
+         cpu_only: bool = False, wait: float | None = None, environment: Mapping[str, str]) -> dict[str, Any]:
     """dir-create -> git-init -> readme-create -> image-create -> (optionally) a container.
 
     `docker` is a callable returning the client, called only when a step needs the engine
-    (so `--no-build` works without Docker). Returns {"workspace", "image", "container"}."""
+    (so `--no-build` works without Docker); `environment` is the command's, for git.
+    Returns {"workspace", "image", "container"}."""
     name = names.validate_name(options.name, "project")
     images.validate_packages(options.packages)
     if options.template:
@@ -57,7 +58,7 @@ def init(options: ProjectOptions, *, config: Any, user: User, docker: Callable[[
     workspace, made = onboarding.create_dirs(config, user, name)
     _say(on_step, "dir-create", f"workspace {workspace}" + ("" if made else " (already there)"))
     if options.git:
-        result = onboarding.git_init(workspace, user, templates_dir)
+        result = onboarding.git_init(workspace, user, templates_dir, environment=environment)
         detail = "git repository" + (" made" if result["repository"] else " already there")
         detail += ", .gitignore written" if result["gitignore"] else ", .gitignore kept"
         if result["lfs"]:
@@ -72,7 +73,7 @@ def init(options: ProjectOptions, *, config: Any, user: User, docker: Callable[[
     image = None
     if options.build:
         assert docker is not None, "a build needs the engine"
-        built = images.build(docker(), config, user, name, on_output=on_output, log_dir=log_dir)
+        built = image_store.build(docker(), config, user, name, on_output=on_output, log_dir=log_dir)
         image = built["image"]
         _say(on_step, "image-build", f"image {image}")
     container = None
@@ -99,11 +100,11 @@ def launch(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPat
     if not workspace.is_dir():
         raise NotFound(f"no project {name} in {workspace.parent}: create it with `project-init {name}`")
     built = False
-    if not images.image_exists(docker, user, name):
+    if not image_store.image_exists(docker, user, name):
         path, written = images.write_dockerfile(config, user, name, templates_dir=templates_dir)
         if written:
             _say(on_step, "image-create", f"{path} written")
-        images.build(docker, config, user, name, on_output=on_output, log_dir=log_dir)
+        image_store.build(docker, config, user, name, on_output=on_output, log_dir=log_dir)
         built = True
         _say(on_step, "image-build", f"image {names.image_name(user.name, name, uid=user.uid)}")
     image = names.image_name(user.name, name, uid=user.uid)
@@ -122,7 +123,7 @@ def launch(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPat
     else:
         action = "already running" if container.status == "running" else "started"
         current = dockerapi.get_image(docker, image).id
-        if dockerapi.container_image_id(container) != current:
+        if container.image_id != current:
             notice = (f"{name} still runs the image it was created with; to use the rebuilt {image}: "
                       f"`container-retire {name}`, then `project-launch {name}`")
         gpu_slots = label.slot_ids(container.labels)

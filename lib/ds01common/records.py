@@ -97,3 +97,44 @@ class ImageDetails:
     labels: Mapping[str, str]
     size: int | None = None        # bytes
     created: str | None = None     # the engine's ISO timestamp
+
+
+@dataclass(frozen=True)
+class Mount:
+    """One mount of a container, as the engine's inspect lists it."""
+
+    type: str                    # bind, volume, tmpfs, ...
+    source: str                  # the host path ("" for a tmpfs)
+    destination: str             # the path inside the container
+    read_write: bool = True
+    mode: str = ""
+
+
+@dataclass(frozen=True)
+class ContainerDetails:
+    """One container as the engine's inspect describes it (dockerapi.get_container and the
+    by-id calls that refresh it): the fields DS01 reads. A snapshot: acting on the container
+    goes through dockerapi by `id`, and a refresh is a new record."""
+
+    id: str
+    name: str                     # without the engine's leading "/"
+    status: str                   # created, running, paused, restarting, exited, dead
+    labels: Mapping[str, str]
+    image: str = ""               # the reference it was created from (Config.Image)
+    image_id: str = ""            # the id of that image ("sha256:...")
+    mounts: tuple[Mount, ...] = ()
+    pid: int = 0                  # the main process on the host, 0 when not running
+    exit_code: int | None = None
+    oom_killed: bool = False
+    error: str = ""               # the engine's reason a start failed, if it says one
+    created: str | None = None    # the engine's ISO timestamps; None for "never"
+    started_at: str | None = None
+    finished_at: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.status == "running"
+
+    def mount_at(self, destination: str) -> Mount | None:
+        """The mount at `destination` inside the container, if any."""
+        return next((mount for mount in self.mounts if mount.destination == destination), None)

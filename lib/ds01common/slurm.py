@@ -7,7 +7,6 @@ adds the command lines. Slurm's own words (pending reasons) are translated for u
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
@@ -345,10 +344,10 @@ def slurm_error(command: Sequence[str], result: subprocess.CompletedProcess[str]
     return Ds01Error(f"{command[0]} failed: {message}")
 
 
-def from_settings(slurm_conf: str | None, environment: Mapping[str, str] | None = None) -> Slurm:
-    """A Slurm for the config's cluster section; `environment` defaults to this process's
-    (the tools need PATH and, for sbatch, the user's environment to hand to the job)."""
-    return Slurm(conf=slurm_conf, environment=dict(os.environ) if environment is None else environment)
+def from_settings(slurm_conf: str | None, environment: Mapping[str, str]) -> Slurm:
+    """A Slurm for the config's cluster section; `environment`: the command's (context.environment:
+    the tools need PATH and, for sbatch, the user's environment to hand to the job)."""
+    return Slurm(conf=slurm_conf, environment=environment)
 
 
 def available(slurm_conf: str | None) -> bool:

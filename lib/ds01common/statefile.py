@@ -18,7 +18,6 @@ import fcntl
 import json
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -194,6 +193,8 @@ def read(path: StrPath, default: Any = None, *, walk: bool = False) -> Any:
 
 def write(path: StrPath, data: Any) -> None:
     """Atomically replace `path` with `data` as JSON (temp file in the same dir + os.replace)."""
+    import tempfile  # here: a transaction that changes nothing never writes, nor pays for tempfile
+
     path = Path(path)
     try:
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -241,7 +242,7 @@ class StateFile:
     """One JSON state document with a `schema_version`.
 
     `transaction()` yields the content under the lock and writes it back when the block
-    ends without an exception; an exception leaves the file as it was.
+    ends without an exception and changed it; an exception leaves the file as it was.
     """
 
     def __init__(self, path: StrPath, schema_version: int = 1,
@@ -286,11 +287,14 @@ class StateFile:
 
     @contextlib.contextmanager
     def transaction(self, timeout: float | None = None) -> Iterator[dict[str, Any]]:
-        """Lock, read (a corrupt file is kept aside and replaced by an empty one), yield, write."""
+        """Lock, read (a corrupt file is kept aside and replaced by an empty one), yield, write
+        (unless the block changed nothing: a status look then costs no rewrite and no fsync)."""
         with locked(self.path, timeout):
             remove_orphans(self.path)
+            as_read = None
             try:
                 data = read(self.path)
+                as_read = None if data is None else _serialised(data)  # before _upgrade may repair it
                 data = None if data is None else self._upgrade(data)
             except StateCorrupt as error:
                 kept = self.path.with_name(f"{self.path.name}.corrupt-{time.time_ns()}")
@@ -301,9 +305,24 @@ class StateFile:
                 log.warning("%s; kept it as %s and started afresh", error, kept)
                 data = None
             if data is None:
+                as_read = None
                 data = self.empty()
                 data["_rebuilt"] = True
             yield data
             data.pop("_rebuilt", None)
             data["schema_version"] = self.schema_version
+            if as_read is not None and _serialised(data) == as_read and _has_file_mode(self.path):
+                return
             write(self.path, data)
+
+
+def _serialised(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, allow_nan=False)
+
+
+def _has_file_mode(path: Path) -> bool:
+    """Whether the file already has the mode `write` would give it (a rewrite repairs it)."""
+    try:
+        return stat.S_IMODE(os.lstat(path).st_mode) == FILE_MODE
+    except OSError:
+        return False

@@ -57,7 +57,7 @@ def without_own(inspected, name):
 def test_a_container_made_over_the_socket_equals_one_made_by_the_sdk_from_the_same_options(
         fast_client, docker_client, tmp_path):
     client, run = fast_client
-    fast = client.containers.create(**options_for("fast", run, tmp_path, 29871))
+    fast = dockerapi.create_container(client, options_for("fast", run, tmp_path, 29871))
     sdk = docker_client.containers.create(**options_for("sdk", run, tmp_path, 29872))
     assert not client.connected  # no SDK client was needed
     fast_inspected = docker_client.api.inspect_container(fast.id)
@@ -69,49 +69,42 @@ def test_a_container_made_over_the_socket_equals_one_made_by_the_sdk_from_the_sa
     assert fast_inspected["HostConfig"]["PortBindings"] == {"8888/tcp": [{"HostIp": "127.0.0.1", "HostPort": "29871"}]}
 
 
-def test_fast_path_objects_read_as_the_sdks_and_start_stop_and_remove_the_container(
+def test_fast_path_answers_read_as_the_sdks_and_start_stop_and_remove_the_container(
         fast_client, docker_client, tmp_path):
     client, run = fast_client
-    made = client.containers.create(**options_for("life", run, tmp_path, 29873))
+    made = dockerapi.create_container(client, options_for("life", run, tmp_path, 29873))
     sdk = docker_client.containers.get(made.id)
-    assert (made.id, made.short_id, made.name, made.status, made.labels) == \
-        (sdk.id, sdk.short_id, sdk.name, sdk.status, sdk.labels)
-    found = client.containers.get(made.name)
-    found.start()
-    found.reload()
-    assert found.status == "running"
-    found.stop(timeout=1)
-    found.reload()
-    assert found.status == "exited"
+    assert (made.id, made.name, made.status, made.labels) == (sdk.id, sdk.name, sdk.status, sdk.labels)
+    assert dockerapi.get_container(client, made.name) == made
+    assert dockerapi.start_and_inspect(client, made.id).status == "running"
+    assert dockerapi.stop_and_inspect(client, made.id, timeout=1).status == "exited"
     image = client.images.get(TEST_IMAGE)
     sdk_image = docker_client.images.get(TEST_IMAGE)
     assert (image.id, image.short_id, image.tags, image.labels) == \
         (sdk_image.id, sdk_image.short_id, sdk_image.tags, sdk_image.labels)
-    found.remove(force=True)
-    assert dockerapi.get_or_none(client.containers, made.id) is None
+    dockerapi.remove_container(client, made.id, force=True)
+    assert dockerapi.get_container(client, made.id) is None
     assert not client.connected
 
 
 def test_fast_path_errors_are_the_sdks_typed_ds01_errors(fast_client, docker_client, tmp_path):
     client, run = fast_client
     assert dockerapi.get_or_none(client.images, "ds01-test/no-such-image:never") is None
-    with pytest.raises(NotFound, match="^container ghost not found$"), dockerapi.errors("container ghost"):
-        client.containers.get(f"ds01-contract-{run}-ghost")
+    with pytest.raises(NotFound, match="^container ghost not found$"):
+        dockerapi.inspect_container(client, f"ds01-contract-{run}-ghost", "container ghost")
     options = options_for("twice", run, tmp_path, 29874)
-    with dockerapi.errors("container twice"):
-        client.containers.create(**options)
-    with pytest.raises(Ds01Error, match="^container twice already exists$"), dockerapi.errors("container twice"):
-        client.containers.create(**options)
+    dockerapi.create_container(client, options, "container twice")
+    with pytest.raises(Ds01Error, match="^container twice already exists$"):
+        dockerapi.create_container(client, options, "container twice")
     missing = dict(options, name=f"ds01-contract-{run}-noimage", image="ds01-test/no-such-image:never")
-    with pytest.raises(NotFound, match="^image not found: "), dockerapi.errors():
-        client.containers.create(**missing)
+    with pytest.raises(NotFound, match="^image not found: "):
+        dockerapi.create_container(client, missing)
     assert not client.connected
 
 
 def test_an_engine_that_is_not_there_is_the_one_line_connection_error(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-docker.sock")
     client = dockerapi.LazyClient()
-    with pytest.raises(Ds01Error, match="^cannot reach the Docker engine at unix://.*: is dockerd running\\?$"), \
-            dockerapi.errors("container x"):
-        client.containers.get("x")
-
+    with pytest.raises(Ds01Error, match="^cannot reach the Docker engine at unix://.*: is dockerd running\\?$"):
+        dockerapi.get_container(client, "x", "container x")
+    assert not client.connected

@@ -2,10 +2,12 @@
 
 It stands in for `docker.DockerClient` in unit tests: `containers` (list / get / create),
 `images` (get / pull / remove), the low-level `api` (containers / inspect_container / stats /
-images) and `info` / `ping`. It raises the SDK's own exceptions (NotFound, ImageNotFound,
-APIError with the engine's status codes), so the library's error translation runs as it does
-against a real engine. tests/contract/ runs the same scenarios against this fake and a real
-engine, so the two cannot drift apart unnoticed.
+images, and the by-id calls dockerapi acts through: start / stop / kill / remove_container /
+commit) and `info` / `ping`. Inspect answers carry what the real engine's do for DS01's fields
+(State with Pid, ExitCode and times; Config.Image; Image; bind Mounts from `volumes`). It raises
+the SDK's own exceptions (NotFound, ImageNotFound, APIError with the engine's status codes), so
+the library's error translation runs as it does against a real engine. tests/contract/ runs the
+same scenarios against this fake and a real engine, so the two cannot drift apart unnoticed.
 
 Test helpers, not part of the engine's surface: `add(name, labels, status=...)` and
 `api.add(name, labels, created=, started=, finished=, cpu=)` (a container that already exists,
@@ -31,6 +33,7 @@ from ds01common.clock import SYSTEM, Clock
 DEFAULT_IMAGE = "ds01-test/busybox:latest"
 SYSTEM_TICK = 1_000_000_000  # one second of system CPU time per stats frame, in ns
 ZERO_TIME = "0001-01-01T00:00:00Z"  # what the engine shows for "never"
+NO_SUCH_PID = 1 << 22  # above Linux's largest pid_max: a started fake's "Pid" is never a real process
 _serial = itertools.count(1)
 
 
@@ -61,6 +64,14 @@ def _not_found(what: str) -> docker.errors.NotFound:
     return docker.errors.NotFound(what, response=_Response(404), explanation=what)
 
 
+def _mounts(volumes: Any) -> list[dict[str, Any]]:
+    """The inspect's Mounts for `volumes={source: {"bind": target, "mode": mode}}`, as the engine
+    shows bind mounts."""
+    return [{"Type": "bind", "Source": source, "Destination": target["bind"], "Mode": target.get("mode") or "rw",
+             "RW": (target.get("mode") or "rw") != "ro", "Propagation": "rprivate"}
+            for source, target in (volumes or {}).items() if isinstance(target, dict)]
+
+
 def _now_iso(serial: int) -> str:
     # Distinct, increasing creation times, as the engine's are.
     moment = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC) + datetime.timedelta(seconds=serial)
@@ -82,10 +93,10 @@ class FakeContainer:
         self.created_epoch: float | None = None
         self.committed: list[tuple[Any, Any, Any]] = []
         self.attrs: dict[str, Any] = {
-            "Id": self.id, "Name": f"/{name}", "Created": _now_iso(self.serial),
+            "Id": self.id, "Name": f"/{name}", "Created": _now_iso(self.serial), "Image": self.image_id,
             "State": {"Status": "created", "Running": False, "OOMKilled": False, "ExitCode": 0,
                       "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "0001-01-01T00:00:00Z", "Pid": 0},
-            "Config": {"Labels": dict(labels or {}), "Image": image}}
+            "Config": {"Labels": dict(labels or {}), "Image": image}, "Mounts": _mounts(options.get("volumes"))}
 
     @property
     def name(self) -> str:
@@ -114,7 +125,7 @@ class FakeContainer:
         if self._engine.fail_start:
             raise _api_error(500, self._engine.fail_start)
         if self.status != "running":
-            self.attrs["State"]["StartedAt"] = docker_time(self._engine.clock.time())
+            self.attrs["State"].update(StartedAt=docker_time(self._engine.clock.time()), Pid=NO_SUCH_PID + self.serial)
         self._set("running")
 
     def reload(self) -> None:
@@ -126,8 +137,16 @@ class FakeContainer:
         self._engine.calls["stop"] += 1
         self._engine.stop_timeouts.append(timeout)
         if self.status in ("running", "paused"):
-            self.attrs["State"]["FinishedAt"] = docker_time(self._engine.clock.time())
+            # The test image's `sleep` ignores SIGTERM as PID 1: the engine kills it at the timeout.
+            self.attrs["State"].update(FinishedAt=docker_time(self._engine.clock.time()), ExitCode=137, Pid=0)
             self._set("exited")
+
+    def kill(self) -> None:
+        self._engine.calls["kill"] += 1
+        if self.status != "running":
+            raise _api_error(409, f"Cannot kill container: {self.id}: container {self.id} is not running")
+        self.attrs["State"].update(FinishedAt=docker_time(self._engine.clock.time()), ExitCode=137, Pid=0)
+        self._set("exited")
 
     def remove(self, force: bool = False) -> None:
         self._engine.calls["remove"] += 1
@@ -140,7 +159,7 @@ class FakeContainer:
 
     def commit(self, repository: str | None = None, tag: str | None = None, conf: Any = None) -> None:
         self.committed.append((repository, tag, conf))
-        self._engine.add_image(f"{repository}:{tag}", conf=conf)
+        self._engine.add_image(f"{repository}:{tag}", labels=(conf or {}).get("Labels"), conf=conf)
 
     def list_entry(self) -> dict[str, Any]:
         """This container as the engine's list call shows it."""
@@ -293,6 +312,30 @@ class FakeApi:
         container = self._engine.containers.get(container_id)
         return container.attrs
 
+    # By-id calls, as the SDK's APIClient names them (dockerapi acts on containers through these).
+    def _by_id(self, container_id: str) -> FakeContainer:
+        container = self._engine.by_id.get(container_id)
+        if container is None:
+            raise _not_found(f"No such container: {container_id}")
+        return container
+
+    def start(self, container_id: str) -> None:
+        self._by_id(container_id).start()
+
+    def stop(self, container_id: str, timeout: int | None = None) -> None:
+        self._by_id(container_id).stop(timeout=10 if timeout is None else timeout)
+
+    def kill(self, container_id: str, signal: str | int | None = None) -> None:
+        self._by_id(container_id).kill()
+
+    def remove_container(self, container_id: str, v: bool = False, link: bool = False, force: bool = False) -> None:
+        self._by_id(container_id).remove(force=force)
+
+    def commit(self, container_id: str, repository: str | None = None, tag: str | None = None,
+               conf: Any = None, **_options: Any) -> dict[str, str]:
+        self._by_id(container_id).commit(repository, tag, conf)
+        return {"Id": self._engine.image_id_of(f"{repository}:{tag}")}
+
     def stats(self, container_id: str, stream: bool = True, one_shot: bool | None = None) -> dict[str, Any]:
         with self._lock:
             self._engine.calls["stats"] += 1
@@ -397,7 +440,7 @@ class FakeEngine:
                   label.PROJECT: name} if managed else {}
         reference = next((tag for tag, image in self.images_by_reference.items() if image.id == image_id), image_id)
         container = self.add(f"{name}._.{uid}", labels, status="exited", image=reference)
-        container.image_id = image_id
+        container.image_id = container.attrs["Image"] = image_id
         return container
 
 

@@ -24,29 +24,19 @@ class NVMLError(Exception):
         self.value = value
 
 
-class NVMLError_LibraryNotFound(NVMLError):  # noqa: N801 - pynvml's own naming
+def _nvml_error(name, value, text):
+    """One of pynvml's NVMLError_* classes: raised without arguments, carrying pynvml's value."""
     def __init__(self):
-        super().__init__(12, "NVML Shared Library Not Found")
+        NVMLError.__init__(self, value, text)
+
+    return type(name, (NVMLError,), {"__init__": __init__})
 
 
-class NVMLError_DriverNotLoaded(NVMLError):  # noqa: N801
-    def __init__(self):
-        super().__init__(9, "Driver Not Loaded")
-
-
-class NVMLError_NotFound(NVMLError):  # noqa: N801
-    def __init__(self):
-        super().__init__(6, "Not Found")
-
-
-class NVMLError_NotSupported(NVMLError):  # noqa: N801
-    def __init__(self):
-        super().__init__(3, "Not Supported")
-
-
-class NVMLError_GpuIsLost(NVMLError):  # noqa: N801
-    def __init__(self):
-        super().__init__(15, "GPU is lost")
+NVMLError_LibraryNotFound = _nvml_error("NVMLError_LibraryNotFound", 12, "NVML Shared Library Not Found")
+NVMLError_DriverNotLoaded = _nvml_error("NVMLError_DriverNotLoaded", 9, "Driver Not Loaded")
+NVMLError_NotFound = _nvml_error("NVMLError_NotFound", 6, "Not Found")
+NVMLError_NotSupported = _nvml_error("NVMLError_NotSupported", 3, "Not Supported")
+NVMLError_GpuIsLost = _nvml_error("NVMLError_GpuIsLost", 15, "GPU is lost")
 
 
 @dataclass

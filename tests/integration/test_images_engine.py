@@ -6,7 +6,7 @@ import json
 
 import pytest
 from ds01common import config as config_module
-from ds01common import images
+from ds01common import image_store, images
 from ds01common.identity import User, current_user
 from helpers import run_command
 
@@ -32,7 +32,7 @@ def test_a_huge_directory_service_uid_gets_its_user_without_huge_files(engine, u
     project = f"big{unique}"
     (config.workspace_dir(giant.home) / project).mkdir(parents=True)
     images.write_dockerfile(config, giant, project, template="custom")
-    built = images.build(engine["docker"], config, giant, project, log_dir=engine["log"])
+    built = image_store.build(engine["docker"], config, giant, project, log_dir=engine["log"])
     engine["made_images"].append(built["image"])
     client = engine["docker"]
     output = client.containers.run(built["image"], ["sh", "-c", "id -u; id -g; pwd; grep ^giant /etc/passwd"],
@@ -121,7 +121,7 @@ def test_on_a_distro_base_the_user_is_made_with_useradd_without_log_initialisati
     config = config_module.load(engine["config"])
     person = User(f"p{unique}", f"p{unique}", 3_000_123, 3_000_124, str(engine["root"] / "person"))
     images.write_dockerfile(config, person, "distro", template="custom", base=stub)
-    built = images.build(client, config, person, "distro", log_dir=engine["log"])
+    built = image_store.build(client, config, person, "distro", log_dir=engine["log"])
     engine["made_images"].append(built["image"])
     log = client.containers.run(built["image"], ["cat", "/tools.log"], remove=True).decode().splitlines()
     assert log == [f"groupadd -g 3000124 p{unique}", f"useradd -l -m -u 3000123 -g p{unique} -s /bin/sh p{unique}"]

@@ -49,11 +49,12 @@ def cleanup_command(env, *args):
 
 def lifecycle_events(env):
     return [entry for entry in events.read(env["log"])
-            if entry["event"].startswith("lifecycle.")]
+            if entry.event.startswith("lifecycle.")]
 
 
 def holder_of(env, config, slot_id):
-    (slot,) = [slot for slot in allocator.status(env["docker"], config, state_dir=env["state"])["slots"]
+    document = allocator.status(env["docker"], config, state_dir=env["state"], log_dir=env["log"])
+    (slot,) = [slot for slot in document["slots"]
                if slot["id"] == slot_id]
     return slot["docker_name"]
 
@@ -94,7 +95,7 @@ def test_idle_is_warned_then_retired_while_busy_and_keep_alive_stay(docker_env, 
     first = passes(env, config, now=last_start + 4)
     warned = {action["container"] for action in first["actions"] if action["action"] == "warn"}
     assert warned == {idle["name"], kept["name"]}, first
-    assert [entry["event"] for entry in lifecycle_events(env)] == ["lifecycle.idle_warning", "lifecycle.idle_warning"]
+    assert [entry.event for entry in lifecycle_events(env)] == ["lifecycle.idle_warning", "lifecycle.idle_warning"]
     assert "retired after 10s idle" in (env["workspace_root"] / idle["name"] / ".ds01-alerts").read_text()
 
     time.sleep(max(0.0, last_start + 10.5 - time.time()))
@@ -122,10 +123,10 @@ def test_idle_is_warned_then_retired_while_busy_and_keep_alive_stay(docker_env, 
     assert lookalike.status == "running" and lookalike.name not in dry.stdout + real.stdout
     assert all(line[:4].isdigit() and "\x1b" not in line for line in real.stdout.splitlines()), real.stdout
     assert (env["workspace_root"] / idle["name"]).is_dir()
-    (retired,) = [entry for entry in lifecycle_events(env) if entry["event"] == "lifecycle.retire"]
-    assert retired["details"]["container"] == idle["name"] and retired["details"]["reason"] == "idle"
-    assert retired["details"]["idle_seconds"] >= 10 and retired["details"]["threshold_seconds"] == 10
-    assert retired["details"]["cpu_percent"] < 2
+    (retired,) = [entry for entry in lifecycle_events(env) if entry.event == "lifecycle.retire"]
+    assert retired.details["container"] == idle["name"] and retired.details["reason"] == "idle"
+    assert retired.details["idle_seconds"] >= 10 and retired.details["threshold_seconds"] == 10
+    assert retired.details["cpu_percent"] < 2
     state = json.loads((env["state"] / "lifecycle.json").read_text())["containers"]
     assert state[busy["id"]]["cpu_percent"] > 2 and idle["id"] not in state
 
@@ -142,9 +143,9 @@ def test_max_runtime_warns_then_retires_even_a_busy_container(docker_env, unique
     second = passes(env, config, now=start + 61)
     assert [(a["action"], a["reason"]) for a in second["actions"]] == [("retire", "max_runtime")]
     assert not exists(env, long_run)
-    assert [entry["event"] for entry in lifecycle_events(env)] == ["lifecycle.runtime_warning", "lifecycle.retire"]
-    assert lifecycle_events(env)[1]["details"]["runtime_seconds"] == 61
-    assert lifecycle_events(env)[1]["details"]["cpu_percent"] > 2
+    assert [entry.event for entry in lifecycle_events(env)] == ["lifecycle.runtime_warning", "lifecycle.retire"]
+    assert lifecycle_events(env)[1].details["runtime_seconds"] == 61
+    assert lifecycle_events(env)[1].details["cpu_percent"] > 2
 
 
 def test_a_stopped_gpu_holder_frees_its_slot_after_the_hold_and_a_never_started_one_goes(docker_env, unique):
@@ -164,9 +165,9 @@ def test_a_stopped_gpu_holder_frees_its_slot_after_the_hold_and_a_never_started_
     assert not exists(env, holder) and not exists(env, never)
     assert holder_of(env, config, slot_id) != holder["docker_name"]
     assert (env["workspace_root"] / holder["name"]).is_dir()
-    assert sorted(entry["details"]["reason"] for entry in lifecycle_events(env)) == ["gpu_hold", "never_started"]
-    released = [entry["details"]["slots"] for entry in events.read(env["log"])
-                if entry["event"] == "gpu.release" and entry["details"]["container"] == holder["name"]]  # short name
+    assert sorted(entry.details["reason"] for entry in lifecycle_events(env)) == ["gpu_hold", "never_started"]
+    released = [entry.details["slots"] for entry in events.read(env["log"])
+                if entry.event == "gpu.release" and entry.details["container"] == holder["name"]]  # short name
     assert released == [[slot_id]]
 
 
@@ -196,6 +197,6 @@ def test_an_exempt_user_is_kept_and_told_once(docker_env, unique):
     second = passes(env, config, now=time.time() + 10)
     assert [(a["action"], a["reason"]) for a in first["actions"]] == [("exempt", "idle")]
     assert second["actions"] == [] and exists(env, kept)
-    assert [entry["event"] for entry in lifecycle_events(env)] == ["lifecycle.exempt"]
+    assert [entry.event for entry in lifecycle_events(env)] == ["lifecycle.exempt"]
     alerts = (env["workspace_root"] / kept["name"] / ".ds01-alerts").read_text().splitlines()
     assert len(alerts) == 1 and "benchmark week" in alerts[0]

@@ -57,8 +57,8 @@ def test_after_logrotate_runs_the_readers_still_see_every_event(installed, tmp_p
         followed += follower.poll()
     assert sorted(path.name for path in log_dir.iterdir()) == [
         "events.jsonl", "events.jsonl.1", "events.jsonl.2.gz", "events.jsonl.3.gz"]
-    assert [entry["details"]["round"] for entry in eventlog.read_all(log_dir)] == [0, 1, 2, 3]
-    assert [entry["details"]["round"] for entry in followed] == [0, 1, 2, 3]
+    assert [entry.details["round"] for entry in eventlog.read_all(log_dir)] == [0, 1, 2, 3]
+    assert [entry.details["round"] for entry in followed] == [0, 1, 2, 3]
     assert live.update().lifecycle[("retired", "idle")] == 4
     assert eventlog.LiveTally(log_dir).update().lifecycle[("retired", "idle")] == 4
 

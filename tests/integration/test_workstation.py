@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from ds01common import config as config_module
-from ds01common import container_listing, containers, images, laptop, ports
+from ds01common import container_listing, containers, image_store, images, laptop, ports
 from ds01common.errors import NotFound
 from ds01common.identity import lookup_user
 from helpers import ROOT, run_command, write_config
@@ -144,7 +144,7 @@ def test_pip_install_as_the_user_lands_in_the_container_home_and_goes_with_the_c
     config = world["config_object"]
     project = "piptest"
     images.write_dockerfile(config, user, project, template="custom", base=python_base)
-    built = images.build(world["docker"], config, user, project, log_dir=world["log"])
+    built = image_store.build(world["docker"], config, user, project, log_dir=world["log"])
     try:
         wheels = Path(user.home) / "wheels"  # a data directory of the user's own
         wheels.mkdir()

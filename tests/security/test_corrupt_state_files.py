@@ -52,7 +52,7 @@ def next_command(site, name, tmp_path):
         limits = Limits(max_mig_instances=1, max_gpus_per_container=1, max_gpu_equivalents=None,
                         allow_full_gpu=False, max_containers_per_user=3, priority=10)
         entry = gpuqueue.join(site["state"], user, "q._.1", request_like(), limits)
-        gpuqueue.leave(site["state"], entry["token"])
+        gpuqueue.leave(site["state"], entry.token)
     return result
 
 

@@ -71,10 +71,10 @@ def test_one_hundred_bursts_of_eight_racing_creates_never_pass_the_cap(tmp_path)
 def test_a_create_confirmed_after_an_older_listing_still_counts_even_once_a_newer_one_saw_it(tmp_path):
     """The race behind the attack: the confirmed create was dropped from `recent` by a reconcile
     whose listing showed it, then a transaction with an older listing did not count it."""
-    data = {"assignments": {}, "reservations": {}, "revoked": {}, "recent": {}}
+    data = ledger.LedgerDocument()
     old_listing_at = 100.0
     container = ledger.ContainerInfo("a._.1000", "id-a", "alice", [], "created", "")
-    data["recent"]["a._.1000"] = {"user": "alice", "time": 101.0}
+    data.recent["a._.1000"] = ledger.RecentCreate("alice", 101.0)
     ledger.reconcile(data, [container], now=102.0, listed_at=102.0)  # a newer listing shows it
     state = ledger.State(data, [], listed_at=old_listing_at)         # a listing from before it
     assert state.user_containers("alice") == {"a._.1000"}

@@ -131,21 +131,23 @@ def test_as_root_under_sudo_in_locked_mode_the_sudo_user_acts(monkeypatch, tmp_p
 
 
 def test_a_mount_swapped_while_the_container_started_is_caught_and_the_container_stopped(tmp_path):
-    from ds01common import containers
+    from dataclasses import replace
 
-    class Started:
-        attrs = {"State": {"Pid": os.getpid()}}
-        killed = False
+    from ds01common import containers, dockerapi
+    from fakes.engine import FakeEngine
 
-        def kill(self):
-            Started.killed = True
-
+    engine = FakeEngine()
+    made = engine.containers.create(image="ds01-test/busybox:latest", name="demo._.1000")
+    engine.api.start(made.id)
+    # The process looked into is this test's own: /proc/<pid>/root then resolves like the host.
+    started = replace(dockerapi.get_container(engine, made.id), pid=os.getpid())
     checked = tmp_path / "checked"
     checked.mkdir()
     info = os.stat(checked)
-    containers._refuse_mounts_swapped_during_start(Started(), "demo", {str(checked): (info.st_dev, info.st_ino)})
-    assert not Started.killed
+    containers._refuse_mounts_swapped_during_start(engine, started, "demo", {str(checked): (info.st_dev, info.st_ino)})
+    assert dockerapi.get_container(engine, made.id).running
     other = os.stat(tmp_path)
     with pytest.raises(PermissionDenied, match="swapped"):
-        containers._refuse_mounts_swapped_during_start(Started(), "demo", {str(checked): (other.st_dev, other.st_ino)})
-    assert Started.killed
+        containers._refuse_mounts_swapped_during_start(engine, started, "demo",
+                                                       {str(checked): (other.st_dev, other.st_ino)})
+    assert not dockerapi.get_container(engine, made.id).running

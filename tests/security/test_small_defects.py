@@ -54,7 +54,9 @@ def test_a_full_or_read_only_state_dir_is_one_line_naming_the_directory(tmp_path
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(statefile.tempfile, "mkstemp", refuse)
+    import tempfile  # statefile imports it when it writes
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
     with pytest.raises(Ds01Error, match=f"cannot write in {tmp_path}: {words}"):
         statefile.write(tmp_path / "gpu-state.json", {"schema_version": 1})
 

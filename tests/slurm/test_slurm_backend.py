@@ -1,6 +1,7 @@
 """DS01 on a real Slurm (one node, fake GPUs as GRES), real Docker and real users: containers
 are jobs, quotas are Slurm QoS from setup-slurm-limits, exports pass sbatch --test-only."""
 
+import os
 import re
 import subprocess
 import time
@@ -145,7 +146,8 @@ def test_idle_cleanup_on_the_node_retires_a_job_backed_container_via_slurm(site)
     assert ds01(site, "student", "container-deploy", "sleepy", "--image", IMAGE, "--background").returncode == 0
     config = config_module.load(site["env"]["DS01_CONFIG"])
     options = dict(state_dir=site["env"]["DS01_STATE_DIR"], log_dir=site["env"]["DS01_LOG_DIR"],
-                   workspace_under=site["student"].pw_dir, gpu_processes=list, notify=lambda *args: None)
+                   workspace_under=site["student"].pw_dir, gpu_processes=list, notify=lambda *args: None,
+                   environment=dict(os.environ))
     start = time.time()
     lifecycle.run_pass(site["docker"], config, now=start, **options)            # idle from now on
     report = lifecycle.run_pass(site["docker"], config, now=start + 11 * 60, **options)  # past idle_timeout

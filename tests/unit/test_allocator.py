@@ -43,8 +43,7 @@ def create(env, user, name, request=None, limits=STUDENT, confirm=True, clock=SY
 
 
 def held(env):
-    return {slot_id: entry["container"] for slot_id, entry in
-            ledger.read_state(env["state_dir"])["assignments"].items()}
+    return {slot_id: entry.container for slot_id, entry in ledger.read_state(env["state_dir"]).assignments.items()}
 
 
 def test_default_request_gets_one_slice_with_labels_and_environment(env):
@@ -80,12 +79,12 @@ def test_an_error_inside_the_block_gives_the_reservation_back(env):
                                state_dir=env["state_dir"], log_dir=env["log_dir"]):
             raise RuntimeError("docker create failed")
     data = ledger.read_state(env["state_dir"])
-    assert data["reservations"] == {} and data["assignments"] == {}
+    assert data.reservations == {} and data.assignments == {}
 
 
 def test_leaving_the_block_without_confirm_gives_the_reservation_back(env):
     create(env, ALICE, "a", confirm=False)
-    assert ledger.read_state(env["state_dir"])["reservations"] == {}
+    assert ledger.read_state(env["state_dir"]).reservations == {}
 
 
 def test_cpu_only_request_takes_no_slot_and_sets_no_gpu(env):
@@ -214,7 +213,7 @@ def test_allocations_and_releases_are_events_with_numbers(env):
 
 def test_status_lists_every_slot_with_its_holder(env):
     create(env, ALICE, "a")
-    document = allocator.status(env["docker"], env["config"], state_dir=env["state_dir"])
+    document = allocator.status(env["docker"], env["config"], state_dir=env["state_dir"], log_dir=env["log_dir"])
     rows = {row["id"]: row for row in document["slots"]}
     assert list(rows) == ["0", "1:0", "1:1", "1:2", "1:3"]
     assert rows["1:2"]["user"] == "alice" and rows["1:2"]["since"]
@@ -265,8 +264,8 @@ def test_a_failed_create_whose_release_cannot_ask_docker_keeps_the_slot_reserved
                                state_dir=env["state_dir"], log_dir=env["log_dir"]):
             env["docker"].containers.list = unreachable
             raise RuntimeError("docker create failed")
-    reservations = ledger.read_state(env["state_dir"])["reservations"]
-    assert [entry["slots"] for entry in reservations.values()] == [["1:2"]]
+    reservations = ledger.read_state(env["state_dir"]).reservations
+    assert [entry.slots for entry in reservations.values()] == [["1:2"]]
 
 
 def test_a_container_removed_before_its_confirm_holds_its_slot_only_until_the_next_command(env):
@@ -302,7 +301,7 @@ def test_a_wait_that_is_not_a_number_of_seconds_is_a_usage_error(env, wait):
     with pytest.raises(UsageError, match="--wait takes a number of seconds") as caught:
         create(env, ALICE, "a", allocator.GpuRequest(wait=wait))
     assert caught.value.exit_code == 2
-    assert ledger.read_state(env["state_dir"])["reservations"] == {}
+    assert ledger.read_state(env["state_dir"]).reservations == {}
 
 
 def test_a_failed_create_whose_lapsed_slot_went_to_another_removes_its_container(env):
@@ -319,8 +318,8 @@ def test_a_failed_create_whose_lapsed_slot_went_to_another_removes_its_container
             env["docker"].containers.create(name="slow._.1000", labels={**ds01_labels("alice"), **allocation.labels})
             raise TimeoutError("the engine answered too late, having made the container")
     assert env["docker"].containers.list(all=True) == []  # never two containers labelled with one slot
-    reservations = ledger.read_state(env["state_dir"])["reservations"]
-    assert [(entry["container"], entry["slots"]) for entry in reservations.values()] == [("fast._.1001", ["1:2"])]
+    reservations = ledger.read_state(env["state_dir"]).reservations
+    assert [(entry.container, entry.slots) for entry in reservations.values()] == [("fast._.1001", ["1:2"])]
     assert held(env) == {}
     bob.__exit__(None, None, None)
 
@@ -330,3 +329,49 @@ def test_max_mig_instances_counts_the_slots_of_stopped_containers_too(env):
     with pytest.raises(ResourcesUnavailable, match=r"you hold 1 of 1 GPU slots allowed \(max_mig_instances = 1\)"):
         create(env, ALICE, "a")
     assert held(env) == {"1:0": "old._.1000"}
+
+
+def _engine_unreachable(**_kwargs):
+    raise DockerUnavailable("cannot reach the Docker engine")
+
+
+def test_a_cpu_only_create_of_a_user_without_a_container_cap_takes_no_ledger_transaction(env):
+    env["docker"].containers.list = _engine_unreachable  # any listing (a reconcile) would fail the create
+    allocation, container = create(env, ALICE, "a", allocator.GpuRequest(count=0), limits=UNLIMITED)
+    assert allocation.slots == [] and allocation.confirmed and allocation.environment["CUDA_VISIBLE_DEVICES"] == ""
+    assert not (env["state_dir"] / ledger.LEDGER_FILE).exists()  # nothing locked, read or written
+    assert not (env["state_dir"] / "events.jsonl").exists()
+
+
+def test_a_default_request_on_a_host_without_gpus_and_without_a_cap_is_cpu_only_without_a_transaction(env):
+    env["config"] = SimConfig([])
+    env["docker"].containers.list = _engine_unreachable
+    allocation, _container = create(env, ALICE, "a", limits=UNLIMITED)
+    assert allocation.slots == [] and "CPU-only" in allocation.notice
+    assert not (env["state_dir"] / ledger.LEDGER_FILE).exists()
+
+
+def test_a_cpu_only_create_under_a_container_cap_still_takes_one_transaction_and_is_counted(env):
+    capped = replace(UNLIMITED, max_containers_per_user=2)
+    before = env["docker"].containers.list_calls
+    create(env, ALICE, "a", allocator.GpuRequest(count=0), limits=capped)
+    assert env["docker"].containers.list_calls - before == 1  # the reserve's reconcile; confirm lists nothing
+    assert list(ledger.read_state(env["state_dir"]).recent) == ["a._.1000"]
+    create(env, ALICE, "b", allocator.GpuRequest(count=0), limits=capped)
+    with pytest.raises(ResourcesUnavailable, match="max_containers_per_user"):
+        create(env, ALICE, "c", allocator.GpuRequest(count=0), limits=capped)
+
+
+def test_a_gpu_create_without_a_container_cap_still_reserves_and_confirms_through_the_ledger(env):
+    allocation, _container = create(env, ALICE, "a", limits=UNLIMITED)
+    assert allocation.slot_ids and held(env) == dict.fromkeys(allocation.slot_ids, "a._.1000")
+
+
+def test_the_allocator_takes_its_log_dir_from_the_caller_not_the_environment(env, tmp_path, monkeypatch):
+    import inspect
+
+    monkeypatch.setenv("DS01_LOG_DIR", str(tmp_path / "env-log"))
+    create(env, ALICE, "a")
+    assert (env["log_dir"] / "events.jsonl").exists() and not (tmp_path / "env-log").exists()
+    for function in (allocator.reserve, allocator.release_container, allocator.status, ledger.transaction):
+        assert inspect.signature(function).parameters["log_dir"].default is inspect.Parameter.empty, function

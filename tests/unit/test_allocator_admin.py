@@ -1,5 +1,6 @@
 """allocator_admin: the GPU status document behind gpu-status, gpu-allocator status and ds01-status."""
 
+import json
 import os
 
 from ds01common import allocator_admin, gpuqueue
@@ -37,3 +38,16 @@ def test_status_gives_a_waiter_its_arrival_as_utc_time(tmp_path):
 def test_queue_listing_with_a_waiter_without_arrival_time_shows_its_since_as_unknown(tmp_path):
     _queue_entry_without_arrival(tmp_path)
     assert [(row["id"], row["since"]) for row in gpuqueue.listing(tmp_path)] == [("abc123", None)]
+
+
+def test_gpu_status_gpu_allocator_status_and_ds01_status_show_a_waiter_without_arrival(ds01_env):
+    """The crash this guards against: a waiter without `arrival` made all three 'unexpected error'."""
+    from helpers import run_command, write_config
+
+    write_config(ds01_env, {"gpus": {"simulate": ONE_GPU}})
+    _queue_entry_without_arrival(ds01_env["state"])
+    for command in (("gpu-status",), ("gpu-status", "--json"), ("gpu-allocator", "status"), ("ds01-status",)):
+        result = run_command(*command)
+        assert result.returncode == 0, (command, result.stderr)
+        assert "unexpected error" not in result.stderr
+    assert json.loads(run_command("gpu-status", "--json").stdout)["queue"][0]["since"] is None

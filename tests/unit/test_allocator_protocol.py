@@ -73,9 +73,14 @@ def step(world, creator, action, count):
         if existing:
             existing[count % len(existing)].remove(force=True)
     elif action == "expire":  # every reservation so far is now older than the timeout: slow creators
-        with ledger.transaction(docker, state_dir, reconciled=False) as state:
+        with ledger.transaction(docker, state_dir, log_dir=state_dir, reconciled=False) as state:
             for entry in state.reservations.values():
-                entry["time"] -= 2 * ledger.reservation_timeout()
+                entry.time -= 2 * ledger.reservation_timeout()
+
+
+def _holder(assignments, slot_id):
+    entry = assignments.get(slot_id)
+    return entry.container if entry is not None else None
 
 
 def labelled_slots(container):
@@ -95,18 +100,18 @@ def check(world, creators):
     stored = ledger.read_state(world["state_dir"])
     for item in containers.values():
         for slot_id in labelled_slots(item):
-            holder = stored["assignments"].get(slot_id, {}).get("container")
+            holder = _holder(stored.assignments, slot_id)
             assert holder == item.name, f"{item.name}'s slot {slot_id} is held by {holder} in the ledger"
-    with ledger.transaction(world["docker"], world["state_dir"]) as state:
+    with ledger.transaction(world["docker"], world["state_dir"], log_dir=world["state_dir"]) as state:
         for slot_id, entry in state.assignments.items():
-            assert entry["container"] in containers or entry["container"] in busy, \
-                f"slot {slot_id} held for {entry['container']}, which is gone"
-        reserved = [slot for entry in state.reservations.values() for slot in entry["slots"]]
+            assert entry.container in containers or entry.container in busy, \
+                f"slot {slot_id} held for {entry.container}, which is gone"
+        reserved = [slot for entry in state.reservations.values() for slot in entry.slots]
         assert not set(reserved) & set(state.assignments)
         assert len(reserved) == len(set(reserved))
         for item in containers.values():
             for slot_id in labelled_slots(item):
-                assert state.assignments.get(slot_id, {}).get("container") == item.name
+                assert _holder(state.assignments, slot_id) == item.name
 
 
 @settings(max_examples=150, deadline=None)

@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from ds01common import access, backend, config_cache
 from ds01common import config as config_module
-from ds01common import config_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 HOUR_NS = 3600 * 1_000_000_000
@@ -34,6 +34,15 @@ def write_cache(path):
     return Path(config_cache.cache_path(str(path)))
 
 
+def rewrite_cache(cache, **changes):
+    """Change values inside a written cache, keeping it fresh: what a lookup then returns came
+    from the cache, not from the YAML."""
+    document = json.loads(cache.read_text())
+    document["raw"].update(changes)
+    cache.write_text(json.dumps(document))
+    cache.chmod(0o644)
+
+
 def owners_of(path):
     return (os.stat(path).st_uid,)
 
@@ -54,11 +63,7 @@ def test_a_cached_config_gives_exactly_what_parsing_gives(tmp_path):
 
 def test_the_cache_is_read_instead_of_the_yaml_when_fresh(tmp_path):
     path = settled_config(tmp_path, "admin_group: wheel\n")
-    cache = write_cache(path)
-    document = json.loads(cache.read_text())
-    document["raw"]["admin_group"] = "from-the-cache"
-    cache.write_text(json.dumps(document))
-    cache.chmod(0o644)
+    rewrite_cache(write_cache(path), admin_group="from-the-cache")
     assert config_module.load(path).admin_group == "from-the-cache"
 
 
@@ -127,3 +132,31 @@ def test_a_config_closed_to_users_keeps_its_cache_closed_too(tmp_path):
     assert config_cache.store(str(path), info, {"admin_group": "wheel"}, now_ns=info.st_ctime_ns + HOUR_NS)
     cache = os.stat(config_cache.cache_path(str(path)))
     assert oct(cache.st_mode & 0o777) == oct(0o640) and cache.st_gid == info.st_gid
+
+
+def test_locked_mode_is_read_from_a_fresh_cache_before_the_text(tmp_path):
+    path = settled_config(tmp_path, "access: docker-group\n")
+    cache = write_cache(path)
+    assert access.configured_access(path) == "docker-group"
+    rewrite_cache(cache, access="ds01-only")
+    assert access.configured_access(path) == "ds01-only"
+
+
+def test_locked_mode_falls_back_to_the_text_when_the_cache_is_stale(tmp_path):
+    path = settled_config(tmp_path, "access: docker-group\n")
+    write_cache(path)
+    path.write_text("access: ds01-only\n")
+    assert config_cache.lookup(str(path)) is None
+    assert access.configured_access(path) == "ds01-only"
+
+
+def test_a_cluster_section_is_seen_in_a_fresh_cache_and_in_the_text_without_one(tmp_path, monkeypatch):
+    path = settled_config(tmp_path, "admin_group: wheel\n")
+    monkeypatch.setenv("DS01_CONFIG", str(path))
+    assert not backend.config_mentions_cluster()
+    cache = write_cache(path)
+    assert not backend.config_mentions_cluster()
+    rewrite_cache(cache, cluster={"scheduler": "slurm"})
+    assert backend.config_mentions_cluster()
+    path.write_text("cluster: {scheduler: slurm}\n")  # stale cache: the text answers
+    assert backend.config_mentions_cluster()

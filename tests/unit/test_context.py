@@ -26,3 +26,11 @@ def test_the_fake_clock_moves_only_when_told_and_sleeping_moves_it():
     clock.sleep(2.5)
     clock.advance(1)
     assert (clock.time(), woken, clock.sleeps) == (103.5, [102.5], [2.5])
+
+
+def test_the_context_reads_the_environment_once_unless_it_is_given_one(monkeypatch):
+    monkeypatch.setenv("DS01_TEST_VARIABLE", "before")
+    context = cli.Context()
+    monkeypatch.setenv("DS01_TEST_VARIABLE", "after")
+    assert context.environment["DS01_TEST_VARIABLE"] == "before"
+    assert cli.Context(environment={"PATH": "/bin"}).environment == {"PATH": "/bin"}

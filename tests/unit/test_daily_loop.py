@@ -9,44 +9,31 @@ import sys
 import textwrap
 
 import pytest
-from ds01common import config as config_module
 from ds01common import containers, events, gpuqueue, guided, identity, ledger, policy, projects
 from ds01common.errors import NotFound, PermissionDenied, ResourcesUnavailable, UsageError
 from ds01common.records import Limits
-from fakes import fake_allocator
-from fakes.engine import FakeEngine
-from helpers import ROOT, write_config
+from helpers import ROOT
+from lifecycle_host import GENEROUS, WHOLE_GPU, make_host
 
 IMAGE = "ds01-test/busybox:latest"
 
 
 @pytest.fixture
-def allocator(monkeypatch):
-    return fake_allocator.install(monkeypatch)
-
-
-@pytest.fixture
-def world(ds01_env, allocator):
-    write_config(ds01_env, {"images": {"base": IMAGE, "default": IMAGE},
-                            "gpus": {"simulate": [{"model": "NVIDIA A100-SXM4-80GB", "memory": "80g"}]}})
-    home = ds01_env["root"] / "home-alice"
-    home.mkdir()
-    alice = identity.User("alice", "alice", os.getuid(), os.getgid(), str(home))
-    engine = FakeEngine(images=(IMAGE, "ds01-alice/thesis:experiment-42"))
-    return {"engine": engine, "config": config_module.load(ds01_env["config"]), "alice": alice,
-            "env": ds01_env, "allocator": allocator, "workspaces": ds01_env["workspace_root"]}
+def world(ds01_env):
+    return make_host(ds01_env, {"images": {"base": IMAGE, "default": IMAGE}},
+                     images=(IMAGE, "ds01-alice/thesis:experiment-42"))
 
 
 def deploy(world, name, **options):
-    return containers.deploy(world["engine"], world["config"], world["alice"], name,
-                             state_dir=world["env"]["state"], log_dir=world["env"]["log"], **options)
+    return containers.deploy(world.engine, world.config, world.alice, name,
+                             state_dir=world.state, log_dir=world.log, **options)
 
 
 def test_deploy_of_a_project_image_tag_without_name_runs_on_the_projects_workspace(world):
-    (world["workspaces"] / "thesis").mkdir(parents=True)
+    (world.workspaces / "thesis").mkdir(parents=True)
     result = deploy(world, None, image="ds01-alice/thesis:experiment-42")
     assert result["name"] == "thesis" and result["image"] == "ds01-alice/thesis:experiment-42"
-    assert result["workspace"] == str(world["workspaces"] / "thesis")
+    assert result["workspace"] == str(world.workspaces / "thesis")
 
 
 def test_deploy_without_name_needs_one_of_your_project_images(world):
@@ -61,48 +48,47 @@ def test_deploy_without_a_project_image_runs_the_default_image_and_says_so(world
     assert result["image"] == IMAGE
     assert "scratch has no image of its own" in result["notice"] and "images.default" in result["notice"]
     with pytest.raises(NotFound, match="image-create lonely"):  # create stays strict
-        containers.create(world["engine"], world["config"], world["alice"], "lonely",
-                          state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+        containers.create(world.engine, world.config, world.alice, "lonely",
+                          state_dir=world.state, log_dir=world.log)
 
 
 def test_project_option_mounts_an_existing_projects_workspace_under_another_name(world):
-    (world["workspaces"] / "thesis").mkdir(parents=True)
+    (world.workspaces / "thesis").mkdir(parents=True)
     result = deploy(world, "thesis-eval", project="thesis", image=IMAGE)
-    assert result["name"] == "thesis-eval" and result["workspace"] == str(world["workspaces"] / "thesis")
-    assert not (world["workspaces"] / "thesis-eval").exists()
+    assert result["name"] == "thesis-eval" and result["workspace"] == str(world.workspaces / "thesis")
+    assert not (world.workspaces / "thesis-eval").exists()
     with pytest.raises(NotFound, match="project-init ghost"):
         deploy(world, "other", project="ghost", image=IMAGE)
 
 
 def test_a_create_refused_for_quota_leaves_no_workspace_behind(world):
-    world["allocator"].free = []
+    world.reconfigure({"defaults": {**GENEROUS, "max_mig_instances": 1}})
+    deploy(world, "first", image=IMAGE)  # holds alice's one GPU slot
     with pytest.raises(ResourcesUnavailable):
         deploy(world, "refused", image=IMAGE)
-    assert not (world["workspaces"] / "refused").exists()
+    assert not (world.workspaces / "refused").exists()
 
 
 def test_a_container_whose_slot_vanished_refuses_to_start_naming_it_and_wait_recreates_it(world):
-    world["allocator"].free = world["allocator"].free[1:]  # "1:0" left: not in this inventory
-    made = containers.create(world["engine"], world["config"], world["alice"], "old", image=IMAGE,
-                             state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+    made = containers.create(world.engine, world.config, world.alice, "old", image=IMAGE,
+                             state_dir=world.state, log_dir=world.log)
     assert made["gpus"] == ["1:0"]
+    world.reconfigure({"gpus": {"simulate": [WHOLE_GPU]}})  # GPU 1 gone: only slot "0" is left
     with pytest.raises(containers.GpuLost, match="GPU slot 1:0, which is no longer on this host") as caught:
-        containers.start(world["engine"], world["alice"], "old", config=world["config"],
-                         state_dir=world["env"]["state"])
+        containers.start(world.engine, world.alice, "old", config=world.config,
+                         state_dir=world.state)
     assert caught.value.exit_code == 3 and "container-start old --wait" in str(caught.value)
-    world["allocator"].free = world["allocator"].free or []
-    from fakes.fake_allocator import Slot
-    world["allocator"].free.append(Slot("0", 0, "GPU-fake-0"))
-    again = containers.restart_on_new_gpu(world["engine"], world["config"], world["alice"], "old", wait=5,
-                                          state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+    again = containers.restart_on_new_gpu(world.engine, world.config, world.alice, "old", wait=5,
+                                          state_dir=world.state, log_dir=world.log)
     assert again["gpus"] == ["0"] and again["workspace"] == made["workspace"] and again["status"] == "running"
 
 
 def test_a_retire_frees_its_gpu_as_a_retire_not_as_reconcile_guesswork(world):
     deploy(world, "done", image=IMAGE)
-    containers.retire(world["engine"], world["config"], world["alice"], "done",
-                      state_dir=world["env"]["state"], log_dir=world["env"]["log"])
-    assert world["allocator"].release_reasons == ["retired"]
+    containers.retire(world.engine, world.config, world.alice, "done",
+                      state_dir=world.state, log_dir=world.log)
+    (released,) = [event for event in events.read(world.log) if event.event == "gpu.release"]
+    assert released.details["reason"] == "retired" and released.details["slots"] == ["1:0"]
 
 
 def test_reconcile_events_name_containers_by_short_name_and_take_a_known_cause(tmp_path):
@@ -124,11 +110,11 @@ def test_gpu_queue_cancel_takes_your_container_name_and_never_sees_anothers(tmp_
     with pytest.raises(NotFound):
         gpuqueue.cancel(tmp_path, alice, "nothing")
     [removed] = gpuqueue.cancel(tmp_path, alice, "train")
-    assert removed["user"] == "alice"
+    assert removed.user == "alice"
     with pytest.raises(NotFound):  # bob's `train` is not alice's to see by name
         gpuqueue.cancel(tmp_path, alice, "train")
     with pytest.raises(PermissionDenied):  # ... but naming his entry's id is explicit
-        gpuqueue.cancel(tmp_path, alice, theirs["token"])
+        gpuqueue.cancel(tmp_path, alice, theirs.token)
 
 
 def run_python(code, **env):
@@ -165,7 +151,7 @@ def test_a_label_scope_keeps_a_demo_to_its_own_containers():
 
 
 def test_guided_rerun_on_an_existing_project_does_not_ask_for_a_template(world, monkeypatch):
-    project = world["workspaces"] / "thesis"
+    project = world.workspaces / "thesis"
     project.mkdir(parents=True)
     (project / "Dockerfile").write_text("FROM busybox\n")
     (project / ".git").mkdir()
@@ -175,8 +161,8 @@ def test_guided_rerun_on_an_existing_project_does_not_ask_for_a_template(world, 
     monkeypatch.setattr(guided.prompts, "select", lambda question, *args, **kwargs: asked.append(question))
     monkeypatch.setattr(guided.prompts, "text", lambda question, *args, **kwargs: asked.append(question) or "")
     monkeypatch.setattr(guided.prompts, "confirm", lambda question, *args, **kwargs: asked.append(question) or False)
-    options = guided.ask_project(projects.ProjectOptions(name="thesis"), world["config"],
-                                 workspace=world["workspaces"])
+    options = guided.ask_project(projects.ProjectOptions(name="thesis"), world.config,
+                                 workspace=world.workspaces)
     questions = [item for item in asked if isinstance(item, str)]
     assert questions and not any(word in question.lower() for question in questions
                                  for word in ("template", "packages", "git"))
@@ -187,22 +173,21 @@ def test_guided_rerun_on_an_existing_project_does_not_ask_for_a_template(world, 
 def test_project_launch_with_wait_recreates_a_project_container_whose_gpu_vanished(world, monkeypatch):
     from types import SimpleNamespace
 
-    from fakes.fake_allocator import Slot
-    (world["workspaces"] / "old").mkdir(parents=True)
-    world["allocator"].free = [Slot("1:0", 1, "GPU-fake-1:0")]  # not in the simulated inventory
-    made = containers.create(world["engine"], world["config"], world["alice"], "old", image=IMAGE,
-                             workspace=str(world["workspaces"] / "old"),
-                             state_dir=world["env"]["state"], log_dir=world["env"]["log"])
-    monkeypatch.setattr(projects.images, "image_exists", lambda *args: True)
-    monkeypatch.setattr(world["engine"].images, "get", lambda name: SimpleNamespace(id=name, labels={}))
-    world["engine"].image_store["ds01-alice/old:latest"] = {}
+    (world.workspaces / "old").mkdir(parents=True)
+    made = containers.create(world.engine, world.config, world.alice, "old", image=IMAGE,
+                             workspace=str(world.workspaces / "old"),
+                             state_dir=world.state, log_dir=world.log)
+    monkeypatch.setattr(projects.image_store, "image_exists", lambda *args: True)
+    monkeypatch.setattr(world.engine.images, "get", lambda name: SimpleNamespace(id=name, labels={}))
+    world.engine.image_store["ds01-alice/old:latest"] = {}
 
     def launch(wait):
-        return projects.launch(world["engine"], world["config"], world["alice"], "old", wait=wait,
-                               state_dir=world["env"]["state"], log_dir=world["env"]["log"])
+        return projects.launch(world.engine, world.config, world.alice, "old", wait=wait,
+                               state_dir=world.state, log_dir=world.log)
+    assert made["gpus"] == ["1:0"]
+    world.reconfigure({"gpus": {"simulate": [WHOLE_GPU]}})  # GPU 1 gone: only slot "0" is left
     with pytest.raises(containers.GpuLost, match="1:0"):
         launch(None)
-    world["allocator"].free = [Slot("0", 0, "GPU-fake-0")]
     result = launch(5)
     assert result["gpus"] == ["0"] and "lost GPU slot 1:0" in result["notice"]
-    assert containers.find(world["engine"], world["alice"], "old").labels["ds01.workspace"] == made["workspace"]
+    assert containers.find(world.engine, world.alice, "old").labels["ds01.workspace"] == made["workspace"]

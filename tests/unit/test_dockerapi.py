@@ -70,3 +70,34 @@ def test_gpu_device_requests_name_uuids_never_a_count():
     (request,) = dockerapi.gpu_device_requests(["MIG-a", "GPU-b"])
     assert request["DeviceIDs"] == ["MIG-a", "GPU-b"] and request.get("Count") in (None, 0)
     assert request["Driver"] == "nvidia" and request["Capabilities"] == [["gpu"]]
+
+
+def test_an_inspect_becomes_container_details_with_never_as_none_and_mounts_as_records():
+    from ds01common.records import Mount
+
+    details = dockerapi.container_details({
+        "Id": "c" * 64, "Name": "/demo._.1000", "Image": "sha256:abc", "Created": "2026-01-01T00:00:00.1Z",
+        "State": {"Status": "exited", "Pid": 0, "ExitCode": 137, "OOMKilled": True, "Error": "",
+                  "StartedAt": "0001-01-01T00:00:00Z", "FinishedAt": "2026-01-01T00:00:05.5Z"},
+        "Config": {"Image": "ds01-alice/demo:latest", "Labels": {"ds01.user": "alice"}},
+        "Mounts": [{"Type": "bind", "Source": "/home/alice/ws", "Destination": "/workspace", "Mode": "rw",
+                    "RW": True}]})
+    assert (details.name, details.status, details.image, details.image_id) == (
+        "demo._.1000", "exited", "ds01-alice/demo:latest", "sha256:abc")
+    assert details.started_at is None and details.finished_at == "2026-01-01T00:00:05.5Z"
+    assert details.exit_code == 137 and details.oom_killed and not details.running
+    assert details.mount_at("/workspace") == Mount("bind", "/home/alice/ws", "/workspace", True, "rw")
+    bare = dockerapi.container_details({"Id": "d" * 64})
+    assert (bare.name, bare.status, bare.labels, bare.mounts, bare.exit_code) == ("", "", {}, (), None)
+
+
+def test_importing_the_boundary_loads_no_sdk():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    lib = str(Path(dockerapi.__file__).resolve().parent.parent.parent)
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); import ds01common.dockerapi; "
+            "print(sorted(name for name in ('docker', 'requests', 'urllib3') if name in sys.modules))")
+    answer = subprocess.run([sys.executable, "-c", code, lib], capture_output=True, text=True, check=True)
+    assert answer.stdout.strip() == "[]"

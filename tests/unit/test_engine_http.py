@@ -12,6 +12,7 @@ import docker.models.containers
 import docker.types
 import pytest
 from ds01common import container_spec, dockerapi, engine_http, identity
+from ds01common.dockerapi import lazy
 from ds01common.errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable
 from ds01common.records import Limits
 
@@ -122,10 +123,10 @@ def test_gpu_device_requests_made_before_the_sdk_is_loaded_are_the_same_request_
             "requests = dockerapi.gpu_device_requests(['GPU-1']); "
             "body = engine_http.create_body({'image': 'i', 'device_requests': requests}); "
             "print('docker' in sys.modules, body['HostConfig']['DeviceRequests'] == requests)")
-    lib = str(Path(dockerapi.__file__).resolve().parent.parent)
+    lib = str(Path(engine_http.__file__).resolve().parent.parent)
     answer = subprocess.run([sys.executable, "-c", code, lib], capture_output=True, text=True, check=True).stdout
     assert answer.split() == ["False", "True"]
     plain = [{"Driver": "nvidia", "Count": 0, "DeviceIDs": ["GPU-1"], "Capabilities": [["gpu"]], "Options": {}}]
     assert plain == dockerapi.gpu_device_requests(["GPU-1"])  # the SDK's DeviceRequest, here where it is loaded
-    (converted,) = dockerapi._sdk_device_requests(plain)
+    (converted,) = lazy.sdk_device_requests(plain)
     assert isinstance(converted, docker.types.DeviceRequest) and converted == plain[0]

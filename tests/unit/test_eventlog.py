@@ -18,6 +18,10 @@ def line(event, user="alice", when="2026-11-22T10:00:00Z", **details):
     return json.dumps({"time": when, "user": user, "event": event, "details": details}) + "\n"
 
 
+def parsed(text):
+    return events.parse_line(text)
+
+
 def rotate(log_dir):
     """What logrotate does with `create` and `delaycompress`: shift, compress the older, rename current."""
     current = log_dir / "events.jsonl"
@@ -35,15 +39,15 @@ def test_rotated_and_compressed_files_are_read_oldest_first(tmp_path):
     (tmp_path / "events.jsonl.1").write_text(line("b.older") + "not json\n")
     (tmp_path / "events.jsonl").write_text(line("c.current"))
     (tmp_path / "events.jsonl.bak").write_text(line("x.not_a_rotation"))
-    assert [entry["event"] for entry in eventlog.read_all(tmp_path)] == ["a.oldest", "b.older", "c.current"]
+    assert [entry.event for entry in eventlog.read_all(tmp_path)] == ["a.oldest", "b.older", "c.current"]
 
 
 def test_since_leaves_rotated_files_last_written_before_it_unopened(tmp_path):
     (tmp_path / "events.jsonl.1").write_text(line("old"))
     os.utime(tmp_path / "events.jsonl.1", (1_000_000, 1_000_000))
     (tmp_path / "events.jsonl").write_text(line("new"))
-    assert [entry["event"] for entry in eventlog.read_all(tmp_path, since=2_000_000)] == ["new"]
-    assert [entry["event"] for entry in eventlog.read_all(tmp_path)] == ["old", "new"]
+    assert [entry.event for entry in eventlog.read_all(tmp_path, since=2_000_000)] == ["new"]
+    assert [entry.event for entry in eventlog.read_all(tmp_path)] == ["old", "new"]
 
 
 def test_a_missing_log_dir_reads_as_no_events(tmp_path):
@@ -55,14 +59,14 @@ def test_follower_sees_only_new_events_and_survives_a_rotation(tmp_path):
     follower = eventlog.Follower(tmp_path / "events.jsonl")
     assert follower.poll() == []
     events.record("one", "alice", log_dir=tmp_path)
-    assert [entry["event"] for entry in follower.poll()] == ["one"]
+    assert [entry.event for entry in follower.poll()] == ["one"]
     events.record("two", "alice", log_dir=tmp_path)
     rotate(tmp_path)  # "two" now sits in events.jsonl.1, unread
     events.record("three", "bob", log_dir=tmp_path)  # a fresh events.jsonl
-    assert [entry["event"] for entry in follower.poll()] == ["two", "three"]
+    assert [entry.event for entry in follower.poll()] == ["two", "three"]
     rotate(tmp_path)
     events.record("four", "bob", log_dir=tmp_path)
-    assert [entry["event"] for entry in follower.poll()] == ["four"]
+    assert [entry.event for entry in follower.poll()] == ["four"]
     follower.close()
 
 
@@ -70,10 +74,10 @@ def test_follower_waits_while_the_log_is_rotated_away_and_not_yet_recreated(tmp_
     events.record("one", "alice", log_dir=tmp_path)
     follower = eventlog.Follower(tmp_path / "events.jsonl", from_start=True)
     rotate(tmp_path)
-    assert [entry["event"] for entry in follower.poll()] == ["one"]
+    assert [entry.event for entry in follower.poll()] == ["one"]
     assert follower.poll() == []
     events.record("two", "alice", log_dir=tmp_path)
-    assert [entry["event"] for entry in follower.poll()] == ["two"]
+    assert [entry.event for entry in follower.poll()] == ["two"]
 
 
 def test_follower_reads_a_truncated_file_again_from_its_start(tmp_path):
@@ -81,7 +85,7 @@ def test_follower_reads_a_truncated_file_again_from_its_start(tmp_path):
     path.write_text(line("one") + line("two"))
     follower = eventlog.Follower(path)
     path.write_text(line("three"))  # copytruncate, then a new line
-    assert [entry["event"] for entry in follower.poll()] == ["three"]
+    assert [entry.event for entry in follower.poll()] == ["three"]
 
 
 def test_follower_keeps_a_torn_last_line_until_it_is_complete(tmp_path):
@@ -94,19 +98,19 @@ def test_follower_keeps_a_torn_last_line_until_it_is_complete(tmp_path):
     assert follower.poll() == []
     with open(path, "a") as handle:
         handle.write(text[10:])
-    assert [entry["event"] for entry in follower.poll()] == ["whole"]
+    assert [entry.event for entry in follower.poll()] == ["whole"]
 
 
 def test_a_log_that_appears_later_is_followed_from_its_first_line(tmp_path):
     follower = eventlog.Follower(tmp_path / "events.jsonl")
     assert follower.poll() == []
     events.record("first", "alice", log_dir=tmp_path)
-    assert [entry["event"] for entry in follower.poll()] == ["first"]
+    assert [entry.event for entry in follower.poll()] == ["first"]
 
 
 def test_summary_counts_by_event_by_user_and_both():
-    entries = [json.loads(line("gpu.allocate")), json.loads(line("gpu.allocate", user="bob")),
-               json.loads(line("container.created", user="bob"))]
+    entries = [parsed(line("gpu.allocate")), parsed(line("gpu.allocate", user="bob")),
+               parsed(line("container.created", user="bob"))]
     summary = eventlog.Summary().add(entries).as_dict()
     assert summary["total"] == 3
     assert summary["by_event"] == {"container.created": 1, "gpu.allocate": 2}
@@ -115,15 +119,15 @@ def test_summary_counts_by_event_by_user_and_both():
 
 
 def test_container_filter_matches_the_name_and_the_docker_name():
-    assert eventlog.matches_container(json.loads(line("x", container="train._.1000")), "train")
-    assert eventlog.matches_container(json.loads(line("x", container="train")), "train")
-    assert not eventlog.matches_container(json.loads(line("x", container="training._.1000")), "train")
-    assert not eventlog.matches_container(json.loads(line("x")), "train")
+    assert eventlog.matches_container(parsed(line("x", container="train._.1000")), "train")
+    assert eventlog.matches_container(parsed(line("x", container="train")), "train")
+    assert not eventlog.matches_container(parsed(line("x", container="training._.1000")), "train")
+    assert not eventlog.matches_container(parsed(line("x")), "train")
 
 
 def test_tally_counts_lifecycle_actions_by_reason_and_reconcile_corrections():
     tally = eventlog.Tally()
-    tally.add(json.loads(text) for text in (
+    tally.add(parsed(text) for text in (
         line("lifecycle.retire", reason="idle"), line("lifecycle.retire", reason="max_runtime"),
         line("lifecycle.idle_warning", reason="idle"), line("lifecycle.runtime_warning"),
         line("gpu.release", by="reconcile"), line("gpu.release", by="admin"), line("gpu.adopt", by="reconcile")))

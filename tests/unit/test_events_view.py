@@ -10,12 +10,12 @@ from ds01common.errors import UsageError
 from helpers import ROOT, run_command
 
 NOW = datetime.datetime(2026, 11, 22, 12, 0, tzinfo=datetime.UTC).timestamp()
-ENTRIES = [
+ENTRIES = [events.Event(**entry) for entry in (
     {"time": "2026-11-20T12:00:00Z", "user": "alice", "event": "container.created", "details": {"container": "a"}},
     {"time": "2026-11-22T10:30:00Z", "user": "bob", "event": "lifecycle.retire",
      "details": {"container": "b", "idle_seconds": 7300, "reason": "idle", "gpus": ["0", "1:0"]}},
     {"time": "2026-11-22T11:50:00Z", "user": "alice", "event": "lifecycle.idle_warning", "details": {"container": "a"}},
-]
+)]
 
 
 def test_since_takes_durations_and_iso_dates():
@@ -32,12 +32,12 @@ def test_a_bad_since_is_a_usage_error():
 
 def test_filters_combine_user_since_and_event_prefix():
     since = adminviews.parse_since("2h", now=NOW)
-    assert [e["event"] for e in adminviews.filter_events(ENTRIES, since=since)] == ["lifecycle.retire",
+    assert [e.event for e in adminviews.filter_events(ENTRIES, since=since)] == ["lifecycle.retire",
                                                                                     "lifecycle.idle_warning"]
-    assert [e["event"] for e in adminviews.filter_events(ENTRIES, user="alice")] == ["container.created",
+    assert [e.event for e in adminviews.filter_events(ENTRIES, user="alice")] == ["container.created",
                                                                                      "lifecycle.idle_warning"]
-    assert [e["user"] for e in adminviews.filter_events(ENTRIES, event="lifecycle.retire")] == ["bob"]
-    assert [e["event"] for e in adminviews.filter_events(ENTRIES, user="alice", event="lifecycle.")] == [
+    assert [e.user for e in adminviews.filter_events(ENTRIES, event="lifecycle.retire")] == ["bob"]
+    assert [e.event for e in adminviews.filter_events(ENTRIES, user="alice", event="lifecycle.")] == [
         "lifecycle.idle_warning"]
 
 
@@ -50,7 +50,7 @@ def test_event_rows_show_the_numbers():
 def test_read_events_reads_the_log(tmp_path):
     events.record("lifecycle.idle_warning", "alice", log_dir=tmp_path, container="a")
     events.record("lifecycle.retire", "bob", log_dir=tmp_path, container="b")
-    assert [e["user"] for e in adminviews.read_events(tmp_path, event="lifecycle.idle")] == ["alice"]
+    assert [e.user for e in adminviews.read_events(tmp_path, event="lifecycle.idle")] == ["alice"]
 
 
 def test_status_rows_show_gpus_slots_queue_idle_against_the_limit_and_quotas():
@@ -91,7 +91,7 @@ def test_adding_a_user_to_docker_runs_usermod_and_records_it(tmp_path, monkeypat
     assert result == {"user": "ds01t-zed", "added": True}
     assert calls == [["usermod", "-aG", "ds01-no-such-group", "ds01t-zed"]]
     (entry,) = events.read(tmp_path)
-    assert entry["event"] == "user.added_to_docker" and entry["details"]["actor"] == "root"
+    assert entry.event == "user.added_to_docker" and entry.details["actor"] == "root"
 
 
 def test_a_user_already_in_the_group_is_left_alone(tmp_path, monkeypatch):
@@ -151,7 +151,7 @@ def test_status_joins_containers_idle_state_slots_and_quotas(tmp_path):
                        {"id": "1:1", "weight": 2 / 7, "user": None, "container": None}],
              "unknown_slots": [{"id": "5", "weight": 1.0, "user": "dave", "container": "gone._.9"}],
              "gpus": [{"index": 1}], "queue": [], "reason": None, "problems": [], "simulated": True}
-    document = adminviews.status(docker, config, state_dir=tmp_path, allocator_status=slots,
+    document = adminviews.status(docker, config, state_dir=tmp_path, log_dir=tmp_path, allocator_status=slots,
                                  lookup=lambda name: identity.User(name, name, 1, 1, "/"))
     assert [(c["name"], c["idle_seconds"], c["idle_timeout"]) for c in document["containers"]] == [
         ("a", 1500, 3600), ("b", None, 3600)]

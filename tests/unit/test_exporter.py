@@ -86,7 +86,8 @@ def test_user_gpu_slots_are_what_the_allocator_status_shows(site):
     create(site, BOB, "b")
     found = samples(exporter.exposition(collector(site)))
     status = allocator_admin.contract_status(allocator.status(site["engine"].docker, site["config_object"],
-                                                              state_dir=site["state"], inventory_=site["inventory"]))
+                                                              state_dir=site["state"], log_dir=site["state"],
+                                                              inventory_=site["inventory"]))
     held = {}
     for row in status["slots"]:
         if row["user"]:

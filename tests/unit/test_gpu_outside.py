@@ -101,7 +101,7 @@ def test_avoid_busy_on_simulated_gpus_never_asks_nvml(tmp_path, monkeypatch):
 
 
 def test_gpu_status_document_lists_outside_processes_with_their_user(busy):
-    document = allocator_admin.status(busy["docker"], SimConfig(None), state_dir=busy["state"])
+    document = allocator_admin.status(busy["docker"], SimConfig(None), state_dir=busy["state"], log_dir=busy["state"])
     rows = gpu_outside.rows(document["outside_processes"])
     assert rows[0] == ("0", HOST_PID, ROOT_LOGIN, "6g", "host", "train.py")
     assert rows[1][4] == f"container {OTHER_CONTAINER[:12]}"
@@ -109,7 +109,7 @@ def test_gpu_status_document_lists_outside_processes_with_their_user(busy):
 
 def test_simulated_gpus_have_no_outside_processes(tmp_path):
     document = allocator_admin.status(FakeEngine(), SimConfig([{"model": "A100", "memory": "80g"}]),
-                                      state_dir=tmp_path)
+                                      state_dir=tmp_path, log_dir=tmp_path)
     assert document["outside_processes"] == []
 
 
@@ -151,6 +151,6 @@ def test_ds01_status_document_carries_the_outside_processes(tmp_path):
 
     outside = [{"pid": HOST_PID, "user": "carol", "gpu_uuid": "GPU-0", "slot": "0", "used_memory": 0,
                 "container": None, "command": "train.py"}]
-    document = adminviews.status(FakeEngine(), SimConfig(None), state_dir=tmp_path, allocator_status={
+    document = adminviews.status(FakeEngine(), SimConfig(None), state_dir=tmp_path, log_dir=tmp_path, allocator_status={
         "gpus": [], "slots": [], "queue": [], "reason": None, "outside_processes": outside})
     assert document["outside_processes"] == outside

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from ds01common import config as config_module
-from ds01common import image_build, image_steps, images, names, paths
+from ds01common import image_build, image_steps, image_store, images, names, paths
 from ds01common.errors import Ds01Error, PermissionDenied
 from ds01common.identity import User, sanitise
 from fakes.engine import FakeEngine
@@ -53,7 +53,7 @@ def test_a_trailing_underscore_login_owns_its_docker_valid_repository():
 def test_the_written_dockerfile_has_no_user_step_and_the_build_adds_it_after_the_last_line(config, alice):
     path, _ = images.write_dockerfile(config, alice, "proj", template="custom", templates_dir=TEMPLATES_DIR)
     text = path.read_text() + "RUN mkdir /opt/x\n"
-    built = image_build.compose(text, images.user_step(TEMPLATES_DIR))
+    built = image_build.compose(text, image_store.user_step(TEMPLATES_DIR))
     lines = built.text.splitlines()
     assert lines[:built.user_lines] == text.splitlines()  # the user's lines keep their numbers
     assert lines.index("RUN mkdir /opt/x") < lines.index(image_build.AS_ROOT)  # appended lines run as root
@@ -88,7 +88,7 @@ def test_a_failed_build_names_the_dockerfile_line_the_output_and_the_fix(config,
                             "errorDetail": {"message": "The command '/bin/sh -c false-command --now' returned a "
                                                        "non-zero code: 127"}}]
     with pytest.raises(Ds01Error) as raised:
-        images.build(engine, config, alice, "proj", log_dir=tmp_path)
+        image_store.build(engine, config, alice, "proj", log_dir=tmp_path)
     message = str(raised.value)
     assert f"at line {failing_line} of {path}:" in message
     assert f"  {failing_line} | RUN false-command --now" in message

@@ -5,7 +5,7 @@ import os
 
 import pytest
 from ds01common import config as config_module
-from ds01common import image_build, images, paths
+from ds01common import image_build, image_store, images, paths
 from ds01common.errors import Ds01Error, NotFound, PermissionDenied
 from ds01common.identity import User
 from fakes.engine import FakeEngine
@@ -31,7 +31,7 @@ def test_every_template_renders_from_the_base_with_the_callers_user_and_no_log_f
     assert "{{" not in text
     assert images.read_packages(text) == ["wandb", "einops==0.8.0"]
     assert "DS01_UID" not in text and "USER " not in text  # the user step is not the user's to carry
-    built = image_build.compose(text, images.user_step(TEMPLATES_DIR)).text
+    built = image_build.compose(text, image_store.user_step(TEMPLATES_DIR)).text
     assert "ARG DS01_UID" in built and "ARG DS01_GID" in built
     assert "useradd -l " in built and "adduser -D " in built
     assert built.rstrip().endswith("USER ${DS01_UID}:${DS01_GID}")
@@ -120,7 +120,7 @@ def test_an_image_labelled_for_someone_else_is_refused(alice):
     engine = FakeEngine(images=())
     engine.add_image("sha256:1", ["ds01-alice/proj:latest"], {"ds01.managed": "true", "ds01.user": "mallory"})
     with pytest.raises(PermissionDenied, match="belongs to mallory"):
-        images.find_image(engine, alice, "proj")
+        image_store.find_image(engine, alice, "proj")
 
 
 def test_listing_shows_only_the_callers_images_and_the_containers_using_them(alice):
@@ -130,28 +130,28 @@ def test_listing_shows_only_the_callers_images_and_the_containers_using_them(ali
     engine.add_image("sha256:2", ["ds01-bob/proj:latest"], {"ds01.managed": "true", "ds01.user": "bob"})
     engine.add_image("sha256:3", ["ubuntu:22.04"])
     engine.add_container("proj", 1234, "alice", "sha256:1")
-    listed = images.list_images(engine, alice)
+    listed = image_store.list_images(engine, alice)
     assert [entry["image"] for entry in listed] == ["ds01-alice/proj:latest", "ds01-alice/proj:20260101-000000"]
     assert listed[0]["containers"] == ["proj"] and listed[0]["size"] == 2048
     assert listed[0]["created"].endswith("Z")
 
 
-def test_delete_refuses_an_image_a_container_uses_and_keeps_it(alice):
+def test_delete_refuses_an_image_a_container_uses_and_keeps_it(alice, tmp_path):
     engine = FakeEngine(images=())
     engine.add_image("sha256:1", ["ds01-alice/proj:latest"], {"ds01.managed": "true", "ds01.user": "alice"})
     engine.add_container("proj", 1234, "alice", "sha256:1")
     with pytest.raises(Ds01Error, match="used by container.*proj.*container-retire proj"):
-        images.delete(engine, alice, "proj")
+        image_store.delete(engine, alice, "proj", log_dir=tmp_path)
     assert engine.images.removed == []
 
 
 def test_delete_removes_an_unused_image(alice, tmp_path):
     engine = FakeEngine(images=())
     engine.add_image("sha256:1", ["ds01-alice/proj:latest"], {"ds01.managed": "true", "ds01.user": "alice"})
-    assert images.delete(engine, alice, "proj", log_dir=tmp_path)["image"] == "ds01-alice/proj:latest"
+    assert image_store.delete(engine, alice, "proj", log_dir=tmp_path)["image"] == "ds01-alice/proj:latest"
     assert engine.images.removed == ["ds01-alice/proj:latest"]
     with pytest.raises(NotFound, match="image-create proj"):
-        images.delete(engine, alice, "proj", log_dir=tmp_path)
+        image_store.delete(engine, alice, "proj", log_dir=tmp_path)
 
 
 def test_a_build_error_is_one_clear_error_with_the_last_lines_when_quiet(config, alice, tmp_path):
@@ -165,7 +165,7 @@ def test_a_build_error_is_one_clear_error_with_the_last_lines_when_quiet(config,
                            {"error": "The command returned a non-zero code: 127",
                             "errorDetail": {"message": "The command returned a non-zero code: 127"}}]
     with pytest.raises(Ds01Error) as raised:
-        images.build(engine, config, alice, "proj", log_dir=tmp_path)
+        image_store.build(engine, config, alice, "proj", log_dir=tmp_path)
     message = str(raised.value)
     dockerfile = config.workspace_dir(alice.home) / "proj" / "Dockerfile"
     from_line = dockerfile.read_text().splitlines().index("FROM ds01-test/busybox:latest") + 1
@@ -186,7 +186,7 @@ def test_the_build_context_holds_the_dockerfile_but_never_data(config, alice):
     (project / "data" / "huge.bin").write_bytes(b"x" * 1000)
     (project / "requirements.txt").write_text("numpy\n")
     images.write_dockerfile(config, alice, "proj", template="custom", templates_dir=TEMPLATES_DIR)
-    with tarfile.open(fileobj=images._context(project, "FROM built\n")) as archive:
+    with tarfile.open(fileobj=image_store._context(project, "FROM built\n")) as archive:
         assert sorted(archive.getnames()) == ["Dockerfile", "requirements.txt"]
         assert archive.extractfile("Dockerfile").read() == b"FROM built\n"
 

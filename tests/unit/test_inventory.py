@@ -26,6 +26,17 @@ def test_simulated_uuids_are_deterministic_and_distinct():
     assert first[0].startswith("GPU-") and all(uuid.startswith("MIG-") for uuid in first[1:])
 
 
+def test_simulated_uuids_are_the_name_based_uuids_they_always_were():
+    import uuid
+
+    namespace = uuid.UUID("5f0c1e0e-57a1-4d5b-9d01-d5010000beef")
+    for gpu_index in range(3):
+        assert inventory.simulated_uuid(gpu_index) == f"GPU-{uuid.uuid5(namespace, f'gpu-{gpu_index}')}"
+        for mig_index in range(8):
+            assert inventory.simulated_uuid(gpu_index, mig_index) == \
+                f"MIG-{uuid.uuid5(namespace, f'mig-{gpu_index}-{mig_index}')}"
+
+
 def test_seven_slice_profile_weighs_one_full_gpu():
     assert inventory.profile_weight("7g.80gb") == 1.0
     assert inventory.profile_weight("4g.40gb") == 4 / 7

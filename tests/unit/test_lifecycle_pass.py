@@ -66,9 +66,9 @@ def test_a_pass_retires_the_idle_keeps_the_busy_and_records_both(tmp_path):
     report = run(tmp_path, config, docker, recorder)
     assert recorder.retired == [("alice", 1001, "idle", "idle", "cleanup-idle-containers")]
     assert [notice[1] for notice in recorder.notices] == ["idle"]
-    (entry,) = [e for e in events.read(tmp_path / "log") if e["event"] == "lifecycle.retire"]
-    assert entry["user"] == "alice" and entry["details"]["reason"] == "idle"
-    assert entry["details"]["idle_seconds"] >= 120 and entry["details"]["threshold_seconds"] == 60
+    (entry,) = [e for e in events.read(tmp_path / "log") if e.event == "lifecycle.retire"]
+    assert entry.user == "alice" and entry.details["reason"] == "idle"
+    assert entry.details["idle_seconds"] >= 120 and entry.details["threshold_seconds"] == 60
     state = json.loads((tmp_path / "state" / "lifecycle.json").read_text())
     assert list(state["containers"]) == [busy]
     assert report["checked"] == 2 and [a["container"] for a in report["actions"]] == ["idle"]
@@ -93,7 +93,7 @@ def test_a_failed_retirement_is_an_event_and_the_container_stays_tracked(tmp_pat
     stuck = add(docker, tmp_path, "stuck")
     recorder = Recorder(fail={"stuck"})
     run(tmp_path, config, docker, recorder)
-    assert [e["event"] for e in events.read(tmp_path / "log")] == ["lifecycle.error"]
+    assert [e.event for e in events.read(tmp_path / "log")] == ["lifecycle.error"]
     state = json.loads((tmp_path / "state" / "lifecycle.json").read_text())
     assert stuck in state["containers"]
 
@@ -105,7 +105,7 @@ def test_a_warning_is_sent_once_across_passes(tmp_path):
     recorder = Recorder()
     run(tmp_path, config, docker, recorder)
     run(tmp_path, config, docker, recorder)
-    assert [e["event"] for e in events.read(tmp_path / "log")] == ["lifecycle.idle_warning"]
+    assert [e.event for e in events.read(tmp_path / "log")] == ["lifecycle.idle_warning"]
     assert len(recorder.notices) == 1 and "idle" in recorder.notices[0][2]
 
 

@@ -70,10 +70,17 @@ def test_the_greeting_without_engine_access_points_to_container_list():
     assert "container-list" in text
 
 
-def test_the_greeting_is_silent_without_a_limits_file(tmp_path, monkeypatch, capsys):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert greeting.main() == 0
-    assert capsys.readouterr().out == ""
+def test_the_greeting_is_silent_without_a_limits_file(tmp_path):
+    assert greeting.greeting_for(os.getuid(), {"HOME": str(tmp_path)}, NOW) == ""
+
+
+def test_the_greeting_reads_home_and_the_engine_from_the_environment_it_is_given(tmp_path):
+    (tmp_path / ".ds01-limits").write_text("Group: students\nGPU slots: 1\n")
+    # DOCKER_HOST over TCP: the greeting has no unix socket to ask, so it points to container-list.
+    text = greeting.greeting_for(os.getuid(), {"HOME": str(tmp_path), "DOCKER_HOST": "tcp://127.0.0.1:1"}, NOW)
+    assert "(group students): GPU slots 1" in text and "your containers: `container-list`" in text
+    assert greeting.engine_socket({}) == "/var/run/docker.sock"
+    assert greeting.engine_socket({"DOCKER_HOST": "unix:///run/user/7/docker.sock"}) == "/run/user/7/docker.sock"
 
 
 def test_write_limits_file_gives_the_file_to_its_user(tmp_path):

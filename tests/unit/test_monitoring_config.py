@@ -34,8 +34,8 @@ def full_snapshot():
 
 def emitted_names():
     tally = eventlog.Tally()
-    tally.add([{"time": "t", "user": "a", "event": "lifecycle.retire", "details": {"reason": "idle"}},
-               {"time": "t", "user": "a", "event": "gpu.adopt", "details": {"by": "reconcile"}}])
+    tally.add([eventlog.Event("t", "a", "lifecycle.retire", {"reason": "idle"}),
+               eventlog.Event("t", "a", "gpu.adopt", {"by": "reconcile"})])
     text = exporter.exposition(exporter.Collector(full_snapshot, lambda: tally))
     return {line.split("{")[0].split(" ")[0] for line in text.splitlines() if line and not line.startswith("#")}
 

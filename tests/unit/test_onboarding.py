@@ -10,6 +10,8 @@ from ds01common.identity import User, current_user
 from helpers import run_command
 
 TEMPLATES_DIR = paths.checkout_root() / "config" / "templates"
+# What a command's context would hand git: PATH, and nothing of this test process's git settings.
+ENVIRONMENT = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
 
 
 @pytest.fixture
@@ -39,7 +41,7 @@ def test_dir_create_makes_the_layout_and_leaves_existing_files_alone(config, me)
 def test_git_init_ignores_data_checkpoints_caches_and_secrets(tmp_path, me):
     project = tmp_path / "proj"
     project.mkdir()
-    result = onboarding.git_init(project, me, TEMPLATES_DIR, use_lfs=False)
+    result = onboarding.git_init(project, me, TEMPLATES_DIR, use_lfs=False, environment=ENVIRONMENT)
     assert result == {"repository": True, "gitignore": True, "lfs": []}
     for path in ("data/x.csv", "checkpoints/epoch1.ckpt", "models/best.pt", "__pycache__/a.pyc", ".env",
                  "secrets/token.txt", "id_ed25519", ".ipynb_checkpoints/a.ipynb"):
@@ -64,11 +66,21 @@ def test_git_init_tracks_model_files_with_lfs_when_git_lfs_exists(tmp_path, me, 
     monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
     project = tmp_path / "proj"
     project.mkdir()
-    result = onboarding.git_init(project, me, TEMPLATES_DIR)
+    result = onboarding.git_init(project, me, TEMPLATES_DIR, environment={"PATH": os.environ["PATH"]})
     assert "*.safetensors" in result["lfs"]
     calls = record.read_text()
     assert "install --local" in calls and "track *.pt" in calls
     assert "\nmodels/\n" not in (project / ".gitignore").read_text()  # weights go to lfs, not ignored
+
+
+def test_git_runs_with_the_environment_the_command_gives_it(tmp_path, me):
+    project = tmp_path / "proj"
+    project.mkdir()
+    # Git's own configuration through the environment: proof that git saw the given one.
+    given = dict(ENVIRONMENT, GIT_CONFIG_COUNT="1", GIT_CONFIG_KEY_0="init.defaultBranch",
+                 GIT_CONFIG_VALUE_0="given-branch")
+    onboarding.git_init(project, me, TEMPLATES_DIR, use_lfs=False, environment=given)
+    assert (project / ".git" / "HEAD").read_text().strip() == "ref: refs/heads/given-branch"
 
 
 def test_git_init_keeps_an_existing_repository_and_gitignore(tmp_path, me):
@@ -76,7 +88,7 @@ def test_git_init_keeps_an_existing_repository_and_gitignore(tmp_path, me):
     project.mkdir()
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     (project / ".gitignore").write_text("mine\n")
-    result = onboarding.git_init(project, me, TEMPLATES_DIR, use_lfs=False)
+    result = onboarding.git_init(project, me, TEMPLATES_DIR, use_lfs=False, environment=ENVIRONMENT)
     assert result["repository"] is False and result["gitignore"] is False
     assert (project / ".gitignore").read_text() == "mine\n"
 

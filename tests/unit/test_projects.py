@@ -1,5 +1,6 @@
 """project-init and user-setup without an engine: the steps, guided mode on a real pty, Ctrl-C."""
 
+import os
 import sys
 
 from ds01common import config as config_module
@@ -24,7 +25,8 @@ def test_init_without_build_runs_the_steps_in_order_and_never_touches_docker(ds0
 
     options = projects.ProjectOptions(name="proj", template="custom", build=False)
     result = projects.init(options, config=config, user=current_user(), docker=no_docker,
-                           on_step=lambda step, text: steps.append(step), log_dir=ds01_env["log"])
+                           on_step=lambda step, text: steps.append(step), log_dir=ds01_env["log"],
+                           environment={"PATH": os.environ["PATH"]})
     assert steps == ["dir-create", "git-init", "readme-create", "image-create"]
     project = ds01_env["workspace_root"] / "proj"
     assert result["workspace"] == str(project) and result["image"] is None

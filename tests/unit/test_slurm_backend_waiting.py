@@ -3,7 +3,6 @@ job pends (refuse and cancel, or wait and report the queue position), when the n
 reports the container running or failing, and how the node runner builds the container."""
 
 import threading
-from types import SimpleNamespace
 
 import pytest
 from ds01common import identity, slurm
@@ -13,6 +12,8 @@ from ds01common.backend.slurm import SlurmBackend
 from ds01common.cluster import ClusterSettings
 from ds01common.errors import Ds01Error, ResourcesUnavailable
 from ds01common.records import Limits
+from fakes.clock import FakeClock
+from fakes.engine import FakeEngine
 
 
 class ScriptedSlurm:
@@ -75,13 +76,8 @@ def make_backend(tmp_path, monkeypatch):
 
     def make(states, output_after=None):
         tools = ScriptedSlurm(states, home / ".ds01" / "slurm", output_after)
-        now = [0.0]
-
-        def sleep(seconds):
-            now[0] += seconds
-
         backend = SlurmBackend(config=FakeConfig(tmp_path / "ws"), cluster=ClusterSettings(scheduler="slurm",
-                               start_timeout=30), user=user, tools=tools, clock=lambda: now[0], sleep=sleep,
+                               start_timeout=30), user=user, tools=tools, clock=FakeClock(),
                                python="/usr/bin/python3")
         return backend, tools, said
     return make
@@ -109,6 +105,8 @@ def test_a_limited_wait_gives_up_cancels_and_says_how_long_it_waited(make_backen
     with pytest.raises(ResourcesUnavailable, match="waited 5s"):
         backend.create("thesis", image="img", wait=5)
     assert tools.cancelled == [41]
+    # It waited on the clock it was given, polling Slurm every half second, just past the 5 s asked for.
+    assert set(backend.clock.sleeps) == {0.5} and 5 < sum(backend.clock.sleeps) <= 5.5
 
 
 def test_a_container_that_fails_on_its_node_is_reported_with_the_nodes_reason(make_backend):
@@ -160,18 +158,18 @@ def test_the_node_container_gets_home_and_a_port_as_on_one_server():
 
 def test_the_runner_takes_home_from_the_image_label_and_a_port_under_the_ports_lock(monkeypatch, tmp_path):
     monkeypatch.setattr("ds01common.events.record", lambda *args, **kwargs: None)
-    container, made = FakeContainer(), {}
-    image = SimpleNamespace(labels={"ds01.home": "/home/ada", "ds01.managed": "true"})
-    docker = SimpleNamespace(info=lambda: {"Runtimes": {"runc": {}}},
-                             images=SimpleNamespace(get=lambda name: image),
-                             containers=SimpleNamespace(get=lambda name: (_ for _ in ()).throw(KeyError(name)),
-                                                        create=lambda **options: made.update(options) or container),
-                             api=SimpleNamespace(containers=lambda all=True: [{"Labels": {"ds01.port": "20000"}}]))
-    monkeypatch.setattr("ds01common.dockerapi.get_or_none",
-                        lambda collection, key, what=None: collection.get(key) if collection is docker.images else None)
+    engine = FakeEngine(images=())
+    engine.add_image("sha256:" + "ab" * 32, ["img"], labels={"ds01.home": "/home/ada", "ds01.managed": "true"})
+    engine.add("taken", {"ds01.port": "20000"})
+    made = {}
     stopping = threading.Event()
-    code = node.run_job(docker, REQUEST, {"SLURM_JOB_ID": "41"}, log_dir=None, stopping=stopping,
-                        say=lambda line: stopping.set(), state_dir=str(tmp_path))
+
+    def say(line):
+        container = engine.by_name[REQUEST.docker_name]  # as created, before the job's end removes it
+        made.update(container.options, labels=container.labels)
+        stopping.set()
+    code = node.run_job(engine, REQUEST, {"SLURM_JOB_ID": "41"}, log_dir=None, stopping=stopping,
+                        say=say, state_dir=str(tmp_path))
     assert code == 0 and made["environment"]["HOME"] == "/home/ada" and made["working_dir"] == "/workspace"
     port = int(made["labels"]["ds01.port"])
     assert 20000 < port <= 29999 and made["ports"] == {"8888/tcp": ("127.0.0.1", port)}  # 20000 is taken
@@ -191,26 +189,9 @@ def test_with_the_nvidia_runtime_the_node_numbering_goes_to_docker_and_the_conta
     assert node.container_environment(mig, nvidia_runtime=True)["CUDA_VISIBLE_DEVICES"] == "MIG-abc"
 
 
-class FakeContainer:
-    def __init__(self):
-        self.id = "c0ffee"
-        self.started = False
-        self.removed = False
-
-    def start(self):
-        self.started = True
-
-    def remove(self, force=False):
-        self.removed = force
-
-
 def test_the_runner_removes_the_container_when_the_job_ends(monkeypatch):
     monkeypatch.setattr("ds01common.events.record", lambda *args, **kwargs: None)
-    container = FakeContainer()
-    docker = SimpleNamespace(info=lambda: {"Runtimes": {"runc": {}}}, images=None,
-                             containers=SimpleNamespace(get=lambda name: (_ for _ in ()).throw(KeyError(name)),
-                                                        create=lambda **options: container))
-    monkeypatch.setattr("ds01common.dockerapi.get_or_none", lambda collection, key, what=None: None)
+    engine = FakeEngine(images=("img",))
     stopping = threading.Event()
     lines = []
 
@@ -218,6 +199,8 @@ def test_the_runner_removes_the_container_when_the_job_ends(monkeypatch):
         lines.append(line)
         stopping.set()  # as if scancel arrived right after the container started
 
-    code = node.run_job(docker, REQUEST, {"SLURM_JOB_ID": "41", "CUDA_VISIBLE_DEVICES": "0"}, log_dir=None,
+    code = node.run_job(engine, REQUEST, {"SLURM_JOB_ID": "41", "CUDA_VISIBLE_DEVICES": "0"}, log_dir=None,
                         stopping=stopping, say=say)
-    assert code == 0 and container.started and container.removed and lines == ["DS01-READY c0ffee"]
+    (line,) = lines
+    assert code == 0 and line.startswith("DS01-READY ") and engine.calls["start"] == 1
+    assert engine.calls["remove"] == 1 and not engine.by_name  # started, then removed at the job's end

@@ -181,7 +181,9 @@ def test_a_state_file_or_dir_closed_to_the_caller_is_one_clear_error(tmp_path, m
     with pytest.raises(Ds01Error, match="cannot read .*permission denied"):
         statefile.read(tmp_path / "doc.json")
     monkeypatch.setattr(statefile.os, "open", real_open)
-    monkeypatch.setattr(statefile.tempfile, "mkstemp", denied)
+    import tempfile  # statefile imports it when it writes
+
+    monkeypatch.setattr(tempfile, "mkstemp", denied)
     with pytest.raises(Ds01Error, match="cannot write in .*permission denied"):
         statefile.write(tmp_path / "doc.json", {})
 
@@ -199,3 +201,32 @@ def test_a_state_dir_that_cannot_be_created_is_one_clear_error(tmp_path):
     with pytest.raises(Ds01Error, match="cannot create the state dir"):
         with statefile.locked(blocker / "state" / "doc.json"):
             pass
+
+
+def test_a_transaction_that_changes_nothing_leaves_the_file_as_it_was(tmp_path):
+    state = statefile.StateFile(tmp_path / "ledger.json", empty=lambda: {"slots": {}})
+    with state.transaction() as data:
+        data["slots"]["0"] = {"user": "alice"}
+    before = os.stat(state.path)
+    with state.transaction() as data:
+        assert data["slots"] == {"0": {"user": "alice"}}
+    after = os.stat(state.path)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    with state.transaction() as data:
+        data["slots"]["0"]["user"] = "bob"
+    assert os.stat(state.path).st_ino != before.st_ino
+    assert state.read()["slots"]["0"]["user"] == "bob"
+
+
+def test_an_unchanged_file_is_still_rewritten_to_repair_its_mode_or_its_entries(tmp_path):
+    state = statefile.StateFile(tmp_path / "ledger.json", empty=lambda: {"slots": {}})
+    state.path.write_text('{"schema_version": 1, "slots": {"0": {"user": "alice"}, "1": "not a mapping"}}')
+    state.path.chmod(0o600)
+    with state.transaction():
+        pass
+    assert stat.S_IMODE(state.path.stat().st_mode) == 0o660
+    assert statefile.read(state.path)["slots"] == {"0": {"user": "alice"}}
+    state.path.chmod(0o600)
+    with state.transaction():
+        pass
+    assert stat.S_IMODE(state.path.stat().st_mode) == 0o660

@@ -74,6 +74,15 @@ def _planted_link(link, target, owner):
     return link
 
 
+def _victim_and_workspace(tmp_path, name, text):
+    """A root's file holding `text`, for a planted link to point at, and an empty workspace."""
+    victim = tmp_path / name
+    victim.write_text(text)
+    workspace = tmp_path / "workspace"
+    workspace.mkdir()
+    return victim, workspace
+
+
 @root_only
 def test_root_acting_for_a_user_never_writes_through_a_directory_link_they_own(tmp_path):
     outside = tmp_path / "etc"
@@ -90,10 +99,7 @@ def test_root_acting_for_a_user_never_writes_through_a_directory_link_they_own(t
 
 @root_only
 def test_a_planted_temp_file_link_is_replaced_not_written_through(tmp_path):
-    victim = tmp_path / "victim"
-    victim.write_text("precious\n")
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
+    victim, workspace = _victim_and_workspace(tmp_path, "victim", "precious\n")
     (workspace / ".README.md.ds01-tmp").symlink_to(victim)  # root-owned: not refused, but not followed
     userfiles.write_text(workspace / "README.md", "readme\n", NOBODY_HERE)
     assert victim.read_text() == "precious\n"
@@ -102,10 +108,7 @@ def test_a_planted_temp_file_link_is_replaced_not_written_through(tmp_path):
 
 @root_only
 def test_appending_an_alert_never_follows_a_link_and_the_new_file_is_the_users(tmp_path):
-    victim = tmp_path / "passwd"
-    victim.write_text("root:x:0:0\n")
-    workspace = tmp_path / "workspace"
-    workspace.mkdir()
+    victim, workspace = _victim_and_workspace(tmp_path, "passwd", "root:x:0:0\n")
     _planted_link(workspace / ".ds01-alerts", victim, NOBODY_HERE)
     with pytest.raises(PermissionDenied):
         userfiles.append_line(workspace / ".ds01-alerts", "idle for 1h", NOBODY_HERE)

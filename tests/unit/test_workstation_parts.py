@@ -4,6 +4,7 @@ server's name, waiting for JupyterLab, the devcontainer file."""
 import pytest
 from ds01common import inside, laptop, ports
 from ds01common.errors import Ds01Error, ResourcesUnavailable
+from fakes.clock import FakeClock
 
 
 def test_the_first_port_neither_labelled_nor_published_nor_busy_on_the_host_is_chosen():
@@ -50,14 +51,12 @@ def test_the_server_name_is_the_configured_one_else_a_real_name_never_localhost(
 
 
 def test_waiting_for_jupyter_polls_until_it_answers_or_the_time_is_up():
-    now = [0.0]
-    answers = iter([False, False, True])
-    assert laptop.wait_until_answering(20000, timeout=5, probe=lambda port: next(answers), clock=lambda: now[0],
-                                       sleep=lambda seconds: now.__setitem__(0, now[0] + seconds))
-    assert now[0] == 0.5
-    now[0] = 0.0
-    assert not laptop.wait_until_answering(20000, timeout=1, probe=lambda port: False, clock=lambda: now[0],
-                                           sleep=lambda seconds: now.__setitem__(0, now[0] + seconds))
+    answers, clock = iter([False, False, True]), FakeClock()
+    assert laptop.wait_until_answering(20000, timeout=5, probe=lambda port: next(answers), clock=clock)
+    assert clock.sleeps == [0.25, 0.25]
+    clock = FakeClock()
+    assert not laptop.wait_until_answering(20000, timeout=1, probe=lambda port: False, clock=clock)
+    assert sum(clock.sleeps) == 1.0
 
 
 def test_the_devcontainer_opens_the_project_image_with_its_workspace_as_the_user():

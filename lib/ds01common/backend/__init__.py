@@ -23,14 +23,19 @@ def is_cluster(config: Any) -> bool:
 
 
 def config_mentions_cluster() -> bool:
-    """A cheap look at the config file's text for a top-level `cluster:` key, for commands that
-    avoid loading the config on one server (container-list): a file read, no YAML parse."""
+    """Whether the config has a top-level `cluster` key, looked at cheaply for commands that avoid
+    loading the config on one server (container-list): root's parsed-config cache when it is
+    fresh, else a peek at the file's text; never a YAML parse."""
     import re
 
-    from .. import paths
+    from .. import config_cache, paths
 
+    path = paths.config_path()
+    cached = config_cache.lookup(str(path))
+    if cached is not None:
+        return "cluster" in cached
     try:
-        text = paths.config_path().read_text(errors="replace")
+        text = path.read_text(errors="replace")
     except OSError:
         return False
     return re.search(r"^cluster:", text, re.M) is not None
@@ -45,4 +50,5 @@ def for_command(context: Any) -> SlurmBackend | None:
 
     cluster = settings(context.config)
     assert cluster is not None
-    return for_context(context.config, cluster, context.user, context.caller, log_dir=str(context.log_dir))
+    return for_context(context.config, cluster, context.user, context.caller, context.environment,
+                       clock=context.clock, log_dir=str(context.log_dir))

@@ -25,7 +25,7 @@ from typing import Any
 from .. import dockerapi, events, identity, inside, ports, process
 from .. import labels as label
 from ..errors import Ds01Error, NotFound
-from ..records import Limits
+from ..records import ContainerDetails, Limits
 from .jobspec import FAILED_MARK, READY_MARK, JobRequest, request_from_json
 
 JOB_LABEL = "ds01.slurm.job"      # the Slurm job id holding this container
@@ -103,7 +103,7 @@ def run_job(docker: Any, request: JobRequest, job_environment: Mapping[str, str]
         # A container of an earlier job that died without cleaning up (node crash): its job is gone.
         if leftover.labels.get(JOB_LABEL) == job_id or not label.is_managed(leftover.labels):
             raise Ds01Error(f"a container named {request.docker_name} already exists on this node")
-        dockerapi.remove_held(leftover, force=True, what=f"container {request.name}")
+        dockerapi.remove_container(docker, leftover.id, force=True, what=f"container {request.name}")
     nvidia = "nvidia" in dockerapi.engine_runtimes(docker)
     view = inside.for_image(request.image, inside.image_labels(dockerapi.inspect_image(docker, request.image)))
     port_range = ports.parse_range(config.setting("connect.ports") if config is not None else None)
@@ -111,21 +111,21 @@ def run_job(docker: Any, request: JobRequest, job_environment: Mapping[str, str]
     reserved = ports.reserve(docker, state_dir, port_range) if state_dir else contextlib.nullcontext(None)
     with reserved as port:
         options = create_options(request, job_id, job_environment, iso_utc(), nvidia, home=view.home, port=port)
-        container = dockerapi.create_held(docker, options, f"container {request.name}")
+        container = dockerapi.create_container(docker, options, f"container {request.name}")
     try:
-        dockerapi.start_held(container, f"container {request.name}")
+        dockerapi.start_container(docker, container.id, f"container {request.name}")
         events.record("container.started", request.user, log_dir=log_dir, container=request.name,
                       slurm_job=job_id, gpus=options["environment"].get("CUDA_VISIBLE_DEVICES", ""))
         say(f"{READY_MARK} {container.id}")
         stopping.wait()
     finally:
-        dockerapi.remove_held(container, force=True, what=f"container {request.name}")
+        dockerapi.remove_container(docker, container.id, force=True, what=f"container {request.name}")
         events.record("container.removed", request.user, log_dir=log_dir, container=request.name,
                       slurm_job=job_id, reason="job ended")
     return 0
 
 
-def find_container(docker: Any, user: identity.User, name: str) -> Any:
+def find_container(docker: Any, user: identity.User, name: str) -> ContainerDetails:
     from .. import containers
 
     return containers.find(docker, user, name)
@@ -150,11 +150,11 @@ def step(verb: str, name: str, command: list[str], environment: Mapping[str, str
             raise Ds01Error(f"{name} is not running: use `container-run {name}` to start it and enter")
         verb = "shell"
     if verb in ("exec", "shell", "start") and container.status != "running":
-        dockerapi.start_and_refresh(container, f"container {name}")
+        container = dockerapi.start_and_inspect(docker, container.id, f"container {name}")
     if verb == "start":
         return 0
     if verb == "stop":
-        dockerapi.stop_held(container, timeout=10, what=f"container {name}")
+        dockerapi.stop_container(docker, container.id, timeout=10, what=f"container {name}")
         return 0
     if verb == "exec":
         return process.run(container_exec.exec_command(user, container, command), check=False,

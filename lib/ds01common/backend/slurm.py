@@ -10,15 +10,14 @@ Slurm holds the queue and the quotas (QoS from `setup-slurm-limits`), not DS01's
 
 from __future__ import annotations
 
-import os
 import sys
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .. import events, identity, names, slurm
+from ..clock import SYSTEM, Clock
 from ..cluster import ClusterSettings
 from ..errors import Ds01Error, NotFound, ResourcesUnavailable
 from .jobspec import FAILED_MARK, READY_MARK, JobRequest, build_request, ds01_name, job_name, job_script
@@ -44,8 +43,7 @@ class SlurmBackend:
     tools: slurm.Slurm
     log_dir: str | None = None
     acting_as_other: bool = False     # root or an admin acting with --user: run tools as the user
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
+    clock: Clock = SYSTEM             # waits poll Slurm on it (tests pass a fake one)
     python: str = field(default_factory=lambda: sys.executable)
 
     # --- helpers ---
@@ -118,14 +116,14 @@ class SlurmBackend:
 
     def _wait_until_running(self, request: JobRequest, job_id: int, wait: float | None,
                             progress: Callable[[str], None] | None) -> None:
-        started = self.clock()
+        started = self.clock.monotonic()
         running_since: float | None = None
         last_said = ""
         while True:
             record = self.tools.job(job_id) or {}
             state = record.get("JobState", "")
             reason = record.get("Reason", "")
-            now = self.clock()
+            now = self.clock.monotonic()
             if state == "PENDING":
                 if reason not in slurm.TRANSIENT_REASONS:
                     words = slurm.reason_in_words(reason)
@@ -154,7 +152,7 @@ class SlurmBackend:
                 output = self._output_of(request.name, job_id)
                 detail = _failure(output) if FAILED_MARK in output else (output.strip().splitlines() or [state])[-1]
                 raise Ds01Error(f"{request.name}'s job {job_id} ended before its container ran: {detail}")
-            self.sleep(POLL_SECONDS)
+            self.clock.sleep(POLL_SECONDS)
 
     def queue_position(self, job_id: int) -> int:
         """1 + the pending jobs ahead of this one in its partition (higher priority first)."""
@@ -205,11 +203,11 @@ class SlurmBackend:
         job = self.job_for(name)
         record = self.tools.job(job.job_id) or {}
         self.tools.cancel(job.job_id, user=self._as_user)
-        deadline = self.clock() + RETIRE_TIMEOUT
-        while self.clock() < deadline:
+        deadline = self.clock.monotonic() + RETIRE_TIMEOUT
+        while self.clock.monotonic() < deadline:
             if not [item for item in self.tools.jobs(job_id=job.job_id) if item.state in slurm.ACTIVE_STATES]:
                 break
-            self.sleep(POLL_SECONDS)
+            self.clock.sleep(POLL_SECONDS)
         events.record("container.retired", self.user.name, log_dir=self.log_dir, container=name,
                       actor=actor or self.user.name, reason=reason, slurm_job=job.job_id)
         return {"name": name, "gpus": [job.gres] if job.gres else [], "workspace": record.get("WorkDir"),
@@ -236,8 +234,8 @@ def _failure(output: str) -> str:
 
 
 def for_context(config: Any, cluster: ClusterSettings, user: identity.User, caller: identity.User | None,
-                log_dir: str | None = None) -> SlurmBackend:
-    """The backend for a command: tools get this process's environment (PATH, the user's)."""
-    tools = slurm.from_settings(cluster.slurm_conf, dict(os.environ))
+                environment: Mapping[str, str], clock: Clock = SYSTEM, log_dir: str | None = None) -> SlurmBackend:
+    """The backend for a command: the tools get the command's `environment` (PATH, the user's)."""
+    tools = slurm.from_settings(cluster.slurm_conf, environment)
     return SlurmBackend(config=config, cluster=cluster, user=user, tools=tools, log_dir=log_dir,
-                        acting_as_other=caller is not None and caller.uid != user.uid)
+                        acting_as_other=caller is not None and caller.uid != user.uid, clock=clock)

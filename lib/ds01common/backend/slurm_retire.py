@@ -3,7 +3,7 @@ same policy as on one server decides, and the action goes through Slurm (scancel
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from typing import Any
 
 from .. import identity, slurm
@@ -12,12 +12,13 @@ from ..errors import Ds01Error
 from .slurm import SlurmBackend
 
 
-def retire(config: Any, user: identity.User, name: str, *, actor: str | None = None, reason: str = "idle",
-           **_ignored: Any) -> dict[str, Any]:
-    """End the job holding `user`'s container `name`; NotFound when it has no job any more."""
+def retire(config: Any, user: identity.User, name: str, *, environment: Mapping[str, str], actor: str | None = None,
+           reason: str = "idle", **_ignored: Any) -> dict[str, Any]:
+    """End the job holding `user`'s container `name`; NotFound when it has no job any more.
+    `environment`: the cleanup command's, for the Slurm tools (PATH)."""
     cluster = settings(config)
     if cluster is None:  # pragma: no cover - the caller checks
         raise Ds01Error("no cluster configured")
-    tools = slurm.from_settings(cluster.slurm_conf, dict(os.environ))
+    tools = slurm.from_settings(cluster.slurm_conf, environment)
     backend = SlurmBackend(config=config, cluster=cluster, user=user, tools=tools)
     return backend.retire(name, actor=actor, reason=reason)

@@ -6,8 +6,6 @@ for its own imports and no other's) and runs its `main` inside the one error bou
 
 from __future__ import annotations
 
-import importlib
-
 # Not `from typing import TYPE_CHECKING`: importing typing costs every command start more than
 # the rest of this module; mypy treats any name TYPE_CHECKING as true all the same.
 TYPE_CHECKING = False
@@ -18,6 +16,8 @@ if TYPE_CHECKING:
 
 def load(name: str) -> Callable[[list[str]], int]:
     """The `main(argv)` of the command called `name` (dispatchers get their prefix bound)."""
+    import importlib
+
     from .registry import find
 
     command = find(name)
@@ -32,6 +32,21 @@ def load(name: str) -> Callable[[list[str]], int]:
 
 def launch(name: str) -> None:
     """Run the command called `name` with sys.argv, mapping errors to exit codes; never returns."""
+    import os
+    import sys
+
+    if sys.argv[1:] in (["-h"], ["--help"]):
+        # A lone help flag: the text `make install` rendered, when it is what argparse would
+        # print now (rendered_help.py); argparse's import alone costs more than Python's start.
+        from .rendered_help import lookup
+
+        text = lookup(name, os.path.basename(sys.argv[0]), sys.argv[1:], os.environ)
+        if text is not None:
+            try:  # as argparse prints help: a closed or missing stdout is not an error
+                sys.stdout.write(text)
+            except (AttributeError, OSError):
+                pass
+            sys.exit(0)
     from .. import cli
 
     def through_the_door(argv: list[str]) -> int:
@@ -40,7 +55,7 @@ def launch(name: str) -> None:
         if argv not in cli.HELP_ONLY:
             from .. import access
 
-            access.enter(name, argv)
+            access.enter(name, argv, cli.process_environment())
         return load(name)(argv)
 
     cli.run(through_the_door)

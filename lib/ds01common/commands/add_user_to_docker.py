@@ -13,21 +13,10 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("user", metavar="USER", help="login name of the user to add")
-    return parser
+    return cli.parser(__doc__, cli.Argument("user", metavar="USER", help="login name of the user to add"))
 
 
 def main(argv: list[str]) -> int:
-    args = build_parser().parse_args(argv)
-    from .. import adminviews
+    from .add_user import admit
 
-    context = cli.Context()
-    context.require_admin("add-user-to-docker")
-    result = adminviews.add_user_to_docker(args.user, actor=context.caller.name, log_dir=context.log_dir)
-    if not result["added"]:
-        print(f"{result['user']} is already in the docker group")
-        return 0
-    print(f"added {result['user']} to the docker group; they must log out and in again "
-          "(or run `newgrp docker`) before DS01 commands work for them")
-    return 0
+    return admit(build_parser().parse_args(argv).user, "add-user-to-docker", docker_group_only=True)

@@ -11,9 +11,7 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    cli.add_json_option(parser)
-    return parser
+    return cli.parser(__doc__, cli.add_json_option)
 
 
 def main(argv: list[str]) -> int:

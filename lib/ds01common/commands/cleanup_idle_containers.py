@@ -19,15 +19,14 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print what would happen; change, record and send nothing")
-    parser.add_argument("--workspace-under", metavar="DIR",
-                        help="only containers whose workspace lies under DIR (tests, staged roll-outs)")
-    parser.add_argument("--log", metavar="FILE",
-                        help="append the output to FILE, never through a link (cron's cleanup.log)")
-    cli.add_json_option(parser)
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("--dry-run", action="store_true",
+                                   help="print what would happen; change, record and send nothing"),
+                      cli.Argument("--workspace-under", metavar="DIR",
+                                   help="only containers whose workspace lies under DIR (tests, staged roll-outs)"),
+                      cli.Argument("--log", metavar="FILE",
+                                   help="append the output to FILE, never through a link (cron's cleanup.log)"),
+                      cli.add_json_option)
 
 
 def _append_output_to(path: str) -> None:
@@ -56,7 +55,7 @@ def main(argv: list[str]) -> int:
         context.require_admin("cleanup-idle-containers", hint=" (try --dry-run)")
     report = lifecycle.run_pass(context.docker, context.config, state_dir=context.state_dir,
                                 log_dir=context.log_dir, dry_run=args.dry_run,
-                                workspace_under=args.workspace_under)
+                                workspace_under=args.workspace_under, environment=context.environment)
     if args.json:
         cli.print_json(report)
         return 0

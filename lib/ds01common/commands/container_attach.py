@@ -9,11 +9,7 @@ from .. import cli
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
-
-    parser = cli.parser(__doc__)
-    container_cli.add_name(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, container_cli.add_name, cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:

@@ -8,11 +8,9 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("-n", "--dry-run", action="store_true", help="only show what would be removed")
-    cli.add_yes_option(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("-n", "--dry-run", action="store_true", help="only show what would be removed"),
+                      cli.add_yes_option, cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:

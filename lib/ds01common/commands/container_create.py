@@ -14,14 +14,10 @@ from .. import cli, log
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
-
-    parser = cli.parser(__doc__)
-    parser.add_argument("name", nargs="?", metavar="NAME", help="container / project name (asked with --guided)")
-    container_cli.add_create_options(parser)
-    parser.add_argument("--guided", action="store_true", help="explain and ask about each choice")
-    cli.add_user_option(parser)
-    cli.add_json_option(parser)
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("name", nargs="?", metavar="NAME",
+                                   help="container / project name (asked with --guided)"),
+                      container_cli.add_create_options, cli.GUIDED_CHOICES, cli.add_user_option, cli.add_json_option)
 
 
 def main(argv: list[str]) -> int:

@@ -21,16 +21,14 @@ from .. import cli, log
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
-    parser = cli.parser(__doc__)
-    parser.add_argument("name", metavar="NAME", nargs="?",
-                        help="container / project name (default: the project of --image ds01-<you>/PROJECT:TAG)")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--open", action="store_true", help="open a shell in it")
-    mode.add_argument("--background", action="store_true", help="leave it running in the background")
-    container_cli.add_create_options(parser)
-    parser.add_argument("--guided", action="store_true", help="explain and ask about each choice")
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("name", metavar="NAME", nargs="?",
+                                   help="container / project name (default: the project of --image "
+                                   "ds01-<you>/PROJECT:TAG)"),
+                      cli.exclusive(cli.Argument("--open", action="store_true", help="open a shell in it"),
+                                    cli.Argument("--background", action="store_true",
+                                                 help="leave it running in the background")),
+                      container_cli.add_create_options, cli.GUIDED_CHOICES, cli.add_user_option)
 
 
 def _terminal_attached() -> bool:

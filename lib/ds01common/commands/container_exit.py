@@ -12,9 +12,9 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("--guided", action="store_true", help="ask what should happen to a container, and do it")
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("--guided", action="store_true",
+                                   help="ask what should happen to a container, and do it"))
 
 
 def main(argv: list[str]) -> int:

@@ -24,22 +24,21 @@ DEFAULT_COMMAND = ["sh", "/workspace/run.sh"]
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
-    parser = cli.parser(__doc__)
-    container_cli.add_name(parser, "container / project name")
-    parser.add_argument("--to", required=True, choices=("slurm", "k8s"), help="what to write")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write it to FILE (default: print it)")
-    parser.add_argument("--image", metavar="IMG", help="image (default: the container's, else ds01-<you>/NAME)")
-    gpus = parser.add_mutually_exclusive_group()
-    gpus.add_argument("--gpus", type=int, metavar="N", help="GPUs (default: 1)")
-    gpus.add_argument("--cpu-only", action="store_true", help="no GPU")
-    parser.add_argument("--full-gpu", action="store_true", help="a whole GPU, not a MIG instance (if allowed)")
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, lambda parser: container_cli.add_name(parser, "container / project name"),
+                      cli.Argument("--to", required=True, choices=("slurm", "k8s"), help="what to write"),
+                      cli.Argument("-o", "--output", metavar="FILE", help="write it to FILE (default: print it)"),
+                      cli.Argument("--image", metavar="IMG",
+                                   help="image (default: the container's, else ds01-<you>/NAME)"),
+                      cli.exclusive(cli.Argument("--gpus", type=int, metavar="N", help="GPUs (default: 1)"),
+                                    cli.Argument("--cpu-only", action="store_true", help="no GPU")),
+                      cli.Argument("--full-gpu", action="store_true",
+                                   help="a whole GPU, not a MIG instance (if allowed)"),
+                      cli.add_user_option)
 
 
 def _existing_image(context: cli.Context, name: str) -> str | None:
     """The image of the user's existing container `name` on this server, if Docker is here."""
-    from .. import backend, containers
+    from .. import backend, containers, dockerapi
     from ..errors import Ds01Error
 
     if backend.is_cluster(context.config):
@@ -51,10 +50,11 @@ def _existing_image(context: cli.Context, name: str) -> str | None:
         return None
     try:
         container = containers.find(context.docker, context.user, name)
+        image = dockerapi.inspect_image(context.docker, container.image_id) if container.image_id else None
     except Ds01Error:
         return None
-    tags = container.image.tags if container.image is not None else []
-    return str(tags[0]) if tags else str(container.attrs.get("Config", {}).get("Image") or "") or None
+    tags = image.tags if image is not None else ()
+    return str(tags[0]) if tags else container.image or None
 
 
 def _home_inside(context: cli.Context, image: str) -> str | None:
@@ -64,7 +64,7 @@ def _home_inside(context: cli.Context, image: str) -> str | None:
     from ..errors import Ds01Error
 
     try:
-        found = dockerapi.get_or_none(context.docker.images, image, f"image {image}")
+        found = dockerapi.inspect_image(context.docker, image, f"image {image}")
     except Ds01Error:
         return None
     return inside.for_image(image, inside.image_labels(found)).home

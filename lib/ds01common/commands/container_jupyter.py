@@ -19,13 +19,10 @@ from .. import cli, log
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
 
-    parser = cli.parser(__doc__)
-    container_cli.add_name(parser)
-    parser.add_argument("--hostname", metavar="HOST", help="the name laptops reach this server by "
-                        "(default: connect.host in the config, else this machine's full name)")
-    cli.add_json_option(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, container_cli.add_name,
+                      cli.Argument("--hostname", metavar="HOST", help="the name laptops reach this server by "
+                                   "(default: connect.host in the config, else this machine's full name)"),
+                      cli.add_json_option, cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:

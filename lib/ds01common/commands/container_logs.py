@@ -12,12 +12,9 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("name", metavar="NAME", help="the container")
-    parser.add_argument("-f", "--follow", action="store_true", help="keep printing new output until Ctrl-C")
-    parser.add_argument("--tail", metavar="N", type=int, help="only the last N lines")
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, cli.Argument("name", metavar="NAME", help="the container"),
+                      cli.Argument("-f", "--follow", action="store_true", help="keep printing new output until Ctrl-C"),
+                      cli.Argument("--tail", metavar="N", type=int, help="only the last N lines"), cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:
@@ -29,12 +26,12 @@ def main(argv: list[str]) -> int:
         return cli_slurm.logs(context, args.name, args.follow, args.tail)
     container = containers.find(context.docker, context.user, args.name)
     tail = "all" if args.tail is None else max(args.tail, 0)
-    with dockerapi.errors(f"container {args.name}"):
-        if args.follow:
-            for chunk in container.logs(stream=True, follow=True, tail=tail):
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
-        else:
-            sys.stdout.buffer.write(container.logs(tail=tail))
+    what = f"container {args.name}"
+    if args.follow:
+        for chunk in dockerapi.follow_logs(context.docker, container.id, tail=tail, what=what):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+    else:
+        sys.stdout.buffer.write(dockerapi.container_logs(context.docker, container.id, tail=tail, what=what))
     sys.stdout.flush()
     return 0

@@ -12,13 +12,9 @@ from .. import cli
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
-
-    parser = cli.parser(__doc__)
-    container_cli.add_name(parser)
-    parser.add_argument("-f", "--force", action="store_true", help="remove it even if it is running")
-    cli.add_yes_option(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, container_cli.add_name,
+                      cli.Argument("-f", "--force", action="store_true", help="remove it even if it is running"),
+                      cli.add_yes_option, cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:

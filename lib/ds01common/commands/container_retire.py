@@ -13,13 +13,9 @@ from .. import cli
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
-
-    parser = cli.parser(__doc__)
-    container_cli.add_name(parser)
-    parser.add_argument("--save-changes", action="store_true", help="commit it to an image first")
-    cli.add_yes_option(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, container_cli.add_name,
+                      cli.Argument("--save-changes", action="store_true", help="commit it to an image first"),
+                      cli.add_yes_option, cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:

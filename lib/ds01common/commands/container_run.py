@@ -13,13 +13,11 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("name", nargs="?", metavar="NAME", help="container name (asked with --guided)")
-    parser.add_argument("--guided", action="store_true", help="explain and ask about each choice")
-    parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARG...",
-                        help="the command to run (after --)")
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("name", nargs="?", metavar="NAME", help="container name (asked with --guided)"),
+                      cli.GUIDED_CHOICES,
+                      cli.Argument("command", nargs=argparse.REMAINDER, metavar="-- CMD ARG...",
+                                   help="the command to run (after --)"), cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:

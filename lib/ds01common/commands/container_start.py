@@ -16,12 +16,7 @@ if TYPE_CHECKING:
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
-
-    parser = cli.parser(__doc__)
-    container_cli.add_name(parser)
-    container_cli.add_wait_option(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, container_cli.add_name, container_cli.add_wait_option, cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:

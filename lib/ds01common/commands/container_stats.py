@@ -12,12 +12,8 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("name", nargs="?", metavar="NAME", help="only this container")
-    parser.add_argument("-a", "--all", action="store_true", help="every user's containers (admins)")
-    cli.add_json_option(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, cli.Argument("name", nargs="?", metavar="NAME", help="only this container"),
+                      cli.ALL_USERS, cli.add_json_option, cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:

@@ -9,13 +9,10 @@ from .. import cli
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
-
-    parser = cli.parser(__doc__)
-    container_cli.add_name(parser)
-    parser.add_argument("-t", "--time", type=int, default=10, metavar="SECONDS",
-                        help="seconds to wait for it to stop before killing it (default 10)")
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, container_cli.add_name,
+                      cli.Argument("-t", "--time", type=int, default=10, metavar="SECONDS",
+                                   help="seconds to wait for it to stop before killing it (default 10)"),
+                      cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:

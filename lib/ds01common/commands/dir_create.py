@@ -18,16 +18,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args, context = cli.parse_with_user(build_parser(), argv)
+    args, context = project_common.parse_step(build_parser(), argv, "dir-create", _explanation)
     from .. import onboarding
 
-    project_common.fill_project(
-        context, args, "dir-create",
-        f"A project is a folder in {context.config.workspace_dir(context.user.home)} with the usual\n"
-        "sub-folders (data/, models/, notebooks/, src/, results/); it is /workspace in your containers.")
     workspace, made = onboarding.create_dirs(context.config, context.user, args.project)
     print(f"workspace {workspace}")
     for directory in onboarding.PROJECT_DIRS:
         state = "made" if workspace / directory in made else "already there"
         print(f"  {directory + '/':<11} {state}")
     return 0
+
+
+def _explanation(context: cli.Context) -> str:
+    return (f"A project is a folder in {context.config.workspace_dir(context.user.home)} with the usual\n"
+            "sub-folders (data/, models/, notebooks/, src/, results/); it is /workspace in your containers.")

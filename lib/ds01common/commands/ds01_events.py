@@ -19,7 +19,8 @@ TYPE_CHECKING = False  # typing's own flag would import typing, which this comma
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
-    from typing import Any
+
+    from ..events import Event
 
 from .. import cli
 
@@ -29,43 +30,41 @@ EVENT_HEADERS = ("TIME", "USER", "EVENT", "DETAILS")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("--user", metavar="NAME", help="only this user's events")
-    parser.add_argument("--container", metavar="NAME", help="only this container's events")
-    parser.add_argument("--since", metavar="WHEN", help="a duration ago (30m, 2h, 7d) or an ISO date/time")
-    parser.add_argument("--event", metavar="NAME", help="only events with this name (or prefix)")
-    parser.add_argument("--limit", type=int, metavar="N", help="only the last N matching events")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("-f", "--follow", action="store_true", help="keep printing new events as they are written")
-    mode.add_argument("--summary", action="store_true", help="counts by event and by user")
-    cli.add_json_option(parser)
-    return parser
+    return cli.parser(__doc__, cli.Argument("--user", metavar="NAME", help="only this user's events"),
+                      cli.Argument("--container", metavar="NAME", help="only this container's events"),
+                      cli.Argument("--since", metavar="WHEN", help="a duration ago (30m, 2h, 7d) or an ISO date/time"),
+                      cli.Argument("--event", metavar="NAME", help="only events with this name (or prefix)"),
+                      cli.Argument("--limit", type=int, metavar="N", help="only the last N matching events"),
+                      cli.exclusive(cli.Argument("-f", "--follow", action="store_true",
+                                                 help="keep printing new events as they are written"),
+                                    cli.Argument("--summary", action="store_true", help="counts by event and by user")),
+                      cli.add_json_option)
 
 
-def _matching(args: argparse.Namespace, entries: list[dict[str, Any]], since: float | None) -> list[dict[str, Any]]:
+def _matching(args: argparse.Namespace, entries: list[Event], since: float | None) -> list[Event]:
     from .. import adminviews
     from ..monitoring import eventlog
 
-    chosen: list[dict[str, Any]] = adminviews.filter_events(entries, args.user, since, args.event)
+    chosen = adminviews.filter_events(entries, args.user, since, args.event)
     if args.container:
         chosen = [entry for entry in chosen if eventlog.matches_container(entry, args.container)]
     return chosen
 
 
-def _print_entries(entries: list[dict[str, Any]], as_json: bool) -> None:
+def _print_entries(entries: list[Event], as_json: bool) -> None:
     from .. import adminviews
 
     if as_json:
         import json
         for entry in entries:
-            sys.stdout.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+            sys.stdout.write(json.dumps(entry.to_json(), sort_keys=True, default=str) + "\n")
     else:
         for row in adminviews.event_rows(entries):
             print("  ".join(str(cell) for cell in row))
     sys.stdout.flush()
 
 
-def _summary(entries: list[dict[str, Any]], args: argparse.Namespace) -> int:
+def _summary(entries: list[Event], args: argparse.Namespace) -> int:
     from ..monitoring import eventlog
 
     summary = eventlog.Summary().add(entries)
@@ -124,6 +123,6 @@ def main(argv: list[str]) -> int:
         return _summary(entries, args)
     if args.limit is not None:
         entries = entries[-args.limit:] if args.limit > 0 else []
-    cli.print_listing(args.json, entries, lambda: (adminviews.event_rows(entries), EVENT_HEADERS),
-                      empty="no matching events")
+    cli.print_listing(args.json, [entry.to_json() for entry in entries],
+                      lambda: (adminviews.event_rows(entries), EVENT_HEADERS), empty="no matching events")
     return 0

@@ -20,9 +20,7 @@ if TYPE_CHECKING:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    cli.add_json_option(parser)
-    return parser
+    return cli.parser(__doc__, cli.add_json_option)
 
 
 def main(argv: list[str]) -> int:
@@ -34,7 +32,8 @@ def main(argv: list[str]) -> int:
     if backend.is_cluster(context.config):  # Slurm cluster: read squeue/scontrol/sinfo
         from ..backend import cli_slurm
         return cli_slurm.ds01_status(context, args.json)
-    document = adminviews.status(context.docker, context.config, state_dir=context.state_dir)
+    document = adminviews.status(context.docker, context.config, state_dir=context.state_dir,
+                                 log_dir=context.log_dir)
     if args.json:
         cli.print_json(document)
         return 0

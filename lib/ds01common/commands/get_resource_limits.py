@@ -12,11 +12,9 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("who", nargs="?", metavar="USER", help="whose limits (others' for admins only)")
-    cli.add_user_option(parser)
-    cli.add_json_option(parser)
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("who", nargs="?", metavar="USER", help="whose limits (others' for admins only)"),
+                      cli.add_user_option, cli.add_json_option)
 
 
 def main(argv: list[str]) -> int:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 
-from .. import cli
 from . import project_common
+
+EXPLANATION = ("Git keeps the history of your code, so you can go back and share it (git push).\n"
+               "Data, checkpoints and secrets are kept out of it by the .gitignore written now.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,17 +21,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args, context = cli.parse_with_user(build_parser(), argv)
+    args, context = project_common.parse_step(build_parser(), argv, "git-init", EXPLANATION, must_exist=True)
     from .. import errors, images, onboarding
 
-    project_common.fill_project(
-        context, args, "git-init",
-        "Git keeps the history of your code, so you can go back and share it (git push).\n"
-        "Data, checkpoints and secrets are kept out of it by the .gitignore written now.", must_exist=True)
     workspace = images.project_dir(context.config, context.user, args.project)
     if not workspace.is_dir():
         raise errors.NotFound(f"no project folder {workspace}: run `dir-create {args.project}` first")
-    result = onboarding.git_init(workspace, context.user)
+    result = onboarding.git_init(workspace, context.user, environment=context.environment)
     print(f"{workspace}: git repository {'made' if result['repository'] else 'already there'}")
     print(f"  .gitignore {'written' if result['gitignore'] else 'kept as it is'}")
     if result["lfs"]:

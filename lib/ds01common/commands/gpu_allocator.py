@@ -33,7 +33,7 @@ def show_status(context: cli.Context, as_json: bool) -> int:
     from ..names import short_name as _short
     from ..units import format_size
 
-    document = allocator.status(context.docker, context.config, state_dir=context.state_dir)
+    document = allocator.status(context.docker, context.config, state_dir=context.state_dir, log_dir=context.log_dir)
     if as_json:  # exactly contract section 9's shape; gpu-status --json has the rest
         cli.print_json(allocator_admin.contract_status(document))
         return 0

@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
     if args.command == "cancel":
         removed = gpuqueue.cancel(context.state_dir, context.user, args.token, is_admin=context.is_admin)
         for entry in removed:
-            print(f"cancelled {entry['token']}: {names.short_name(entry['container'])} of {entry['user']}")
+            print(f"cancelled {entry.token}: {names.short_name(entry.container)} of {entry.user}")
         return 0
     from .. import backend
     if backend.is_cluster(context.config):  # Slurm cluster: Slurm's queue is the queue

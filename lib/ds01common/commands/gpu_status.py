@@ -17,9 +17,7 @@ if TYPE_CHECKING:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    cli.add_json_option(parser)
-    return parser
+    return cli.parser(__doc__, cli.add_json_option)
 
 
 def _holder(row: dict[str, Any]) -> str:
@@ -38,7 +36,8 @@ def _of(value: float, limit: float | None, digits: int = 0) -> str:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    from .. import allocator, allocator_admin
+    # allocator_admin, not allocator: status needs the ledger and queue, not the placement policy.
+    from .. import allocator_admin
     from ..units import format_size
 
     context = cli.Context()
@@ -46,7 +45,8 @@ def main(argv: list[str]) -> int:
     if backend.is_cluster(context.config):  # Slurm cluster: read squeue/scontrol/sinfo
         from ..backend import cli_slurm
         return cli_slurm.gpu_status(context, args.json)
-    document = allocator.status(context.docker, context.config, state_dir=context.state_dir)
+    document = allocator_admin.status(context.docker, context.config, state_dir=context.state_dir,
+                                      log_dir=context.log_dir)
     usage = allocator_admin.usage(document, context.config)
     if args.json:
         cli.print_json({"gpus": document["gpus"], "slots": document["slots"], "users": usage,

@@ -29,18 +29,16 @@ from . import project_common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name")
-    project_common.add_recipe_options(parser)
-    parser.add_argument("--framework", metavar="FW", help="build on the server's image for FW (with --version)")
-    parser.add_argument("--version", metavar="V", help="the framework version, e.g. 2.8.0")
-    parser.add_argument("--list-frameworks", action="store_true", help="print the framework table and exit")
-    parser.add_argument("--no-build", action="store_true", help="write the Dockerfile only")
-    parser.add_argument("--regenerate", action="store_true", help="rewrite an existing Dockerfile")
-    parser.add_argument("--no-cache", action="store_true", help="build every step again")
-    parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, cli.Argument("project", nargs="?", metavar="PROJECT", help="project name"),
+                      project_common.add_recipe_options,
+                      cli.Argument("--framework", metavar="FW",
+                                   help="build on the server's image for FW (with --version)"),
+                      cli.Argument("--version", metavar="V", help="the framework version, e.g. 2.8.0"),
+                      cli.Argument("--list-frameworks", action="store_true", help="print the framework table and exit"),
+                      cli.Argument("--no-build", action="store_true", help="write the Dockerfile only"),
+                      cli.Argument("--regenerate", action="store_true", help="rewrite an existing Dockerfile"),
+                      cli.Argument("--no-cache", action="store_true", help="build every step again"),
+                      cli.GUIDED_STEPS, cli.add_user_option)
 
 
 def framework_base(args: argparse.Namespace, context: cli.Context) -> str | None:
@@ -64,7 +62,7 @@ def framework_base(args: argparse.Namespace, context: cli.Context) -> str | None
 
 def main(argv: list[str]) -> int:
     args, context = cli.parse_with_user(build_parser(), argv)
-    from .. import images, names
+    from .. import image_store, images, names
 
     if args.list_frameworks:
         from .mlc_family import print_framework_table
@@ -90,8 +88,8 @@ def main(argv: list[str]) -> int:
         print(f"build it with: image-create {args.project}")
         return 0
     print(f"building {names.image_name(context.user.name, args.project, uid=context.user.uid)} ...", flush=True)
-    result = images.build(context.docker, context.config, context.user, args.project, no_cache=args.no_cache,
-                          on_output=cli.output_if_terminal(), log_dir=context.log_dir)
+    result = image_store.build(context.docker, context.config, context.user, args.project, no_cache=args.no_cache,
+                               on_output=cli.output_if_terminal(), log_dir=context.log_dir)
     print(f"built {result['image']}")
     if offer_deploy:
         return _deploy(context, args.project)

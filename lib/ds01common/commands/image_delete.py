@@ -12,22 +12,21 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("project", metavar="PROJECT", help="PROJECT, PROJECT:TAG or ds01-<you>/<project>[:tag]")
-    parser.add_argument("--tag", default="latest", help="which tag (default: latest)")
-    cli.add_yes_option(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("project", metavar="PROJECT",
+                                   help="PROJECT, PROJECT:TAG or ds01-<you>/<project>[:tag]"),
+                      cli.Argument("--tag", default="latest", help="which tag (default: latest)"), cli.add_yes_option,
+                      cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:
     args, context = cli.parse_with_user(build_parser(), argv)
-    from .. import images
+    from .. import image_store, images
 
-    image, reference = images.find_image(context.docker, context.user, args.project, args.tag)
+    image, reference = image_store.find_image(context.docker, context.user, args.project, args.tag)
     if not cli.confirmed(args.yes, f"Delete image {reference}? (the Dockerfile stays)", "kept"):
         return 0
-    result = images.delete(context.docker, context.user, args.project, tag=args.tag, log_dir=context.log_dir)
+    result = image_store.delete(context.docker, context.user, args.project, tag=args.tag, log_dir=context.log_dir)
     print(f"deleted {result['image']}")
     _, project = images.resolve_reference(context.user, args.project, args.tag)
     dockerfile = images.dockerfile_path(context.config, context.user, project)

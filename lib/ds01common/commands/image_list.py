@@ -16,17 +16,14 @@ if TYPE_CHECKING:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    cli.add_json_option(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, cli.add_json_option, cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:
     args, context = cli.parse_with_user(build_parser(), argv)
-    from .. import images
+    from .. import image_store
 
-    entries = images.list_images(context.docker, context.user)
+    entries = image_store.list_images(context.docker, context.user)
     cli.print_listing(args.json, entries, lambda: image_table(entries),
                       empty="no images yet: build one with `image-create PROJECT`")
     return 0

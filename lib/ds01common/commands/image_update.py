@@ -21,25 +21,23 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name")
-    parser.add_argument("--packages", nargs="+", action="extend", metavar="PKG", default=[],
-                        help="pip packages to add: a b, a,b or repeated --packages")
-    parser.add_argument("--remove-packages", nargs="+", action="extend", metavar="PKG", default=[],
-                        help="pip packages to drop")
-    parser.add_argument("--apt", nargs="+", action="extend", metavar="PKG", default=[],
-                        help="system packages to add (apt-get install; needs a Debian/Ubuntu base)")
-    parser.add_argument("--requirements", metavar="FILE",
-                        help="install this requirements file (copied to the project's requirements.txt)")
-    parser.add_argument("--no-cache", action="store_true", help="build every step again")
-    parser.add_argument("--no-build", action="store_true", help="edit the Dockerfile only")
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, cli.Argument("project", nargs="?", metavar="PROJECT", help="project name"),
+                      cli.Argument("--packages", nargs="+", action="extend", metavar="PKG", default=[],
+                                   help="pip packages to add: a b, a,b or repeated --packages"),
+                      cli.Argument("--remove-packages", nargs="+", action="extend", metavar="PKG", default=[],
+                                   help="pip packages to drop"),
+                      cli.Argument("--apt", nargs="+", action="extend", metavar="PKG", default=[],
+                                   help="system packages to add (apt-get install; needs a Debian/Ubuntu base)"),
+                      cli.Argument("--requirements", metavar="FILE",
+                                   help="install this requirements file (copied to the project's requirements.txt)"),
+                      cli.Argument("--no-cache", action="store_true", help="build every step again"),
+                      cli.Argument("--no-build", action="store_true", help="edit the Dockerfile only"),
+                      cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:
     args, context = cli.parse_with_user(build_parser(), argv)
-    from .. import images
+    from .. import image_store, images
     from ..errors import ConfigError, Ds01Error
 
     images.require_project(args.project, args.packages + args.remove_packages + args.apt)
@@ -67,8 +65,8 @@ def main(argv: list[str]) -> int:
         return 0
     print(f"rebuilding from {path} ...", flush=True)
     try:
-        result = images.build(context.docker, context.config, context.user, args.project,
-                              no_cache=args.no_cache, on_output=cli.output_if_terminal(), log_dir=context.log_dir)
+        result = image_store.build(context.docker, context.config, context.user, args.project,
+                                   no_cache=args.no_cache, on_output=cli.output_if_terminal(), log_dir=context.log_dir)
     except BaseException as error:
         # A failed (or interrupted) build leaves the project as it was before this command.
         if images.snapshot(context.config, context.user, args.project) == before:

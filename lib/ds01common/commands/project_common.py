@@ -20,7 +20,7 @@ def step_parser(doc: str | None, force_help: str | None = None) -> argparse.Argu
     """A one-step command's parser: PROJECT, --guided, --force (when it has one), --user."""
     parser = cli.parser(doc)
     parser.add_argument("project", nargs="?", metavar="PROJECT", help="project name (asked with --guided)")
-    parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
+    cli.GUIDED_STEPS(parser)
     if force_help:
         parser.add_argument("--force", action="store_true", help=force_help)
     cli.add_user_option(parser)
@@ -40,6 +40,17 @@ def fill_project(context: cli.Context, args: argparse.Namespace, command: str, e
         from ..errors import UsageError
 
         raise UsageError("PROJECT is required (or use --guided to be asked)")
+
+
+def parse_step(parser: argparse.ArgumentParser, argv: list[str], command: str,
+               explanation: str | Callable[[cli.Context], str],
+               must_exist: bool = False) -> tuple[argparse.Namespace, cli.Context]:
+    """A one-step command's arguments and context, PROJECT settled by `fill_project`; the
+    explanation may be worked out from the context (where the user's projects live)."""
+    args, context = cli.parse_with_user(parser, argv)
+    text = explanation if isinstance(explanation, str) else explanation(context)
+    fill_project(context, args, command, text, must_exist)
+    return args, context
 
 
 def add_recipe_options(parser: argparse.ArgumentParser) -> None:

@@ -26,21 +26,17 @@ if TYPE_CHECKING:
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
-
-    parser = cli.parser(__doc__)
-    parser.add_argument("name", nargs="?", metavar="NAME", help="project name (asked with --guided)")
-    parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
-    project_common.add_recipe_options(parser)
-    parser.add_argument("--no-git", action="store_true", help="no git repository")
-    parser.add_argument("--no-build", action="store_true", help="write the Dockerfile, build later")
-    parser.add_argument("--deploy", action="store_true", help="start a container when done")
-    parser.add_argument("--regenerate", action="store_true", help="rewrite an existing Dockerfile")
-    gpu = parser.add_mutually_exclusive_group()
-    gpu.add_argument("--gpus", type=int, metavar="N", help="GPUs for --deploy's container")
-    gpu.add_argument("--cpu-only", action="store_true", help="no GPU for --deploy's container")
-    container_cli.add_wait_option(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("name", nargs="?", metavar="NAME", help="project name (asked with --guided)"),
+                      cli.GUIDED_STEPS, project_common.add_recipe_options,
+                      cli.Argument("--no-git", action="store_true", help="no git repository"),
+                      cli.Argument("--no-build", action="store_true", help="write the Dockerfile, build later"),
+                      cli.Argument("--deploy", action="store_true", help="start a container when done"),
+                      cli.Argument("--regenerate", action="store_true", help="rewrite an existing Dockerfile"),
+                      cli.exclusive(cli.Argument("--gpus", type=int, metavar="N", help="GPUs for --deploy's container"),
+                                    cli.Argument("--cpu-only", action="store_true",
+                                                 help="no GPU for --deploy's container")),
+                      container_cli.add_wait_option, cli.add_user_option)
 
 
 def options_from(args: argparse.Namespace) -> tuple[ProjectOptions, set[str]]:
@@ -66,7 +62,7 @@ def run_init(context: cli.Context, options: ProjectOptions, gpus: int | None = N
         return projects.init(options, config=context.config, user=context.user, docker=lambda: context.docker,
                              on_step=project_common.step_printer(made), on_output=cli.output_if_terminal(),
                              state_dir=context.state_dir, log_dir=context.log_dir, gpus=gpus, cpu_only=cpu_only,
-                             wait=wait)
+                             wait=wait, environment=context.environment)
     except BaseException:
         sys.stdout.flush()
         summary = "\n".join(f"  {line}" for line in made) if made else "  nothing"

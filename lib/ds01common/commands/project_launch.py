@@ -19,19 +19,15 @@ from .. import cli, log
 
 def build_parser() -> argparse.ArgumentParser:
     from .. import container_cli
-
-    parser = cli.parser(__doc__)
-    parser.add_argument("name", metavar="NAME", help="project name")
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--open", action="store_true", help="open a shell in it")
-    mode.add_argument("--background", action="store_true", help="leave it running in the background")
-    gpu = parser.add_mutually_exclusive_group()
-    gpu.add_argument("--gpus", type=int, metavar="N", help="GPU slots for a new container (default 1)")
-    gpu.add_argument("--cpu-only", action="store_true", help="no GPU for a new container")
-    parser.add_argument("--full-gpu", action="store_true", help="a whole GPU (if your limits allow)")
-    container_cli.add_wait_option(parser)
-    cli.add_user_option(parser)
-    return parser
+    return cli.parser(__doc__, cli.Argument("name", metavar="NAME", help="project name"),
+                      cli.exclusive(cli.Argument("--open", action="store_true", help="open a shell in it"),
+                                    cli.Argument("--background", action="store_true",
+                                                 help="leave it running in the background")),
+                      cli.exclusive(cli.Argument("--gpus", type=int, metavar="N",
+                                                 help="GPU slots for a new container (default 1)"),
+                                    cli.Argument("--cpu-only", action="store_true", help="no GPU for a new container")),
+                      cli.Argument("--full-gpu", action="store_true", help="a whole GPU (if your limits allow)"),
+                      container_cli.add_wait_option, cli.add_user_option)
 
 
 def main(argv: list[str]) -> int:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import argparse
 
-from .. import cli
 from . import project_common
+
+EXPLANATION = ("README.md tells you (and anyone you share the project with) where its files live and how\n"
+               "to work on it: project-launch to start, container-retire when done.")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,13 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str]) -> int:
-    args, context = cli.parse_with_user(build_parser(), argv)
+    args, context = project_common.parse_step(build_parser(), argv, "readme-create", EXPLANATION)
     from .. import onboarding
 
-    project_common.fill_project(
-        context, args, "readme-create",
-        "README.md tells you (and anyone you share the project with) where its files live and how\n"
-        "to work on it: project-launch to start, container-retire when done.")
     if args.guided:
         from .. import guided_modules, images
         readme = images.project_dir(context.config, context.user, args.project) / "README.md"

@@ -17,14 +17,13 @@ from .. import cli
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", action="store_true", help="print the units (the default)")
-    mode.add_argument("--apply", action="store_true", help="install them and reload systemd (admins only)")
-    parser.add_argument("--unit-dir", metavar="DIR", default="/etc/systemd/system",
-                        help="where --apply writes the units (default: %(default)s)")
-    cli.add_json_option(parser)
-    return parser
+    return cli.parser(__doc__,
+                      cli.exclusive(cli.Argument("--dry-run", action="store_true",
+                                                 help="print the units (the default)"),
+                                    cli.Argument("--apply", action="store_true",
+                                                 help="install them and reload systemd (admins only)")),
+                      cli.Argument("--unit-dir", metavar="DIR", default="/etc/systemd/system",
+                                   help="where --apply writes the units (default: %(default)s)"), cli.add_json_option)
 
 
 def main(argv: list[str]) -> int:

@@ -21,13 +21,12 @@ TIER = "admin"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--dry-run", action="store_true", help="print the sacctmgr commands (the default)")
-    mode.add_argument("--apply", action="store_true", help="run them (admins only)")
-    parser.add_argument("--add-user", action="append", default=[], metavar="LOGIN",
-                        help="also give LOGIN an association (in its config group); repeatable")
-    return parser
+    return cli.parser(__doc__,
+                      cli.exclusive(cli.Argument("--dry-run", action="store_true",
+                                                 help="print the sacctmgr commands (the default)"),
+                                    cli.Argument("--apply", action="store_true", help="run them (admins only)")),
+                      cli.Argument("--add-user", action="append", default=[], metavar="LOGIN",
+                                   help="also give LOGIN an association (in its config group); repeatable"))
 
 
 def _exists(login: str) -> bool:
@@ -40,8 +39,6 @@ def _exists(login: str) -> bool:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    import os
-
     from .. import slurm, slurm_limits
     from ..cluster import settings
     from ..errors import UsageError
@@ -53,7 +50,7 @@ def main(argv: list[str]) -> int:
     if args.apply:
         context.require_admin("setup-slurm-limits --apply", hint=" (try --dry-run)")
     plan = slurm_limits.desired(context.config, cluster.account, args.add_user, user_exists=_exists)
-    tools = slurm.from_settings(cluster.slurm_conf, dict(os.environ))
+    tools = slurm.from_settings(cluster.slurm_conf, context.environment)
     try:
         current = slurm_limits.read_current(tools, cluster.account)
     except Exception as error:  # noqa: BLE001 - no Slurm reachable: a dry run still shows the full plan

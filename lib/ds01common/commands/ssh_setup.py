@@ -17,10 +17,8 @@ if TYPE_CHECKING:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("--comment", metavar="TEXT", help="key comment (default: you@this-server)")
-    parser.add_argument("--guided", action="store_true", help="explain and ask before making the key")
-    return parser
+    return cli.parser(__doc__, cli.Argument("--comment", metavar="TEXT", help="key comment (default: you@this-server)"),
+                      cli.Argument("--guided", action="store_true", help="explain and ask before making the key"))
 
 
 def usage_lines(result: dict[str, Any]) -> list[str]:

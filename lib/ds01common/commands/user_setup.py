@@ -15,9 +15,8 @@ from . import project_common
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("--hostname", metavar="HOST", help="this server's name for the VS Code entry")
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("--hostname", metavar="HOST", help="this server's name for the VS Code entry"))
 
 
 def main(argv: list[str]) -> int:
@@ -46,7 +45,8 @@ def main(argv: list[str]) -> int:
         print(f"2. Project {options.name}")
         result = projects.init(options, config=context.config, user=user, docker=lambda: context.docker,
                                on_step=project_common.step_printer(made), on_output=cli.write_through,
-                               state_dir=context.state_dir, log_dir=context.log_dir)
+                               state_dir=context.state_dir, log_dir=context.log_dir,
+                               environment=context.environment)
     except ResourcesUnavailable as refused:
         # No GPU free for the container: the project itself is ready; user-setup has no --wait.
         reason = str(refused).replace(" (use --wait to queue)", "").split("; use --")[0]  # flags it lacks

@@ -23,22 +23,20 @@ if TYPE_CHECKING:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    parser.add_argument("project", nargs="?", metavar="PROJECT",
-                        help="also write PROJECT/.devcontainer/devcontainer.json")
-    parser.add_argument("--hostname", metavar="HOST", help="the name laptops reach this server by "
-                        "(default: DS01_SSH_HOST, else connect.host in the config, else this machine's full name)")
-    parser.add_argument("--alias", metavar="NAME", help="the short name to use in VS Code")
-    parser.add_argument("--force", action="store_true", help="replace an existing devcontainer.json")
-    parser.add_argument("--guided", action="store_true", help="explain and ask about each step")
-    return parser
+    return cli.parser(__doc__,
+                      cli.Argument("project", nargs="?", metavar="PROJECT",
+                                   help="also write PROJECT/.devcontainer/devcontainer.json"),
+                      cli.Argument("--hostname", metavar="HOST", help="the name laptops reach this server by "
+                                   "(default: DS01_SSH_HOST, else connect.host in the config, else this machine's "
+                                   "full name)"),
+                      cli.Argument("--alias", metavar="NAME", help="the short name to use in VS Code"),
+                      cli.Argument("--force", action="store_true", help="replace an existing devcontainer.json"),
+                      cli.GUIDED_STEPS)
 
 
 def main(argv: list[str]) -> int:
-    import os
-
     args = build_parser().parse_args(argv)
-    from .. import guided_modules, laptop, onboarding, userfiles
+    from .. import guided_modules, laptop, onboarding, paths, userfiles
 
     context = cli.Context()
     user = context.caller
@@ -47,7 +45,7 @@ def main(argv: list[str]) -> int:
         workspace, configured_host = config.workspace_root, config.setting("connect.host")
     except Exception:  # noqa: BLE001 - the instructions are still right with the defaults
         config, workspace, configured_host = None, "~/workspace", None
-    detected = laptop.server_name(os.environ.get("DS01_SSH_HOST") or configured_host)
+    detected = laptop.server_name(paths.ssh_host() or configured_host)
     if args.guided:
         projects = guided_modules.existing_projects(config, user) if config else []
         guided_modules.ask_vscode(args, detected, projects)

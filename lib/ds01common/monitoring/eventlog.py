@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import errno
 import gzip
-import json
 import os
 import re
 import stat
@@ -29,8 +28,12 @@ from typing import IO, Any
 
 from ..errors import PermissionDenied
 
+# Re-exported: readers of the log need only this module.
+from ..events import Event as Event
+from ..events import parse_line as parse_line
+
 EVENTS_FILE = "events.jsonl"
-Entry = dict[str, Any]
+Entry = Event  # what every reader here returns
 
 # lifecycle event -> (action, reason when the details do not say)
 LIFECYCLE_ACTIONS = {
@@ -41,20 +44,6 @@ LIFECYCLE_ACTIONS = {
 }
 # Reconcile corrections (ledger.py records them with by=reconcile) -> kind
 CORRECTION_KINDS = {"gpu.release": "dropped", "gpu.adopt": "adopted", "gpu.unreserve": "unreserved"}
-
-
-def parse_line(line: str | bytes) -> Entry | None:
-    """One event from one line, or None for a torn, foreign or unparsable line."""
-    if isinstance(line, bytes):
-        line = line.decode(errors="replace")
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return None
-    if isinstance(entry, dict) and isinstance(entry.get("details", {}), dict) \
-            and isinstance(entry.get("time"), str) and isinstance(entry.get("event"), str):
-        return entry
-    return None
 
 
 def _rotation_number(path: Path, name: str) -> int | None:
@@ -201,7 +190,7 @@ def short_container(value: object) -> str:
 
 
 def matches_container(entry: Entry, name: str) -> bool:
-    container = (entry.get("details") or {}).get("container")
+    container = entry.details.get("container")
     return container is not None and (str(container) == name or short_container(container) == name)
 
 
@@ -216,7 +205,7 @@ class Summary:
 
     def add(self, entries: Iterable[Entry]) -> Summary:
         for entry in entries:
-            event, user = str(entry.get("event")), str(entry.get("user") or "-")
+            event, user = entry.event, entry.user or "-"
             self.total += 1
             self.by_event[event] += 1
             self.by_user[user] += 1
@@ -241,8 +230,8 @@ class Tally:
 
     def add(self, entries: Iterable[Entry]) -> None:
         for entry in entries:
-            name = entry["event"]
-            details = entry.get("details") or {}
+            name = entry.event
+            details = entry.details
             self.events[name] += 1
             action = LIFECYCLE_ACTIONS.get(name)
             if action is not None:

@@ -137,9 +137,9 @@ def collect(list_containers: ListContainers, config: Any, inventory: Inventory, 
                                       limits)
     waiters = gpuqueue.waiters(state_dir, walk=True)
     snapshot.queue_length = len(waiters)
-    arrivals = [float(entry["arrival"]) for entry in waiters if entry.get("arrival")]
+    arrivals = [entry.arrival for entry in waiters if entry.arrival]
     snapshot.queue_oldest_wait = max(0.0, now - min(arrivals)) if arrivals else None
-    snapshot.queue_by_user = Counter(str(entry.get("user")) for entry in waiters)
+    snapshot.queue_by_user = Counter(entry.user for entry in waiters)
     if not inventory.simulated:
         processes = (gpu_processes or gpu_outside.nvml_processes)()
         snapshot.outside = gpu_outside.find(processes, inventory.slots, {info.id for info in infos}, proc_root)
@@ -153,13 +153,13 @@ def _nvml_usage() -> list[Any]:
     return result
 
 
-def _slots(inventory: Inventory, data: dict[str, Any], usage: dict[str, Any]) -> list[SlotView]:
-    assignments = data.get("assignments") or {}
-    reserved = {slot_id: entry for entry in (data.get("reservations") or {}).values()
-                for slot_id in entry.get("slots", [])}
+def _slots(inventory: Inventory, data: ledger.LedgerDocument, usage: dict[str, Any]) -> list[SlotView]:
+    assignments = data.assignments
+    reserved = data.reserved_by_slot()
     views = []
     for slot in inventory.slots:
-        state, holder = "free", None
+        state = "free"
+        holder: ledger.Assignment | ledger.SlotReservation | None = None
         if slot.id in assignments:
             state, holder = "assigned", assignments[slot.id]
         elif slot.id in reserved:
@@ -167,7 +167,7 @@ def _slots(inventory: Inventory, data: dict[str, Any], usage: dict[str, Any]) ->
         measured = usage.get(slot.uuid)
         utilization = getattr(measured, "utilization", None)
         views.append(SlotView(slot.id, slot.gpu, slot.profile or "full", round(slot.weight, 4), state,
-                              (holder or {}).get("user"), _short((holder or {}).get("container")),
+                              holder.user if holder else None, _short(holder.container if holder else None),
                               getattr(measured, "memory_used", None), getattr(measured, "memory_total", None),
                               None if utilization is None else utilization / 100))
     return views
