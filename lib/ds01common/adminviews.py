@@ -225,7 +225,7 @@ def in_docker_group(user: User, group_name: str = DOCKER_GROUP) -> bool:
     return user.login in group.gr_mem or user.gid == group.gr_gid
 
 
-def add_user_to_docker(name: str, *, actor: str | None, log_dir: StrPath | None = None,
+def add_user_to_docker(name: str, *, actor: str | None, log_dir: StrPath | None,
                        run: Callable[[list[str]], Any] | None = None,
                        group_name: str = DOCKER_GROUP) -> dict[str, Any]:
     """usermod -aG docker USER; returns {"user", "added"} ("added" False if already a member)."""

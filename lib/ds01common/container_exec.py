@@ -58,7 +58,7 @@ def exec_command(user: User, container: ContainerDetails, command: Sequence[str]
 
 
 def run(docker: Any, user: User, name: str, command: Sequence[str], *, state_dir: StrPath,
-        log_dir: StrPath | None = None, config: Any = None) -> int:
+        log_dir: StrPath | None, config: Any = None) -> int:
     """Start the container if needed, run `command` in it; returns the command's exit status."""
     container = containers.start(docker, user, name, log_dir=log_dir, config=config, state_dir=state_dir)
     result = process.run(exec_command(user, container, list(command)), check=False, capture=False)
@@ -66,7 +66,7 @@ def run(docker: Any, user: User, name: str, command: Sequence[str], *, state_dir
 
 
 def shell(docker: Any, user: User, name: str, start: bool = True, *, state_dir: StrPath,
-          log_dir: StrPath | None = None, config: Any = None) -> int:
+          log_dir: StrPath | None, config: Any = None) -> int:
     """An interactive shell (needs a terminal); returns the shell's exit status.
 
     Existence and ownership are checked before the terminal, so someone else's container is

@@ -185,7 +185,7 @@ def deploy(docker: Any, config: Any, user: User, name: str | None, *, state_dir:
 
 # --- start / stop / remove / retire ----------------------------------------------------
 
-def start(docker: Any, user: User, name: str, *, state_dir: StrPath, log_dir: StrPath | None = None,
+def start(docker: Any, user: User, name: str, *, state_dir: StrPath, log_dir: StrPath | None,
           container: ContainerDetails | None = None, config: Any = None, fresh: bool = False) -> ContainerDetails:
     """Start the user's container (a no-op when it runs); `container`: already found by the caller.
 
@@ -312,7 +312,7 @@ def _refuse_vanished(container: ContainerDetails, name: str, config: Any) -> Non
                       + _lost_gpu_advice(name), vanished)
 
 
-def stop(docker: Any, user: User, name: str, timeout: int = 10, log_dir: StrPath | None = None) -> ContainerDetails:
+def stop(docker: Any, user: User, name: str, *, timeout: int = 10, log_dir: StrPath | None) -> ContainerDetails:
     """Stop the user's container (a no-op when it is not running); returns it as it is then."""
     container = find(docker, user, name)
     if container.status not in ("running", "restarting", "paused"):

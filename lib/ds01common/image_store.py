@@ -76,7 +76,7 @@ def build_args(user: User) -> dict[str, str]:
 
 
 def build(docker: Any, config: Any, user: User, project: str, *, no_cache: bool = False,
-          on_output: Callable[[str], None] | None = None, log_dir: StrPath | None = None,
+          on_output: Callable[[str], None] | None = None, log_dir: StrPath | None,
           tag: str = "latest") -> dict[str, Any]:
     """Build ds01-<user>/<project>:<tag> from the project's Dockerfile; returns the image summary.
 
@@ -205,7 +205,7 @@ def image_exists(docker: Any, user: User, project: str, tag: str = "latest") -> 
 
 
 def delete(docker: Any, user: User, project_or_image: str, *, tag: str = "latest",
-           log_dir: StrPath | None = None) -> dict[str, Any]:
+           log_dir: StrPath | None) -> dict[str, Any]:
     """Remove the user's image (the tag); refused while a container uses it. The Dockerfile stays."""
     image, reference = find_image(docker, user, project_or_image, tag)
     users = containers_by_image(docker).get(image.id, [])

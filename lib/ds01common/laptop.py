@@ -100,7 +100,7 @@ def tunnel_line(login: str, host: str, port: int) -> str:
 
 
 def start_jupyter(docker: Any, user: Any, name: str, host: str, *, state_dir: str | Path,
-                  log_dir: str | Path | None = None, config: Any = None,
+                  log_dir: str | Path | None, config: Any = None,
                   token: str | None = None, wait: Callable[[int], bool] = wait_until_answering) -> Jupyter:
     """Start JupyterLab in the user's container `name` (starting the container when stopped)."""
     container = containers.find(docker, user, name)

@@ -43,7 +43,7 @@ def _say(on_step: OnStep | None, step: str, text: str) -> None:
 
 def init(options: ProjectOptions, *, config: Any, user: User, docker: Callable[[], Any] | None = None,
          templates_dir: StrPath | None = None, on_step: OnStep | None = None, on_output: OnOutput | None = None,
-         state_dir: StrPath | None = None, log_dir: StrPath | None = None, gpus: int | None = None,
+         state_dir: StrPath | None = None, log_dir: StrPath | None, gpus: int | None = None,
          cpu_only: bool = False, wait: float | None = None, environment: Mapping[str, str]) -> dict[str, Any]:
     """dir-create -> git-init -> readme-create -> image-create -> (optionally) a container.
 
@@ -88,7 +88,7 @@ def init(options: ProjectOptions, *, config: Any, user: User, docker: Callable[[
 
 def launch(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPath,
            templates_dir: StrPath | None = None, on_output: OnOutput | None = None,
-           on_step: OnStep | None = None, log_dir: StrPath | None = None, gpus: int | None = None,
+           on_step: OnStep | None = None, log_dir: StrPath | None, gpus: int | None = None,
            cpu_only: bool = False, full_gpu: bool = False, wait: float | None = None) -> dict[str, Any]:
     """Build the project's image if it is missing, then start its container (creating it if needed).
 

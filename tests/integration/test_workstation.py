@@ -86,7 +86,7 @@ def test_a_server_inside_answers_on_the_hosts_loopback_port_and_ports_are_unique
 def test_jupyter_on_an_image_without_it_is_one_line_saying_how_to_get_it(world, linux_users):
     user = as_user(linux_users("i12jup"))
     deploy(world, user, "nojup")
-    containers.stop(world["docker"], user, "nojup", timeout=1)
+    containers.stop(world["docker"], user, "nojup", timeout=1, log_dir=world["log"])
     with pytest.raises(NotFound) as raised:
         laptop.start_jupyter(world["docker"], user, "nojup", "gpu1.example.org", state_dir=world["state"],
                              log_dir=world["log"])

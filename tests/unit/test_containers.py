@@ -189,7 +189,7 @@ def test_start_failure_from_lack_of_memory_is_exit_3(world):
     create(world)
     world.engine.fail_start = "cannot allocate memory"
     with pytest.raises(ResourcesUnavailable):
-        containers.start(world.engine, world.alice, "demo", state_dir=world.state)
+        containers.start(world.engine, world.alice, "demo", state_dir=world.state, log_dir=world.log)
 
 
 def test_a_start_refused_because_the_limit_is_below_what_the_container_needs_is_exit_3(world):
@@ -197,7 +197,7 @@ def test_a_start_refused_because_the_limit_is_below_what_the_container_needs_is_
     world.engine.fail_start = ("OCI runtime create failed: runc create failed: unable to start container "
                                   "process: container init was OOM-killed (memory limit too low?): unknown")
     with pytest.raises(ResourcesUnavailable, match="OOM-killed"):
-        containers.start(world.engine, world.alice, "demo", state_dir=world.state)
+        containers.start(world.engine, world.alice, "demo", state_dir=world.state, log_dir=world.log)
 
 
 def test_a_container_that_dies_of_memory_right_after_starting_is_exit_3(world, monkeypatch):
@@ -209,7 +209,7 @@ def test_a_container_that_dies_of_memory_right_after_starting_is_exit_3(world, m
         container.attrs["State"].update(OOMKilled=True, ExitCode=137)
     monkeypatch.setattr(container, "start", start_then_die)
     with pytest.raises(ResourcesUnavailable, match="demo ran out of memory on start"):
-        containers.start(world.engine, world.alice, "demo", state_dir=world.state)
+        containers.start(world.engine, world.alice, "demo", state_dir=world.state, log_dir=world.log)
 
 
 def test_deploy_starts_the_container_it_created_without_looking_it_up_again(world):
@@ -222,9 +222,9 @@ def test_deploy_starts_the_container_it_created_without_looking_it_up_again(worl
 
 def test_stop_waits_the_given_seconds_and_leaves_a_stopped_container_alone(world):
     create(world)
-    containers.start(world.engine, world.alice, "demo", state_dir=world.state)
-    containers.stop(world.engine, world.alice, "demo", timeout=3)
-    containers.stop(world.engine, world.alice, "demo", timeout=5)
+    containers.start(world.engine, world.alice, "demo", state_dir=world.state, log_dir=world.log)
+    containers.stop(world.engine, world.alice, "demo", timeout=3, log_dir=world.log)
+    containers.stop(world.engine, world.alice, "demo", timeout=5, log_dir=world.log)
     assert world.engine.stop_timeouts == [3]
 
 
@@ -239,7 +239,7 @@ def test_a_deploy_that_cannot_start_leaves_nothing_behind(world):
 
 def test_a_running_container_is_removed_only_with_force(world):
     create(world)
-    containers.start(world.engine, world.alice, "demo", state_dir=world.state)
+    containers.start(world.engine, world.alice, "demo", state_dir=world.state, log_dir=world.log)
     arguments = dict(state_dir=world.state, log_dir=world.log)
     with pytest.raises(Ds01Error, match="--force"):
         containers.remove(world.engine, world.alice, "demo", **arguments)
@@ -249,7 +249,7 @@ def test_a_running_container_is_removed_only_with_force(world):
 
 def test_retire_saves_changes_frees_the_gpu_and_keeps_the_workspace(world):
     create(world)
-    containers.start(world.engine, world.alice, "demo", state_dir=world.state)
+    containers.start(world.engine, world.alice, "demo", state_dir=world.state, log_dir=world.log)
     workspace = world.workspaces / "demo"
     (workspace / "notes.txt").write_text("keep me")
     result = containers.retire(world.engine, world.config, world.alice, "demo", save_changes=True,
@@ -263,7 +263,7 @@ def test_retire_saves_changes_frees_the_gpu_and_keeps_the_workspace(world):
 def test_cleanup_removes_only_stopped_containers_and_frees_their_slots(world):
     create(world, name="old")
     create(world, name="live", cpu_only=True)
-    containers.start(world.engine, world.alice, "live", state_dir=world.state)
+    containers.start(world.engine, world.alice, "live", state_dir=world.state, log_dir=world.log)
     arguments = dict(state_dir=world.state, log_dir=world.log)
     assert [item["name"] for item in containers.cleanup(world.engine, world.alice, dry_run=True,
                                                         **arguments)] == ["old"]

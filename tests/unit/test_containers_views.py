@@ -78,7 +78,7 @@ def test_a_shell_without_a_terminal_is_a_usage_error_and_starts_nothing(monkeypa
     engine = FakeEngine()
     engine.add("demo._.1500", labels("alice", "demo", 1500), status="exited")
     with pytest.raises(UsageError, match="container-run demo -- CMD"):
-        container_exec.shell(engine, ALICE, "demo", state_dir=tmp_path)
+        container_exec.shell(engine, ALICE, "demo", state_dir=tmp_path, log_dir=None)
     assert engine.calls["start"] == 0
 
 
@@ -88,7 +88,7 @@ def test_a_shell_in_someone_elses_container_is_refused_before_the_terminal_is_as
     engine.add("theirs._.1600", labels("bob", "theirs", 1600))
     from ds01common.errors import PermissionDenied
     with pytest.raises(PermissionDenied, match="theirs._.1600 belongs to bob"):
-        container_exec.shell(engine, ALICE, "theirs._.1600", start=False, state_dir=tmp_path)
+        container_exec.shell(engine, ALICE, "theirs._.1600", start=False, state_dir=tmp_path, log_dir=None)
 
 
 def test_attach_refuses_a_stopped_container_without_starting_it(monkeypatch, tmp_path):
@@ -97,7 +97,7 @@ def test_attach_refuses_a_stopped_container_without_starting_it(monkeypatch, tmp
     engine.add("demo._.1500", labels("alice", "demo", 1500), status="exited")
     from ds01common.errors import Ds01Error
     with pytest.raises(Ds01Error, match="demo is not running: use `container-run demo`"):
-        container_exec.shell(engine, ALICE, "demo", start=False, state_dir=tmp_path)
+        container_exec.shell(engine, ALICE, "demo", start=False, state_dir=tmp_path, log_dir=None)
     assert engine.calls["start"] == 0
 
 

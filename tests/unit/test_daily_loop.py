@@ -76,7 +76,7 @@ def test_a_container_whose_slot_vanished_refuses_to_start_naming_it_and_wait_rec
     world.reconfigure({"gpus": {"simulate": [WHOLE_GPU]}})  # GPU 1 gone: only slot "0" is left
     with pytest.raises(containers.GpuLost, match="GPU slot 1:0, which is no longer on this host") as caught:
         containers.start(world.engine, world.alice, "old", config=world.config,
-                         state_dir=world.state)
+                         state_dir=world.state, log_dir=world.log)
     assert caught.value.exit_code == 3 and "container-start old --wait" in str(caught.value)
     again = containers.restart_on_new_gpu(world.engine, world.config, world.alice, "old", wait=5,
                                           state_dir=world.state, log_dir=world.log)

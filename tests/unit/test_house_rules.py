@@ -25,8 +25,7 @@ ENVIRONMENT_BOUNDARY = {
     # `make install`'s help renderer sets COLUMNS, the width argparse wraps at, around each --help.
     "commands/rendered_help.py": {"capture_help"},
     # DOCKER_HOST, read as the docker SDK's from_env reads it, in the one module that talks to the engine.
-    "dockerapi/client.py": {"engine_address", "_engine_address"},
-    "dockerapi.py": {"_engine_address"},
+    "dockerapi/client.py": {"engine_address"},
 }
 ENVIRONMENT_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
 # Who may call cli.process_environment(): the Context and `run` (cli.py), and `launch`, which hands
