@@ -247,7 +247,7 @@ class Context:
     @functools.cached_property
     def docker(self) -> Any:
         from . import dockerapi
-        return dockerapi.LazyClient()
+        return dockerapi.LazyClient(environment=self.environment)
 
     @functools.cached_property
     def clock(self) -> Clock:

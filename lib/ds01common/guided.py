@@ -26,15 +26,17 @@ USER_SETUP_INSTEAD = ("ssh-setup, then project-init NAME [--template T] [--packa
 
 def ask_project(options: ProjectOptions, config: Any, *, given: Iterable[str] = (),
                 templates_dir: StrPath | None = None, flags: str = PROJECT_FLAGS,
-                workspace: StrPath | None = None) -> ProjectOptions:
-    """Fill the ProjectOptions fields that no flag set (`given` names the ones that were set)."""
+                workspace: StrPath) -> ProjectOptions:
+    """Fill the ProjectOptions fields that no flag set (`given` names the ones that were set).
+    `workspace`: the acting user's workspace root (config.workspace_dir of their home; not `~`
+    of whoever runs the process, which under sudo is root)."""
     prompts.require_terminal(f"{flags} instead of --guided")
     if not options.name:
         prompts.explain("A project is a folder in your workspace with its own environment (a Docker image).\n"
-                        f"It lives in {workspace or config.workspace_root}/<name> and is kept when containers go.")
+                        f"It lives in {workspace}/<name> and is kept when containers go.")
         options.name = prompts.text("Project name (lowercase letters, digits, - and _):", flags,
                                     validate=check_project_name).strip()
-    existing = Path(workspace or config.workspace_root).expanduser() / options.name / "Dockerfile"
+    existing = Path(workspace) / options.name / "Dockerfile"
     if existing.is_file() and not getattr(options, "regenerate", False):
         # The Dockerfile is used as it is: a template or package answer would be ignored.
         prompts.explain(f"{options.name} already has a Dockerfile ({existing}); it is used as it is. "

@@ -34,3 +34,10 @@ def test_the_context_reads_the_environment_once_unless_it_is_given_one(monkeypat
     monkeypatch.setenv("DS01_TEST_VARIABLE", "after")
     assert context.environment["DS01_TEST_VARIABLE"] == "before"
     assert cli.Context(environment={"PATH": "/bin"}).environment == {"PATH": "/bin"}
+
+
+def test_the_contexts_engine_is_where_its_environment_says():
+    assert cli.Context(environment={"DOCKER_HOST": "unix:///run/lab/docker.sock"}).docker.raw_socket() == \
+        "/run/lab/docker.sock"
+    assert cli.Context(environment={}).docker.raw_socket() == "/var/run/docker.sock"
+    assert cli.Context(environment={"DOCKER_HOST": "tcp://10.0.0.5:2376"}).docker.raw_socket() is None

@@ -24,7 +24,7 @@ ENVIRONMENT_BOUNDARY = {
     "commands/__init__.py": {"launch"},
     # `make install`'s help renderer sets COLUMNS, the width argparse wraps at, around each --help.
     "commands/rendered_help.py": {"capture_help"},
-    # DOCKER_HOST, read as the docker SDK's from_env reads it, in the one module that talks to the engine.
+    # DOCKER_HOST when no environment is given (the Context gives its own), as the docker SDK reads it.
     "dockerapi/client.py": {"engine_address"},
 }
 ENVIRONMENT_NAMES = {"environ", "environb", "getenv", "getenvb", "putenv", "unsetenv"}
@@ -50,6 +50,11 @@ def _uses(tree, wanted):
 
 
 def _reads_environment(node):
+    # ~ is the HOME of whoever runs the process (under sudo, root's): the acting user's is user.home.
+    if isinstance(node, ast.Attribute) and node.attr == "expanduser":
+        return True
+    if isinstance(node, ast.Attribute) and node.attr == "home":
+        return isinstance(node.value, ast.Name) and node.value.id == "Path"
     if isinstance(node, ast.Attribute) and node.attr in ENVIRONMENT_NAMES:
         return isinstance(node.value, ast.Name) and node.value.id == "os"
     if isinstance(node, ast.ImportFrom) and node.module == "os":
@@ -86,5 +91,6 @@ def test_commands_take_the_environment_from_their_context_not_from_the_process()
 
 def test_the_guard_sees_a_hidden_environment_read():
     planted = ast.parse("import os\ndef helper():\n    return os.environ.get('HOME')\n"
-                        "from os import getenv\n")
-    assert _uses(planted, _reads_environment) == [(3, "helper"), (4, "")]
+                        "from os import getenv\n"
+                        "def mine(path):\n    return path.expanduser()\n")
+    assert _uses(planted, _reads_environment) == [(3, "helper"), (4, ""), (6, "mine")]

@@ -55,7 +55,7 @@ def test_end_of_input_in_a_question_is_a_keyboard_interrupt():
                 prompts.text("Name:", "--name")
 
 
-def test_guided_project_questions_fill_the_same_options_as_the_flags(keys, config):
+def test_guided_project_questions_fill_the_same_options_as_the_flags(keys, config, tmp_path):
     # name (with one invalid try), template: custom is the 5th choice, packages, git, build, deploy
     keys.send_text("Bad Name" + ENTER)
     keys.send_text("\x7f" * 8 + "thesis" + ENTER)
@@ -64,15 +64,15 @@ def test_guided_project_questions_fill_the_same_options_as_the_flags(keys, confi
     keys.send_text("n")
     keys.send_text("y")
     keys.send_text("y")
-    options = guided.ask_project(ProjectOptions(), config)
+    options = guided.ask_project(ProjectOptions(), config, workspace=tmp_path)
     assert options == ProjectOptions(name="thesis", template="custom", packages=["wandb", "einops==0.8.0"],
                                      git=False, build=True, deploy=True)
 
 
-def test_options_given_as_flags_are_not_asked_again(keys, config):
+def test_options_given_as_flags_are_not_asked_again(keys, config, tmp_path):
     keys.send_text("n")  # only "build now?" is left to ask; deploy is not asked without a build
     options = ProjectOptions(name="demo", template="rl", packages=[], git=False)
-    guided.ask_project(options, config, given={"template", "packages", "git", "deploy"})
+    guided.ask_project(options, config, given={"template", "packages", "git", "deploy"}, workspace=tmp_path)
     assert options == ProjectOptions(name="demo", template="rl", packages=[], git=False, build=False)
 
 

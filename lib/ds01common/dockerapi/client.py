@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from ..errors import DockerUnavailable, Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable
 
@@ -22,9 +22,10 @@ DEFAULT_TIMEOUT = 120
 _ENGINE_HTTP = "ds01common.engine_http"
 
 
-def engine_address() -> str:
-    """Where the engine listens: DOCKER_HOST as the docker CLI and SDK read it, else the local socket."""
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+def engine_address(environment: Mapping[str, str] | None = None) -> str:
+    """Where the engine listens: DOCKER_HOST as the docker CLI and SDK read it, else the local socket.
+    `environment`: the command's (context.environment); None: this process's, as the SDK reads it."""
+    return (os.environ if environment is None else environment).get("DOCKER_HOST") or "unix:///var/run/docker.sock"
 
 
 def _is_socket_permission_problem(error: BaseException) -> bool:
@@ -32,23 +33,23 @@ def _is_socket_permission_problem(error: BaseException) -> bool:
     return isinstance(error, PermissionError) or "Permission denied" in text or "EACCES" in text
 
 
-def connect(timeout: int = DEFAULT_TIMEOUT) -> docker.DockerClient:
-    """A docker client that has answered a ping."""
+def connect(timeout: int = DEFAULT_TIMEOUT, environment: Mapping[str, str] | None = None) -> docker.DockerClient:
+    """A docker client that has answered a ping (DOCKER_HOST and the like from `environment`)."""
     try:
         import docker
     except ImportError:
         raise Ds01Error("the docker Python package is missing; run `make install`") from None
     try:
-        client = docker.from_env(timeout=timeout)
+        client = docker.from_env(timeout=timeout, environment=environment)
         client.ping()
         return client
     except Exception as error:  # the SDK raises DockerException, requests and OS errors alike
-        raise connection_error(error) from None
+        raise connection_error(error, environment) from None
 
 
-def connection_error(error: BaseException) -> Ds01Error:
+def connection_error(error: BaseException, environment: Mapping[str, str] | None = None) -> Ds01Error:
     """The one-line error for an engine that could not be reached (or not by this user)."""
-    address = engine_address()
+    address = engine_address(environment)
     if _is_socket_permission_problem(error):
         return PermissionDenied(
             f"permission denied on the Docker socket {address}: ask an admin to run "

@@ -24,9 +24,10 @@ class LazyClient:
     kill, remove) go straight over the unix socket instead; anything else connects the real
     client (with its ping and one-line errors) and is passed through to it."""
 
-    def __init__(self, timeout: int = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, timeout: int = DEFAULT_TIMEOUT, environment: Mapping[str, str] | None = None) -> None:
         self._timeout = timeout
         self._client: docker.DockerClient | None = None
+        self.environment = environment  # the command's, for DOCKER_HOST (None: this process's)
 
     @property
     def connected(self) -> bool:
@@ -34,7 +35,7 @@ class LazyClient:
 
     def real(self) -> docker.DockerClient:
         if self._client is None:
-            self._client = connect(self._timeout)
+            self._client = connect(self._timeout, self.environment)
         return self._client
 
     @property
@@ -51,7 +52,7 @@ class LazyClient:
 
     def raw_socket(self) -> str | None:
         """The unix socket to speak HTTP on directly, while no SDK client was needed (None: use it)."""
-        address = engine_address()
+        address = engine_address(self.environment)
         return address[len("unix://"):] if self._client is None and address.startswith("unix://") else None
 
     def info(self) -> dict[str, Any]:
@@ -76,10 +77,11 @@ class _LazyContainers:
 
     def list(self, all: bool = False, filters: Mapping[str, Any] | None = None, sparse: bool = False,  # noqa: A002
              **options: Any) -> list[Any]:
-        if sparse and not options and not self._owner.connected and engine_address().startswith("unix://"):
+        address = engine_address(self._owner.environment)
+        if sparse and not options and not self._owner.connected and address.startswith("unix://"):
             normal = {key: [value] if isinstance(value, str) else list(value)
                       for key, value in (filters or {}).items()}
-            found = unix_get_json(engine_address()[len("unix://"):], "/containers/json",
+            found = unix_get_json(address[len("unix://"):], "/containers/json",
                                   {"all": "1" if all else "0", "filters": normal})
             return [ListedContainer(item) for item in found]
         return self._owner.real().containers.list(all=all, filters=dict(filters) if filters else None,
