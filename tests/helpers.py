@@ -109,13 +109,9 @@ def need_tool(name):
     missing here, a failure under `make test` (DS01_REQUIRE_DOCKER=1), where prepare.sh has run."""
     import shutil
 
-    import pytest
-
     path = shutil.which(name)
     if path is None:
-        if os.environ.get("DS01_REQUIRE_DOCKER") == "1":
-            pytest.fail(f"{name} is missing: tests/prepare.sh installs it")
-        pytest.skip(f"{name} is not installed (tests/prepare.sh installs it)")
+        missing(f"{name} is not installed (tests/prepare.sh installs it)")
     return path
 
 

@@ -21,8 +21,9 @@ from .errors import Ds01Error, PermissionDenied
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command (and --help) would pay for
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
-    from typing import Any
+    from collections.abc import Mapping
+
+    from .config import Config
 
 LOCKED = "ds01-only"
 SUDO = "/usr/bin/sudo"
@@ -56,15 +57,10 @@ def configured_access(config_path: Path | None = None) -> str:
     return str(_load_config(path).setting("access"))
 
 
-def _load_config(path: Path) -> Any:
+def _load_config(path: Path) -> Config:
     from . import config
 
-    load: Callable[[Path], Any] = config.load  # untyped module
-    return load(path)
-
-
-def users_group(config_path: Path | None = None) -> str:
-    return str(_load_config(config_path or paths.config_path()).setting("users_group"))
+    return config.load(path)
 
 
 def scrubbed_environment(environ: Mapping[str, str]) -> dict[str, str]:
@@ -117,9 +113,10 @@ def enter(name: str, argv: list[str], environ: Mapping[str, str]) -> None:
         return
     if name in USER_SIDE or configured_access() != LOCKED:
         return
-    if _admin_tier(name) and name not in ADMIN_TIER_FOR_USERS and not _caller_is_admin():
+    config = _load_config(paths.config_path())  # once: admin_group and users_group both come from it
+    if _admin_tier(name) and name not in ADMIN_TIER_FOR_USERS and not _caller_is_admin(config):
         return  # runs as the user, with the user's rights: refused or harmless
-    group = users_group()
+    group = str(config.setting("users_group"))
     if not _in_group(group):
         raise PermissionDenied(f"permission denied: DS01 on this server is for members of {group}; "
                                f"ask an admin to run `add-user {_login()}`")
@@ -142,11 +139,10 @@ def _admin_tier(name: str) -> bool:
         return False
 
 
-def _caller_is_admin() -> bool:
+def _caller_is_admin(config: Config) -> bool:
     from . import identity
 
-    is_admin: Callable[..., bool] = identity.is_admin
-    return is_admin(identity.current_user(), str(_load_config(paths.config_path()).setting("admin_group")))
+    return identity.is_admin(identity.current_user(), str(config.setting("admin_group")))
 
 
 def _login() -> str:

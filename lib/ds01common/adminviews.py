@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 from . import activity, events, identity, lifecycle
 from . import labels as label
-from .errors import Ds01Error, UsageError
+from .errors import UsageError
 from .names import short_name
 from .units import format_duration, parse_duration
 
 if TYPE_CHECKING:
     from .identity import User
-    from .records import Limits, StrPath
+    from .records import StrPath
 
 Document = dict[str, Any]
 Row = tuple[Any, ...]
@@ -37,6 +37,8 @@ def status(docker: Any, config: Any, *, state_dir: StrPath, log_dir: StrPath,
     """Everything gpu-status shows (same keys: gpus, slots, users, queue, reason) and more:
     `containers` (every DS01 container with its idle time from the last cleanup pass),
     `unknown_slots`, `problems`, `simulated`, and each user's group."""
+    from .allocator_admin import limits_of, user_usage  # the quota views gpu-status shows too
+
     if allocator_status is None:
         from . import allocator
         allocator_status = allocator.status(docker, config, state_dir=state_dir, log_dir=log_dir)
@@ -60,46 +62,16 @@ def status(docker: Any, config: Any, *, state_dir: StrPath, log_dir: StrPath,
             "gpus": label.slot_ids(labels),
             # As of the last cleanup pass, which measured it at `last_checked`.
             "idle_seconds": entry.get("idle_seconds") if running else None,
-            "idle_timeout": _limits(config, owner, lookup).idle_timeout,
+            "idle_timeout": limits_of(config, owner, lookup).idle_timeout,
             "cpu_percent": entry.get("cpu_percent") if running else None,
             "last_checked": activity.iso(entry.get("measured_at")) if running else None,
         })
     containers.sort(key=lambda item: (item["user"], item["name"]))
     return {"gpus": gpu.get("gpus") or [], "slots": slots, "unknown_slots": gpu.get("unknown_slots") or [],
-            "users": _usage(slots + (gpu.get("unknown_slots") or []), counts, config, lookup),
+            "users": user_usage(slots + (gpu.get("unknown_slots") or []), counts, config, lookup),
             "queue": gpu.get("queue") or [], "reason": gpu.get("reason"), "problems": gpu.get("problems") or [],
             "simulated": bool(gpu.get("simulated")), "containers": containers,
             "outside_processes": gpu.get("outside_processes") or []}
-
-
-def _usage(slot_rows_: list[dict[str, Any]], container_counts: dict[str, int], config: Any,
-           lookup: Lookup) -> list[dict[str, Any]]:
-    """Per user, like gpu-status: slots and GPU-equivalents held, containers, each against the quota."""
-    held: dict[str, list[float]] = {}
-    for row in slot_rows_:
-        if row.get("user"):
-            entry = held.setdefault(row["user"], [0, 0.0])
-            entry[0] += 1
-            entry[1] += float(row.get("weight") or 0)
-    users = []
-    for user in sorted(set(held) | set(container_counts)):
-        limits = _limits(config, user, lookup)
-        count, weight = held.get(user, (0, 0.0))
-        users.append({"user": user, "group": limits.group, "slots": count,
-                      "max_slots": limits.max_mig_instances, "weight": round(weight, 4),
-                      "max_weight": limits.max_gpu_equivalents,
-                      "containers": container_counts.get(user, 0),
-                      "max_containers": limits.max_containers_per_user})
-    return users
-
-
-def _limits(config: Any, sanitised: str, lookup: Lookup) -> Limits:
-    try:
-        login = lookup(sanitised).login
-    except Ds01Error:
-        login = sanitised
-    limits: Limits = config.limits_for(login)
-    return limits
 
 
 def _quota(used: float, maximum: float | None) -> str:
@@ -191,11 +163,6 @@ def filter_events(entries: Iterable[events.Event], user: str | None = None, sinc
                 continue
         chosen.append(entry)
     return chosen
-
-
-def read_events(log_dir: StrPath, user: str | None = None, since: float | None = None,
-                event: str | None = None) -> list[events.Event]:
-    return filter_events(events.read(log_dir), user, since, event)
 
 
 def event_rows(entries: Iterable[events.Event]) -> list[Row]:

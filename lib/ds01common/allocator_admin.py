@@ -19,9 +19,11 @@ from .units import iso_utc
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
-    from .records import StrPath
+    from .identity import User
+    from .records import Limits, StrPath
 
     Document = dict[str, Any]  # the status document (see `status`)
 
@@ -87,28 +89,42 @@ def _since(entry: gpuqueue.QueueEntry) -> str | None:
 def usage(document: Document, config: Any) -> list[dict[str, Any]]:
     """Per user: slots and GPU-equivalents held against their quota (for gpu-status)."""
     from .identity import lookup_user
-    per_user: dict[str, dict[str, Any]] = {}
-    for row in document["slots"] + document["unknown_slots"]:
+    # A hand-made container without a ds01.user label counts for nobody.
+    counts = {user: count for user, count in document.get("containers_per_user", {}).items() if user}
+    return [{key: value for key, value in row.items() if key != "group"}
+            for row in user_usage(document["slots"] + document["unknown_slots"], counts, config, lookup_user)]
+
+
+def user_usage(slot_rows: list[dict[str, Any]], container_counts: dict[str, int], config: Any,
+               lookup: Callable[[str], User]) -> list[dict[str, Any]]:
+    """Per user holding a slot (status rows) or a container: slots and GPU-equivalents held, containers,
+    each against the quota, and the user's group; gpu-status and ds01-status show these."""
+    held: dict[str, list[float]] = {}
+    for row in slot_rows:
         if row.get("user"):
-            entry = per_user.setdefault(row["user"], {"slots": 0, "weight": 0.0})
-            entry["slots"] += 1
-            entry["weight"] += float(row.get("weight") or 0)
-    for user, containers in document.get("containers_per_user", {}).items():
-        if not user:
-            continue  # a hand-made container without a ds01.user label
-        per_user.setdefault(user, {"slots": 0, "weight": 0.0})["containers"] = containers
-    rows = []
-    for user, entry in sorted(per_user.items()):
-        try:
-            login = lookup_user(user).login
-        except Ds01Error:
-            login = user
-        limits = config.limits_for(login)
-        rows.append({"user": user, "slots": entry["slots"], "max_slots": limits.max_mig_instances,
-                     "weight": round(entry["weight"], 4), "max_weight": limits.max_gpu_equivalents,
-                     "containers": entry.get("containers", 0),
-                     "max_containers": limits.max_containers_per_user})
-    return rows
+            entry = held.setdefault(row["user"], [0, 0.0])
+            entry[0] += 1
+            entry[1] += float(row.get("weight") or 0)
+    users = []
+    for user in sorted(set(held) | set(container_counts)):
+        limits = limits_of(config, user, lookup)
+        count, weight = held.get(user, (0, 0.0))
+        users.append({"user": user, "group": limits.group, "slots": count,
+                      "max_slots": limits.max_mig_instances, "weight": round(weight, 4),
+                      "max_weight": limits.max_gpu_equivalents,
+                      "containers": container_counts.get(user, 0),
+                      "max_containers": limits.max_containers_per_user})
+    return users
+
+
+def limits_of(config: Any, sanitised: str, lookup: Callable[[str], User]) -> Limits:
+    """The quota of the user named `sanitised` (as labels and the ledger spell it), by their login."""
+    try:
+        login = lookup(sanitised).login
+    except Ds01Error:
+        login = sanitised
+    limits: Limits = config.limits_for(login)
+    return limits
 
 
 def reconcile(docker: Any, config: Any, *, state_dir: StrPath,

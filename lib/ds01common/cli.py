@@ -24,8 +24,6 @@ if TYPE_CHECKING:  # types only: a command must not pay for these imports at sta
     from .identity import User
     from .inventory import Inventory
 
-HELP_ONLY = (["-h"], ["--help"])  # argv that prints the help text and nothing else
-
 
 def program_name() -> str:
     return os.path.basename(sys.argv[0]) or "ds01"
@@ -181,10 +179,10 @@ GUIDED_CHOICES = Argument("--guided", action="store_true", help="explain and ask
 GUIDED_STEPS = Argument("--guided", action="store_true", help="explain and ask about each step")
 
 
-def exclusive(*arguments: Argument) -> Callable[[argparse.ArgumentParser], None]:
-    """`arguments` as a mutually exclusive group: at most one of them may be given."""
+def exclusive(*arguments: Argument, required: bool = False) -> Callable[[argparse.ArgumentParser], None]:
+    """`arguments` as a mutually exclusive group: at most one of them (with `required`, exactly one)."""
     def add(parser_: argparse.ArgumentParser) -> None:
-        group = parser_.add_mutually_exclusive_group()
+        group = parser_.add_mutually_exclusive_group(required=required)
         for add_one in arguments:
             add_one(group)
     return add

@@ -6,8 +6,12 @@ Kept apart from config.py so the single-server path pays one dict lookup for it,
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .records import Limits
 
 
 @dataclass(frozen=True)
@@ -47,3 +51,19 @@ def gpu_type_for(cluster: ClusterSettings | None, full_gpu: bool) -> str | None:
     if cluster is None:
         return None
     return cluster.full_gpu_type if full_gpu else cluster.mig_type
+
+
+@dataclass(frozen=True)
+class JobSize:
+    """A user's per-container limits in the whole units Slurm takes (CPUs, MiB, minutes), rounded
+    up; None where the limit is unlimited. The job request and the QoS both ask for these."""
+
+    cpus: int | None
+    memory_mb: int | None
+    minutes: int | None
+
+
+def job_size(limits: Limits) -> JobSize:
+    return JobSize(cpus=math.ceil(limits.max_cpus) if limits.max_cpus else None,
+                   memory_mb=math.ceil(limits.memory / 2**20) if limits.memory else None,
+                   minutes=math.ceil(limits.max_runtime / 60) if limits.max_runtime else None)

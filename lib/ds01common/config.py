@@ -53,18 +53,19 @@ class Config:
         self.raw = raw
         self.path = Path(path)
 
+    # A default is written as the file would say it ("256m", "1h"), so it is parsed like a value
+    # from the file: once, here (parsing a parsed value again would read 3600 seconds as hours).
     def setting(self, path: str) -> Any:
         """The parsed value of a non-layered key ("images.base", "admin_group"), or its default."""
         section_name, _, name = path.rpartition(".")
         container = (self.raw.get(section_name) or {}) if section_name else self.raw
         spec = section(section_name)[name]
-        return spec.parse(container[name]) if name in container else spec.default
+        return spec.parse(container[name] if name in container else spec.default)
 
     def section(self, name: str) -> dict[str, Any]:
         """{key: parsed value} of a whole top-level section, defaults filled in."""
         given = self.raw.get(name) or {}
-        return {key: (spec.parse(given[key]) if key in given else spec.default)
-                for key, spec in section(name).items()}
+        return {key: spec.parse(given[key] if key in given else spec.default) for key, spec in section(name).items()}
 
     @property
     def default_group(self) -> str | None:
@@ -119,14 +120,7 @@ class Config:
 
     @property
     def lifecycle(self) -> dict[str, Any]:
-        merged = self.section("lifecycle")
-        given = self.raw.get("lifecycle") or {}
-        # Defaults are written as the file would say them ("256m", "1h"); parse those too. A value
-        # from the file is parsed already: parsing it twice would read 3600 seconds as hours.
-        for key in ("gpu_idle_memory", "never_started_timeout", "keep_alive_max"):
-            if key not in given:
-                merged[key] = section("lifecycle")[key].parse(merged[key])
-        return merged
+        return self.section("lifecycle")
 
     @property
     def slices(self) -> dict[str, Any]:

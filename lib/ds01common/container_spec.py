@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from .allocator import GpuRequest
     from .identity import User
-    from .records import Limits, StrPath
+    from .records import ImageDetails, Limits, StrPath
 
 CONTAINER_WORKSPACE = "/workspace"
 CONTAINER_DATA = "/data"
@@ -31,41 +31,43 @@ CONTAINER_MODELS = "/models"  # AIME's `mlc create -m DIR`: a models directory
 KEEP_ALIVE = ["/bin/sh", "-c", "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done"]
 
 
-def resolve_image(docker: Any, user: User, name: str, image: str | None = None) -> str:
-    """The image to run: `image`, else ds01-<user>/<name>:latest, else an error saying how to build one."""
-    if image:
-        if dockerapi.inspect_image(docker, image, f"image {image}") is None:
-            try:
-                dockerapi.pull_image(docker, image, f"image {image}")
-            except Ds01Error as error:
-                raise NotFound(f"image {image} is not on this server and could not be pulled "
-                               f"({error}); see `image-list`") from None
-        return image
-    own = names.image_name(user.name, name, uid=user.uid)
-    if dockerapi.inspect_image(docker, own, f"image {own}") is None:
-        raise NotFound(f"no image for {name}: build one with `image-create {name}`, or pass --image IMAGE")
-    return own
+def pull_if_missing(docker: Any, image: str) -> ImageDetails | None:
+    """The image `image` as inspected here, pulled first when it is not here (NotFound, saying
+    how to find one, when it cannot be pulled)."""
+    found = dockerapi.inspect_image(docker, image, f"image {image}")
+    if found is None:
+        try:
+            dockerapi.pull_image(docker, image, f"image {image}")
+        except Ds01Error as error:
+            raise NotFound(f"image {image} is not on this server and could not be pulled "
+                           f"({error}); see `image-list`") from None
+        found = dockerapi.inspect_image(docker, image, f"image {image}")
+    return found
 
 
 def choose_image(docker: Any, config: Any, user: Any, name: str, image: str | None = None,
-                 project: str | None = None, use_default: bool = False) -> tuple[str, str | None]:
-    """(image, notice): --image (another user's DS01 image is exit 4), else the project's own image
-    (`project`, else `name`), else with `use_default` the config's images.default, saying so."""
+                 project: str | None = None, use_default: bool = False) -> tuple[str, str | None, ImageDetails | None]:
+    """(image, notice, its inspect): --image (another user's DS01 image is exit 4), else the
+    project's own image (`project`, else `name`), else with `use_default` the config's
+    images.default, saying so. The inspect is the one the choice made, so the caller need not
+    look the image up again."""
     if image:
         from .security import check_image
 
         check_image(docker, config, user, image)  # own, configured or images.allowed only (exit 4)
-        return resolve_image(docker, user, name, image), None
+        return image, None, pull_if_missing(docker, image)
     own_project = project or name
     own = names.image_name(user.name, own_project, uid=user.uid)
-    if dockerapi.inspect_image(docker, own, f"image {own}") is not None:
-        return own, None
+    found = dockerapi.inspect_image(docker, own, f"image {own}")
+    if found is not None:
+        return own, None, found
     if not use_default:
-        return resolve_image(docker, user, own_project), None
+        raise NotFound(f"no image for {own_project}: build one with `image-create {own_project}`, "
+                       "or pass --image IMAGE")
     fallback = config.default_image
-    return resolve_image(docker, user, name, fallback), (
-        f"{own_project} has no image of its own ({own}): running the default image {fallback} "
-        f"(images.default); `image-create {own_project}` builds one for the project")
+    return fallback, (f"{own_project} has no image of its own ({own}): running the default image {fallback} "
+                      f"(images.default); `image-create {own_project}` builds one for the project"), \
+        pull_if_missing(docker, fallback)
 
 
 def name_from_image(user: Any, image: str | None) -> str:

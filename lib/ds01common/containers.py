@@ -118,7 +118,8 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
     request = spec.gpu_request(gpus, cpu_only, full_gpu, wait)
     if project is not None and workspace is None:
         workspace = str(spec.project_workspace(config, user, project))
-    chosen_image, image_notice = spec.choose_image(docker, config, user, name, image, project, default_image)
+    chosen_image, image_notice, image_details = spec.choose_image(docker, config, user, name, image, project,
+                                                                  default_image)
     if data_dir is not None and not Path(data_dir).is_dir():
         raise NotFound(f"data directory {data_dir} does not exist")
     from .security import mount_source
@@ -126,8 +127,7 @@ def _create(docker: Any, config: Any, user: User, name: str, *, image: str | Non
     for extra_mount, what in ((data_dir, "data directory"), (models_dir, "models directory")):
         if extra_mount is not None:
             mount_source(config, user, extra_mount, what, shared=True)  # data roots allowed, see security.py
-    view = inside.for_image(chosen_image, inside.image_labels(
-        dockerapi.inspect_image(docker, chosen_image, f"image {chosen_image}")))
+    view = inside.for_image(chosen_image, inside.image_labels(image_details))
     with allocator.reserve(docker, config, user, limits, docker_container_name, request,
                            state_dir=state_dir, log_dir=log_dir, clock=clock or SYSTEM) as allocation:
         # Made only once the reservation stands: a create refused by quota leaves nothing behind.

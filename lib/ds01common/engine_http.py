@@ -18,7 +18,7 @@ import urllib.parse
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
     from typing import Any
 
 DEFAULT_TIMEOUT = 120
@@ -194,23 +194,11 @@ def create_body(options: Mapping[str, Any]) -> dict[str, Any] | None:
 # --- an SDK-shaped image ------------------------------------------------------------------
 
 class Image:
-    """An image as the SDK's Image (what dockerapi's image lookups read): id, short_id, tags,
-    labels, attrs; any other attribute is the real SDK Image's (`fallback(id)` fetches it)."""
+    """An image as the SDK's Image, as far as dockerapi's image lookups read one: id, short_id,
+    tags, labels, attrs (they turn it into a records.ImageDetails at once)."""
 
-    def __init__(self, attrs: dict[str, Any], fallback: Callable[[str], Any]) -> None:
+    def __init__(self, attrs: dict[str, Any]) -> None:
         self.attrs = attrs
-        self._fallback = fallback
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return getattr(self._fallback(self.id), name)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Image) and other.id == self.id
-
-    def __hash__(self) -> int:
-        return hash(self.id)
 
     @property
     def id(self) -> str:

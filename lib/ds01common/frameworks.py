@@ -122,10 +122,10 @@ def with_base_image(dockerfile_text: str, image: str) -> str:
 def set_dockerfile_base(path: Path, image: str, user: Any) -> bool:
     """Point an existing Dockerfile's FROM at `image`, keeping the rest of the blueprint (and the
     old file as Dockerfile.previous); False when it already names `image`."""
-    from .security import read_as_user
+    from .images import project_text
     from .userfiles import write_text
 
-    text = read_as_user(user, path).decode("utf-8", errors="replace")  # as the user: never through their link
+    text = project_text(user, path)  # as the user: never through their link
     changed = with_base_image(text, image)
     if changed == text:
         return False

@@ -37,7 +37,7 @@ def ask_project(options: ProjectOptions, config: Any, *, given: Iterable[str] = 
         options.name = prompts.text("Project name (lowercase letters, digits, - and _):", flags,
                                     validate=check_project_name).strip()
     existing = Path(workspace) / options.name / "Dockerfile"
-    if existing.is_file() and not getattr(options, "regenerate", False):
+    if existing.is_file() and not options.regenerate:
         # The Dockerfile is used as it is: a template or package answer would be ignored.
         prompts.explain(f"{options.name} already has a Dockerfile ({existing}); it is used as it is. "
                         f"Change it by editing it, or with `image-update {options.name} --packages PKG...`.")

@@ -47,12 +47,10 @@ def apt_line(packages: list[str]) -> str:
 def read_apt(text: str) -> list[str]:
     """The system packages of the Dockerfile's apt block ([] when it has none)."""
     lines = text.splitlines()
-    for index, line in enumerate(lines):
-        if line.strip().startswith("# ds01-apt:") and index + 1 < len(lines):
-            following = lines[index + 1].strip()
-            if following.startswith(APT_INSTALL) and following.endswith(APT_CLEANUP):
-                return following[len(APT_INSTALL):-len(APT_CLEANUP)].split()
-            return []
+    index = _marker_index(lines, "# ds01-apt:")
+    following = lines[index + 1].strip() if index is not None and index + 1 < len(lines) else ""
+    if following.startswith(APT_INSTALL) and following.endswith(APT_CLEANUP):
+        return following[len(APT_INSTALL):-len(APT_CLEANUP)].split()
     return []
 
 

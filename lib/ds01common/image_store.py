@@ -12,7 +12,7 @@ from pathlib import Path
 from . import dockerapi, events, image_build, log, names
 from . import labels as label
 from .errors import Ds01Error, NotFound, PermissionDenied
-from .images import dockerfile_path, project_bytes, resolve_reference, templates_location
+from .images import dockerfile_path, project_bytes, project_text, resolve_reference, templates_location
 from .units import iso_utc
 
 TYPE_CHECKING = False  # not typing's: importing typing would cost every command
@@ -86,7 +86,7 @@ def build(docker: Any, config: Any, user: User, project: str, *, no_cache: bool 
     if not path.is_file():
         raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
     reference = names.image_name(user.name, project, tag, uid=user.uid)
-    built = image_build.compose(project_bytes(user, path).decode(errors="replace"), user_step())
+    built = image_build.compose(project_text(user, path), user_step())
     previous = _current_id(docker, reference)
     recent: list[str] = []
     image_id = None

@@ -233,7 +233,7 @@ def add_build_steps(config: Any, user: Any, project: str, *, apt: Sequence[str] 
     path = dockerfile_path(config, user, project)
     if not path.is_file():
         raise NotFound(f"no Dockerfile at {path}: create it with `image-create {project}`")
-    text = project_text(user, path)
+    original = text = project_text(user, path)
     packages = image_steps.read_apt(text)
     if apt:
         text, packages = image_steps.with_apt(text, apt)
@@ -247,7 +247,7 @@ def add_build_steps(config: Any, user: Any, project: str, *, apt: Sequence[str] 
                 raise Ds01Error(f"{given} is not a text requirements file") from None
             write_text(target, content, user)
         text = image_steps.with_requirements(text)
-    if text != project_text(user, path):
+    if text != original:
         write_text(path, text, user)
     return packages
 

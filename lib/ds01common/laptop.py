@@ -150,9 +150,10 @@ def devcontainer(user: Any, project: str, home: str) -> dict[str, Any]:
 
 def write_devcontainer(config: Any, user: Any, project: str, *, force: bool = False) -> tuple[Path, bool]:
     """Write the project's .devcontainer/devcontainer.json (kept when it exists unless `force`)."""
+    from .images import project_dir
     from .userfiles import make_directory, write_text
 
-    workspace = config.workspace_dir(user.home) / names.validate_name(project, "project")
+    workspace = project_dir(config, user, project)
     if not workspace.is_dir():
         raise NotFound(f"no project folder {workspace}: run `project-init {project}` first")
     path = workspace / ".devcontainer" / "devcontainer.json"

@@ -119,10 +119,11 @@ def list_containers(docker: Any) -> list[ContainerInfo]:
 
     One sparse listing (no per-container inspect): fast, and a container removed meanwhile
     cannot make it fail."""
-    return [info for info in map(_describe, dockerapi.list_sparse(docker, MANAGED_FILTER)) if info is not None]
+    return [info for info in map(describe, dockerapi.list_sparse(docker, MANAGED_FILTER)) if info is not None]
 
 
-def _describe(container: EngineContainer) -> ContainerInfo | None:
+def describe(container: EngineContainer) -> ContainerInfo | None:
+    """The container as the ledger sees it; None when DS01 did not make it."""
     labels = container.labels
     if not label.is_managed(labels):
         return None

@@ -60,15 +60,6 @@ def ds01_name(typed: str) -> MappedName:
     return MappedName(typed, names.validate_name(typed.replace(".", "-").lower()))
 
 
-def framework_key(framework: str, version: str) -> str:
-    return f"{framework.strip().lower()}-{version.strip()}"
-
-
-def resolve_framework(config: Any, framework: str, version: str) -> str:
-    """The image for FRAMEWORK VERSION (frameworks.resolve's rules); NotFound listing every pair."""
-    return frameworks.resolve(config.frameworks, framework, version).image
-
-
 def check_models_dir(path: str, user: User) -> Path:
     """`-m DIR` as an absolute path (`~` is the user's home); NotFound when it is not a directory.
 

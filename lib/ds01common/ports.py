@@ -96,7 +96,7 @@ def reserve(docker: Any, state_dir: str | PathLike[str], port_range: PortRange,
             is_free: Callable[[int], bool] = host_port_free) -> Iterator[int]:
     """A free host port, held under the ports lock while the block creates the container labelled with it."""
     with statefile.locked(str(Path(state_dir) / LOCK_NAME)):
-        entries = dockerapi.list_all_entries(docker)
+        entries = dockerapi.container_summaries(docker, {})  # every owner's: any may hold a port
         yield choose(ports_taken(entries), port_range, is_free)
 
 

@@ -100,14 +100,14 @@ def launch(docker: Any, config: Any, user: User, name: str, *, state_dir: StrPat
     if not workspace.is_dir():
         raise NotFound(f"no project {name} in {workspace.parent}: create it with `project-init {name}`")
     built = False
+    image = names.image_name(user.name, name, uid=user.uid)
     if not image_store.image_exists(docker, user, name):
         path, written = images.write_dockerfile(config, user, name, templates_dir=templates_dir)
         if written:
             _say(on_step, "image-create", f"{path} written")
         image_store.build(docker, config, user, name, on_output=on_output, log_dir=log_dir)
         built = True
-        _say(on_step, "image-build", f"image {names.image_name(user.name, name, uid=user.uid)}")
-    image = names.image_name(user.name, name, uid=user.uid)
+        _say(on_step, "image-build", f"image {image}")
     notice = None
     gpu_slots: list[str] = []
     try:

@@ -352,10 +352,9 @@ def open_directory_nofollow_below(base: Path, parts: Iterable[str], what: str) -
 
 # --- images ---
 
-def _repository(reference: str) -> str:
-    name = reference.split("@", 1)[0]
-    head, _, tail = name.rpartition(":")
-    return head if head and "/" not in tail else name
+def _tagged(reference: str) -> str:
+    """`reference` with its tag spelled out (`:latest` when it names none)."""
+    return reference if ":" in reference.rsplit("/", 1)[-1] else f"{reference}:latest"
 
 
 def _own_prefix(user: UserLike) -> str:
@@ -373,11 +372,9 @@ def image_allowed(reference: str, user: UserLike, configured: Iterable[str], pat
         return False
     if reference.startswith(_own_prefix(user)):
         return True
-    with_tag = reference if ":" in reference.rsplit("/", 1)[-1] else f"{reference}:latest"
-    for image in configured:
-        image_tagged = image if ":" in image.rsplit("/", 1)[-1] else f"{image}:latest"
-        if with_tag == image_tagged:
-            return True
+    with_tag = _tagged(reference)
+    if any(with_tag == _tagged(image) for image in configured):
+        return True
     return any(fnmatch.fnmatchcase(reference, pattern) or fnmatch.fnmatchcase(with_tag, pattern)
                for pattern in patterns)
 

@@ -11,7 +11,6 @@ import re
 import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from . import process
 from .errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable
@@ -290,25 +289,22 @@ class Slurm:
         return parse_sinfo(self.run(["sinfo", "-h", "-o", "%P|%a|%D|%t|%G"]).stdout)
 
     # actions
-    def submit(self, script: str, user: int | None = None, test_only: bool = False) -> int:
-        """sbatch the script (on stdin); the job id, or 0 for --test-only."""
-        command = ["sbatch", "--parsable"] + (["--test-only"] if test_only else [])
-        result = self.run(command, input=script, user=user)
-        if test_only:
-            return 0
+    def submit(self, script: str, user: int | None = None) -> int:
+        """sbatch the script (on stdin); the job id."""
+        result = self.run(["sbatch", "--parsable"], input=script, user=user)
         return _int(result.stdout.strip().split(";")[0])
 
     def cancel(self, job_id: int, user: int | None = None) -> None:
         self.run(["scancel", str(job_id)], user=user)
 
-    def step(self, job_id: int, command: list[str], *, user: int | None = None, terminal: bool = False,
-             capture: bool = False, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+    def step(self, job_id: int, command: list[str], *, user: int | None = None,
+             terminal: bool = False) -> subprocess.CompletedProcess[str]:
         """Run `command` as a step sharing the job's allocation, on its node; never raises on the
         command's own exit status (the caller passes it through)."""
         srun = ["srun", "--jobid", str(job_id), "--overlap", "--quiet", "-N1", "-n1"]
         srun += ["--pty"] if terminal else []
-        if terminal or capture:
-            return self.run(srun + command, check=False, capture=capture, user=user, timeout=timeout)
+        if terminal:
+            return self.run(srun + command, check=False, capture=False, user=user, timeout=None)
         # The command's own output streams through; srun's line about its exit code is dropped
         # (the exit code itself is passed on, as on one server).
         code = self._pass_through(srun + command, _srun_exit_line, env=self.environment() or None, user=user)
@@ -348,10 +344,6 @@ def from_settings(slurm_conf: str | None, environment: Mapping[str, str]) -> Slu
     """A Slurm for the config's cluster section; `environment`: the command's (context.environment:
     the tools need PATH and, for sbatch, the user's environment to hand to the job)."""
     return Slurm(conf=slurm_conf, environment=environment)
-
-
-def available(slurm_conf: str | None) -> bool:
-    return process.which("sbatch") is not None and (slurm_conf is None or Path(slurm_conf).exists())
 
 
 __all__ = ["Job", "Node", "GresCount", "Partition", "Slurm", "parse_squeue", "parse_nodes", "parse_record",

@@ -20,6 +20,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from .cluster import job_size
 from .records import Limits
 from .slurm import Slurm
 
@@ -76,11 +77,10 @@ class Current:
 
 
 def qos_for(name: str, limits: Limits) -> QosSpec:
+    size = job_size(limits)
     return QosSpec(name=name, priority=limits.priority, gpus_per_user=limits.max_mig_instances,
-                   jobs_per_user=limits.max_containers_per_user,
-                   wall_minutes=math.ceil(limits.max_runtime / 60) if limits.max_runtime else None,
-                   cpus_per_job=math.ceil(limits.max_cpus) if limits.max_cpus else None,
-                   memory_mb_per_job=math.ceil(limits.memory / 2**20) if limits.memory else None,
+                   jobs_per_user=limits.max_containers_per_user, wall_minutes=size.minutes,
+                   cpus_per_job=size.cpus, memory_mb_per_job=size.memory_mb,
                    gpus_per_job=limits.max_gpus_per_container)
 
 

@@ -263,6 +263,7 @@ class FakeImages:
         self.removed: list[str] = []
 
     def get(self, reference: str) -> FakeImage:
+        self._engine.calls["image_inspect"] += 1
         image = self._engine.images_by_reference.get(reference)
         if image is None:
             raise docker.errors.ImageNotFound(f"No such image: {reference}", response=_Response(404),

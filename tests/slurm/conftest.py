@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from helpers import missing as _missing
 
 SCRIPT = Path(__file__).with_name("start-slurm.sh")
 PROGRAMS = ("munged", "mariadbd", "slurmdbd", "slurmctld", "slurmd", "sbatch", "sacctmgr")
@@ -32,12 +33,6 @@ class SlurmCluster:
         if check and result.returncode != 0:
             raise AssertionError(f"{' '.join(command)}: {result.stdout}{result.stderr}")
         return result
-
-
-def _missing(reason):
-    if os.environ.get("DS01_REQUIRE_DOCKER") == "1":
-        pytest.fail(f"DS01_REQUIRE_DOCKER=1 but {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@
 import os
 
 import pytest
-from ds01common import container_listing, container_spec, containers, identity, inventory
+from ds01common import container_listing, container_spec, containers, identity, inventory, names
 from ds01common.errors import Ds01Error, NotFound, PermissionDenied, ResourcesUnavailable, UsageError
 from lifecycle_host import GENEROUS, make_host
 
@@ -218,6 +218,21 @@ def test_deploy_starts_the_container_it_created_without_looking_it_up_again(worl
     assert result["status"] == "running" and "container" not in result
     # Two inspections: create's check that the container exists and start's reload; no third by name.
     assert world.engine.calls["start"] == 1 and world.engine.calls["inspect"] == 2
+
+
+def test_a_deploy_looks_its_image_up_once_for_the_choice_and_once_for_the_image_check(world):
+    containers.deploy(world.engine, world.config, world.alice, "demo", image=IMAGE, cpu_only=True,
+                      state_dir=world.state, log_dir=world.log)
+    # security.check_image's inspect and the choice's; HOME inside is read from the choice's.
+    assert world.engine.calls["image_inspect"] == 2
+
+
+def test_a_deploy_of_the_projects_own_image_looks_it_up_once(world):
+    own = names.image_name("alice", "demo", uid=world.alice.uid)
+    world.engine.add_image(own)
+    result = containers.deploy(world.engine, world.config, world.alice, "demo", cpu_only=True,
+                               state_dir=world.state, log_dir=world.log)
+    assert result["image"] == own and world.engine.calls["image_inspect"] == 1
 
 
 def test_stop_waits_the_given_seconds_and_leaves_a_stopped_container_alone(world):

@@ -19,7 +19,7 @@ def config(ds01_env):
 
 
 def test_a_known_pair_names_its_image_whatever_the_case(config):
-    assert mlc.resolve_framework(config, "PYTORCH", "2.8.0") == "pytorch/pytorch:2.8.0"
+    assert frameworks.resolve(config.frameworks, "PYTORCH", "2.8.0").image == "pytorch/pytorch:2.8.0"
     assert frameworks.resolve(TABLE, "tensorflow", "2.16.1").title == "Tensorflow 2.16.1"
 
 
@@ -32,22 +32,22 @@ def test_versions_match_with_or_without_trailing_zero_parts():
 
 def test_an_unknown_pair_lists_what_exists_newest_first(config):
     with pytest.raises(NotFound) as raised:
-        mlc.resolve_framework(config, "pytorch", "1.0")
+        frameworks.resolve(config.frameworks, "pytorch", "1.0")
     assert "available: Pytorch 2.10.0, Pytorch 2.8.0, pytorch 2.3, Tensorflow 2.16.1" in str(raised.value)
 
 
 def test_no_frameworks_configured_says_so(ds01_env):
     config = config_module.load(ds01_env["config"])
     with pytest.raises(NotFound, match="none configured"):
-        mlc.resolve_framework(config, "pytorch", "2.3")
+        frameworks.resolve(config.frameworks, "pytorch", "2.3")
 
 
 def test_the_shipped_table_answers_aimes_example_commands():
     shipped = config_module.load(ROOT / "config" / "resource-limits.yaml")
     names = {row.name for row in frameworks.table(shipped.frameworks)}
     assert {"Pytorch", "Tensorflow", "Jax"} <= names
-    assert "2.8.0" in mlc.resolve_framework(shipped, "Pytorch", "2.8.0")
-    assert "-gpu" in mlc.resolve_framework(shipped, "tensorflow", "2.16.1")
+    assert "2.8.0" in frameworks.resolve(shipped.frameworks, "Pytorch", "2.8.0").image
+    assert "-gpu" in frameworks.resolve(shipped.frameworks, "tensorflow", "2.16.1").image
 
 
 def test_the_table_says_which_images_are_present():
@@ -192,8 +192,8 @@ def test_mlc_start_acts_for_the_user_named_after_the_name(monkeypatch):
             seen["user"] = user_option
 
     monkeypatch.setattr(mlc_family.cli, "Context", Context)
-    monkeypatch.setitem(mlc_family.SUBCOMMANDS, "start", mlc_family.SUBCOMMANDS["start"]._replace(
-        run=lambda args, context: seen.update(command=args.command) or 0))
+    monkeypatch.setattr(mlc_family.SUBCOMMANDS["start"], "run",
+                        lambda args, context: seen.update(command=args.command) or 0)
     _build, main = mlc_family.subcommand("start", "doc")
     assert main(["box", "--user", "alice", "nvidia-smi", "-L"]) == 0
     assert seen == {"user": "alice", "command": ["nvidia-smi", "-L"]}

@@ -7,13 +7,12 @@ Pure functions of a `JobRequest`, so tests check every line without Slurm or Doc
 from __future__ import annotations
 
 import json
-import math
 import shlex
 from dataclasses import asdict, dataclass
 
 from .. import labels as label
 from .. import names
-from ..cluster import ClusterSettings, gpu_type_for
+from ..cluster import ClusterSettings, gpu_type_for, job_size
 from ..errors import PermissionDenied, ResourcesUnavailable, UsageError
 from ..inside import FOREIGN_HOME
 from ..records import Limits
@@ -95,12 +94,10 @@ def build_request(*, name: str, login: str, user: str, uid: int, gid: int, image
     per_container = limits.max_gpus_per_container
     if per_container is not None and count > per_container:
         raise ResourcesUnavailable(f"{count} GPUs asked for, but one container may have at most {per_container}")
-    cpus = math.ceil(limits.max_cpus) if limits.max_cpus else None
-    memory_mb = math.ceil(limits.memory / 2**20) if limits.memory else None
-    minutes = math.ceil(limits.max_runtime / 60) if limits.max_runtime else None
+    size = job_size(limits)
     return JobRequest(name=name, login=login, user=user, uid=uid, gid=gid, image=image, workspace=workspace,
                       gpu_count=count, gpu_type=gpu_type_for(cluster, full_gpu) if count else None,
-                      full_gpu=full_gpu, cpus=cpus, memory_mb=memory_mb, minutes=minutes,
+                      full_gpu=full_gpu, cpus=size.cpus, memory_mb=size.memory_mb, minutes=size.minutes,
                       partition=cluster.partition if cluster else None,
                       account=cluster.account if cluster else None, shm_size=limits.shm_size,
                       pids_limit=limits.pids_limit, home=home or FOREIGN_HOME)

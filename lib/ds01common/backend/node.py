@@ -138,7 +138,7 @@ def _docker_cli() -> str:
     return program
 
 
-def step(verb: str, name: str, command: list[str], environment: Mapping[str, str]) -> int:
+def step(verb: str, name: str, command: list[str]) -> int:
     """One verb for an existing job's container, as the job's owner, on its node."""
     from .. import container_exec
 
@@ -190,7 +190,7 @@ def main(argv: list[str]) -> int:
                            config=config_module.load(), state_dir=str(paths.state_dir()))
         if len(argv) >= 2:
             command = argv[argv.index("--") + 1:] if "--" in argv else argv[2:]
-            return step(argv[0], argv[1], command, environment)
+            return step(argv[0], argv[1], command)
         print("usage: python -m ds01common.backend.node job | VERB NAME [-- CMD...]", file=sys.stderr)
         return 2
     except Ds01Error as error:

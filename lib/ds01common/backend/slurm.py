@@ -83,7 +83,7 @@ class SlurmBackend:
 
     # --- create ---
 
-    def create(self, name: str, *, image: str | None = None, gpus: int | None = None, cpu_only: bool = False,
+    def create(self, name: str, *, image: str, gpus: int | None = None, cpu_only: bool = False,
                full_gpu: bool = False, wait: float | None = None, workspace: str | None = None,
                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
         """Submit the job and return once its container runs; see the module docstring."""
@@ -95,10 +95,8 @@ class SlurmBackend:
         limits = self.config.limits_for(self.user.login)
         workspace_path = container_spec.prepare_workspace(self.config, self.user, name, workspace)
         request = build_request(name=name, login=self.user.login, user=self.user.name, uid=self.user.uid,
-                                gid=self.user.gid,
-                                image=image or names.image_name(self.user.name, name, uid=self.user.uid),
-                                workspace=str(workspace_path), limits=limits, cluster=self.cluster, gpus=gpus,
-                                cpu_only=cpu_only, full_gpu=full_gpu)
+                                gid=self.user.gid, image=image, workspace=str(workspace_path), limits=limits,
+                                cluster=self.cluster, gpus=gpus, cpu_only=cpu_only, full_gpu=full_gpu)
         output = self.output_path(name)
         userfiles.make_directory(output.parent, self.user)
         script = job_script(request, python=self.python, lib_dir=lib_dir(), output=str(output))

@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import identity, slurm
+from .. import identity
 from ..cluster import settings
 from ..errors import Ds01Error
-from .slurm import SlurmBackend
+from .slurm import for_context
 
 
 def retire(config: Any, user: identity.User, name: str, *, environment: Mapping[str, str], actor: str | None = None,
@@ -19,6 +19,4 @@ def retire(config: Any, user: identity.User, name: str, *, environment: Mapping[
     cluster = settings(config)
     if cluster is None:  # pragma: no cover - the caller checks
         raise Ds01Error("no cluster configured")
-    tools = slurm.from_settings(cluster.slurm_conf, environment)
-    backend = SlurmBackend(config=config, cluster=cluster, user=user, tools=tools)
-    return backend.retire(name, actor=actor, reason=reason)
+    return for_context(config, cluster, user, None, environment).retire(name, actor=actor, reason=reason)

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from types import ModuleType
 
+HELP_ONLY = (["-h"], ["--help"])  # argv that prints the help text and nothing else
+
 
 def load(name: str) -> Callable[[list[str]], int]:
     """The `main(argv)` of the command called `name` (dispatchers get their prefix bound)."""
@@ -35,7 +37,7 @@ def launch(name: str) -> None:
     import os
     import sys
 
-    if sys.argv[1:] in (["-h"], ["--help"]):
+    if sys.argv[1:] in HELP_ONLY:
         # A lone help flag: the text `make install` rendered, when it is what argparse would
         # print now (rendered_help.py); argparse's import alone costs more than Python's start.
         from .rendered_help import lookup
@@ -52,7 +54,7 @@ def launch(name: str) -> None:
     def through_the_door(argv: list[str]) -> int:
         # Locked mode: re-run through sudo, or take the acting user from it (access.py). A bare
         # --help touches nothing the door guards, so it skips the door and its imports (pathlib).
-        if argv not in cli.HELP_ONLY:
+        if argv not in HELP_ONLY:
             from .. import access
 
             access.enter(name, argv, cli.process_environment())

@@ -17,7 +17,6 @@ import sys
 
 from .. import cli
 
-TIER = "atomic"
 DEFAULT_COMMAND = ["sh", "/workspace/run.sh"]
 
 
@@ -41,9 +40,8 @@ def _existing_image(context: cli.Context, name: str) -> str | None:
     from .. import backend, containers, dockerapi
     from ..errors import Ds01Error
 
-    if backend.is_cluster(context.config):
-        cluster = backend.for_command(context)
-        assert cluster is not None
+    cluster = backend.for_command(context)  # None on one server
+    if cluster is not None:
         for item in cluster.list():
             if item["name"] == name:
                 return str(item["image"]) or None

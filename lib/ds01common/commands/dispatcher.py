@@ -10,9 +10,9 @@ from .. import cli
 
 def build_parser(prefix: str) -> argparse.ArgumentParser:
     from .. import dispatch
+    from .registry import dispatcher_summary
 
-    parser = cli.parser(f"Run a {prefix} command: `{prefix} SUB ARGS...` is the same as `{prefix}-SUB ARGS...`.",
-                        epilog=dispatch.describe_subcommands(prefix))
+    parser = cli.parser(dispatcher_summary(prefix), epilog=dispatch.describe_subcommands(prefix))
     from .. import __version__
 
     # AIME's `mlc -v`; the same on every family.

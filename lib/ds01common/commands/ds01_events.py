@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 
 from .. import cli
 
-TIER = "admin"
 FOLLOW_BACKLOG = 10
 EVENT_HEADERS = ("TIME", "USER", "EVENT", "DETAILS")
 

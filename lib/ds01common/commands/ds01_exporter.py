@@ -22,16 +22,14 @@ TYPE_CHECKING = False  # typing's own flag would import typing, which this comma
 if TYPE_CHECKING:
     from typing import Any
 
-TIER = "admin"
 INVENTORY_SECONDS = 300.0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = cli.parser(__doc__)
-    where = parser.add_mutually_exclusive_group(required=True)
-    where.add_argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (e.g. 127.0.0.1:9401)")
-    where.add_argument("--textfile", metavar="PATH", help="write one snapshot to PATH (atomically) and exit")
-    return parser
+    return cli.parser(__doc__, cli.exclusive(
+        cli.Argument("--listen", metavar="ADDR:PORT", help="serve /metrics here (e.g. 127.0.0.1:9401)"),
+        cli.Argument("--textfile", metavar="PATH", help="write one snapshot to PATH (atomically) and exit"),
+        required=True))
 
 
 def make_collector(context: cli.Context) -> Any:

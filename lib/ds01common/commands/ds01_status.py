@@ -25,13 +25,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    from .. import adminviews
-
     context = cli.Context()
     from .. import backend
     if backend.is_cluster(context.config):  # Slurm cluster: read squeue/scontrol/sinfo
         from ..backend import cli_slurm
         return cli_slurm.ds01_status(context, args.json)
+    from .. import adminviews
+
     document = adminviews.status(context.docker, context.config, state_dir=context.state_dir,
                                  log_dir=context.log_dir)
     if args.json:

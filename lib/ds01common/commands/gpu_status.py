@@ -36,15 +36,15 @@ def _of(value: float, limit: float | None, digits: int = 0) -> str:
 
 def main(argv: list[str]) -> int:
     args = build_parser().parse_args(argv)
-    # allocator_admin, not allocator: status needs the ledger and queue, not the placement policy.
-    from .. import allocator_admin
-    from ..units import format_size
-
     context = cli.Context()
     from .. import backend
     if backend.is_cluster(context.config):  # Slurm cluster: read squeue/scontrol/sinfo
         from ..backend import cli_slurm
         return cli_slurm.gpu_status(context, args.json)
+    # allocator_admin, not allocator: status needs the ledger and queue, not the placement policy.
+    from .. import allocator_admin
+    from ..units import format_size
+
     document = allocator_admin.status(context.docker, context.config, state_dir=context.state_dir,
                                       log_dir=context.log_dir)
     usage = allocator_admin.usage(document, context.config)

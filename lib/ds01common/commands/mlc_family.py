@@ -15,8 +15,6 @@ from .. import cli, log
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every mlc command (and --help) would pay for
 if TYPE_CHECKING:
-    from typing import Any
-
     from ..identity import User
 
 ParserMaker = Callable[[], argparse.ArgumentParser]
@@ -180,14 +178,15 @@ def _list(args: argparse.Namespace, context: cli.Context) -> int:
 
     # No SDK client: one socket call (see container-list).
     items = mlc.list_rows(None, _listed_user(args, context))
-    if args.json:
-        cli.print_json(items)
-        return 0
-    rows = [([item["user"]] if args.all_users else [])
-            + [item["name"], item["framework"] or "-", item["status"], item["image"], ",".join(item["gpus"]) or "-"]
-            for item in items]
-    headers = (("USER",) if args.all_users else ()) + ("CONTAINER", "FRAMEWORK", "STATUS", "IMAGE", "GPUS")
-    cli.print_table(rows, headers, empty="no containers (create one with `mlc create NAME FRAMEWORK VERSION`)")
+
+    def table() -> cli.Table:
+        rows = [([item["user"]] if args.all_users else [])
+                + [item["name"], item["framework"] or "-", item["status"], item["image"], ",".join(item["gpus"]) or "-"]
+                for item in items]
+        return rows, (("USER",) if args.all_users else ()) + ("CONTAINER", "FRAMEWORK", "STATUS", "IMAGE", "GPUS")
+
+    cli.print_listing(args.json, items, table,
+                      empty="no containers (create one with `mlc create NAME FRAMEWORK VERSION`)")
     return 0
 
 
@@ -203,11 +202,7 @@ def _stats(args: argparse.Namespace, context: cli.Context) -> int:
 
     name = _name(args) if args.name else None
     stats = container_stats.collect(context.docker, context.user, name)
-    if args.json:
-        cli.print_json(stats)
-        return 0
-    rows, headers = container_cli.stats_rows(stats)
-    cli.print_table(rows, headers, empty="no containers")
+    cli.print_listing(args.json, stats, lambda: container_cli.stats_rows(stats), empty="no containers")
     return 0
 
 
@@ -300,11 +295,6 @@ class Sub:
         self.run = run
         # Parses argv instead of parser.parse_args (before the context, which needs the final --user).
         self.parse = parse
-
-    def _replace(self, **changes: Any) -> Sub:
-        """A copy with some fields changed (as the NamedTuple it was offered; tests use it)."""
-        fields = {name: getattr(self, name) for name in self.__slots__}
-        return Sub(**{**fields, **changes})
 
 
 SUBCOMMANDS: dict[str, Sub] = {

@@ -45,13 +45,17 @@ class Command(_CommandFields):
     def summary(self) -> str:
         """First line of the module's docstring (for a dispatcher: its family's description)."""
         if self.prefix:
-            return (f"Run a {self.prefix} command: `{self.prefix} SUB ARGS...` is the same as "
-                    f"`{self.prefix}-SUB ARGS...`.")
+            return dispatcher_summary(self.prefix)
         quick = _summary_line(self.module_path)
         if quick is not None:
             return quick
         lines = docstring(self.module_path).strip().splitlines()
         return lines[0] if lines else ""
+
+
+def dispatcher_summary(prefix: str) -> str:
+    """A dispatcher's one-line description: its --help and the command lists share it."""
+    return f"Run a {prefix} command: `{prefix} SUB ARGS...` is the same as `{prefix}-SUB ARGS...`."
 
 
 COMMANDS: tuple[Command, ...] = (

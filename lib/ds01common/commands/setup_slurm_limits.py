@@ -17,8 +17,6 @@ import pwd
 
 from .. import cli, log
 
-TIER = "admin"
-
 
 def build_parser() -> argparse.ArgumentParser:
     return cli.parser(__doc__,

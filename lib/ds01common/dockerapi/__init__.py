@@ -28,7 +28,6 @@ from .containers import (
     inspect_container,
     inspect_container_json,
     kill_quietly,
-    list_all_entries,
     list_containers,
     list_sparse,
     remove_container,
@@ -46,7 +45,7 @@ __all__ = [
     "container_details", "container_logs", "container_stats_once", "container_summaries", "create_container",
     "engine_address", "engine_info", "engine_runtimes", "errors", "exec_in_container", "follow_logs",
     "get_container", "get_image", "get_or_none", "gpu_device_requests", "image_summaries", "inspect_container",
-    "inspect_container_json", "inspect_image", "kill_quietly", "list_all_entries", "list_containers",
+    "inspect_container_json", "inspect_image", "kill_quietly", "list_containers",
     "list_sparse", "pull_image", "remove_container", "remove_image", "remove_quietly", "start_and_inspect",
     "start_container", "stop_and_inspect", "stop_container", "translate",
 ]

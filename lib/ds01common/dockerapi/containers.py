@@ -12,7 +12,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
 from .client import errors
-from .lazy import unix_get_json
+from .lazy import LazyClient, list_filters
 
 TYPE_CHECKING = False  # typing's own flag would import typing, which every command would pay for
 if TYPE_CHECKING:
@@ -90,32 +90,15 @@ def list_sparse(client: Any, filters: Mapping[str, Any]) -> list[EngineContainer
 def list_containers(filters: Mapping[str, str | Sequence[str]], client: Any = None) -> list[dict[str, Any]]:
     """Docker's container list (every state) as dicts, in one engine call.
 
-    With no client and a local unix socket it speaks HTTP itself: importing the docker SDK
-    takes several times longer than the call, and listing is what users run most."""
-    from .client import connect, engine_address
-
-    normal = {key: [value] if isinstance(value, str) else list(value) for key, value in filters.items()}
-    if client is None and engine_address().startswith("unix://"):
-        found: list[dict[str, Any]] = unix_get_json(engine_address()[len("unix://"):], "/containers/json",
-                                                    {"all": "1", "filters": normal})
-        return found
-    client = client or connect()
-    with errors("containers"):
-        listed: list[dict[str, Any]] = client.api.containers(all=True, filters=normal)
-        return listed
+    With no client, a LazyClient's: on a local unix socket it speaks HTTP itself, as importing
+    the docker SDK takes several times longer than the call, and listing is what users run most."""
+    return container_summaries(client or LazyClient(), list_filters(filters))
 
 
 def container_summaries(client: Any, filters: Mapping[str, Any], what: str = "containers") -> list[dict[str, Any]]:
     """The engine's container list (every state) matching `filters`, as its JSON entries (one call)."""
     with errors(what):
         entries: list[dict[str, Any]] = client.api.containers(all=True, filters=dict(filters))
-    return entries
-
-
-def list_all_entries(client: Any) -> list[dict[str, Any]]:
-    """The engine's container list, every state and every owner, as its JSON entries."""
-    with errors("containers"):
-        entries: list[dict[str, Any]] = client.api.containers(all=True)
     return entries
 
 

@@ -79,10 +79,8 @@ class _LazyContainers:
              **options: Any) -> list[Any]:
         address = engine_address(self._owner.environment)
         if sparse and not options and not self._owner.connected and address.startswith("unix://"):
-            normal = {key: [value] if isinstance(value, str) else list(value)
-                      for key, value in (filters or {}).items()}
             found = unix_get_json(address[len("unix://"):], "/containers/json",
-                                  {"all": "1" if all else "0", "filters": normal})
+                                  {"all": "1" if all else "0", "filters": list_filters(filters or {})})
             return [ListedContainer(item) for item in found]
         return self._owner.real().containers.list(all=all, filters=dict(filters) if filters else None,
                                                   sparse=sparse, **options)
@@ -128,7 +126,7 @@ class _LazyImages:
         from .. import engine_http
 
         attrs = engine_http.request(socket_path, "GET", f"/images/{engine_http.quoted(name)}/json")
-        return engine_http.Image(attrs, lambda image_id: self._owner.real().images.get(image_id))
+        return engine_http.Image(attrs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._owner.real().images, name)
@@ -155,8 +153,7 @@ class _LazyApi:
             return self._owner.real().api.containers(all=all, filters=filters, **options)
         params: dict[str, Any] = {"all": "1" if all else "0"}
         if filters:
-            params["filters"] = {key: [value] if isinstance(value, str) else list(value)
-                                 for key, value in filters.items()}
+            params["filters"] = list_filters(filters)
         return self._request("GET", "/containers/json", params)
 
     @staticmethod
@@ -201,6 +198,11 @@ def unix_get_json(socket_path: str, path: str, params: dict[str, Any]) -> Any:
 
     with errors("containers"):
         return engine_http.request(socket_path, "GET", path, params)
+
+
+def list_filters(filters: Mapping[str, Any]) -> dict[str, list[str]]:
+    """A listing's filters as the Engine API takes them: every value a list ("label=x" alone too)."""
+    return {key: [value] if isinstance(value, str) else list(value) for key, value in filters.items()}
 
 
 def gpu_device_requests(uuids: Iterable[str]) -> list[dict[str, Any]]:

@@ -29,10 +29,10 @@ from typing import IO, Any
 from ..errors import PermissionDenied
 
 # Re-exported: readers of the log need only this module.
+from ..events import EVENTS_FILE as EVENTS_FILE
 from ..events import Event as Event
 from ..events import parse_line as parse_line
 
-EVENTS_FILE = "events.jsonl"
 Entry = Event  # what every reader here returns
 
 # lifecycle event -> (action, reason when the details do not say)

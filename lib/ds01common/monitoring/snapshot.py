@@ -13,7 +13,6 @@ memory, utilisation and processes only when the GPUs are real, not simulated.
 
 from __future__ import annotations
 
-import copy
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,9 +21,11 @@ from typing import Any
 
 from .. import gpu_outside, gpuqueue, identity, ledger, lifecycle
 from .. import labels as label
+from ..allocator_admin import limits_of
 from ..errors import Ds01Error
 from ..inventory import Inventory
-from ..records import Limits
+from ..names import short_name
+from ..records import EngineContainer, Limits
 
 MANAGED_FILTER = label.MANAGED_FILTER
 SLOT_STATES = ("free", "assigned", "reserved")
@@ -83,18 +84,7 @@ class Snapshot:
 
 def container_info(entry: dict[str, Any]) -> ledger.ContainerInfo | None:
     """A ledger ContainerInfo from one entry of the engine's container list (None if not DS01's)."""
-    labels = entry.get("Labels") or {}
-    if not label.is_managed(labels):
-        return None
-    name = (entry.get("Names") or [entry.get("Id", "")])[0].lstrip("/")
-    created = labels.get(label.CREATED_AT) or str(entry.get("Created") or "")
-    return ledger.ContainerInfo(name, str(entry.get("Id")), labels.get(label.USER, ""),
-                                label.slot_ids(labels),
-                                str(entry.get("State") or ""), created)
-
-
-def _short(docker_name: str | None) -> str | None:
-    return docker_name.split("._.", 1)[0] if docker_name else None
+    return ledger.describe(EngineContainer.from_list_entry(entry))
 
 
 class _Limits:
@@ -106,12 +96,7 @@ class _Limits:
 
     def __call__(self, user: str) -> Limits:
         if user not in self._cache:
-            try:
-                login = self._lookup(user).login
-            except Ds01Error:
-                login = user
-            limits: Limits = self._config.limits_for(login)
-            self._cache[user] = limits
+            self._cache[user] = limits_of(self._config, user, self._lookup)
         return self._cache[user]
 
 
@@ -126,7 +111,8 @@ def collect(list_containers: ListContainers, config: Any, inventory: Inventory, 
     except Ds01Error:
         snapshot.engine_up, infos = False, []
     # walk=True: no link at any component is followed; a planted one reads as empty, with a warning.
-    data = copy.deepcopy(ledger.read_state(state_dir, walk=True))
+    # A fresh document, parsed for this call alone: reconciling it in place touches no one else's.
+    data = ledger.read_state(state_dir, walk=True)
     if snapshot.engine_up:
         changes, _conflicts = ledger.reconcile(data, infos, inventory.weights, now=now, listed_at=now)
         snapshot.pending_corrections = len(changes)
@@ -167,7 +153,7 @@ def _slots(inventory: Inventory, data: ledger.LedgerDocument, usage: dict[str, A
         measured = usage.get(slot.uuid)
         utilization = getattr(measured, "utilization", None)
         views.append(SlotView(slot.id, slot.gpu, slot.profile or "full", round(slot.weight, 4), state,
-                              holder.user if holder else None, _short(holder.container if holder else None),
+                              holder.user if holder else None, short_name(holder.container if holder else None),
                               getattr(measured, "memory_used", None), getattr(measured, "memory_total", None),
                               None if utilization is None else utilization / 100))
     return views
@@ -180,7 +166,7 @@ def _containers(infos: list[ledger.ContainerInfo], idle_state: dict[str, Any],
         entry = idle_state.get(info.id) or {}
         running = info.status in ("running", "paused")
         idle = entry.get("idle_seconds") if running else None
-        views.append(ContainerView(_short(info.name) or info.name, info.user or "?", info.status or "unknown",
+        views.append(ContainerView(short_name(info.name) or info.name, info.user or "?", info.status or "unknown",
                                    len(info.slots), None if idle is None else float(idle),
                                    limits(info.user).idle_timeout if info.user else None,
                                    entry.get("measured_at") if running else None))
