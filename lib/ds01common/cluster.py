@@ -38,11 +38,7 @@ def settings(config: Any) -> ClusterSettings | None:
 
 
 def _seconds(value: Any) -> float:
-    """A duration already parsed from the file (seconds), or the table's default text ("2m")."""
-    if isinstance(value, str):
-        from .units import parse_duration
-
-        value = parse_duration(value)
+    """A duration as Config.section gives it: parsed to seconds, the table's default included."""
     return float(value or 120)
 
 

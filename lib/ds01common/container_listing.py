@@ -23,14 +23,15 @@ def summary(entry: dict[str, Any]) -> dict[str, Any]:
         "image": entry.get("Image"),
         "gpus": label.slot_ids(labels),
         "created": labels.get(label.CREATED_AT),
-        "port": int(labels[label.PORT]) if (labels.get(label.PORT) or "").isdigit() else None,
+        "port": label.host_port(labels),
     }
 
 
 def list_entries(docker: Any, user: User | None = None, status: str | None = None) -> list[dict[str, Any]]:
     """Docker's raw list entries for DS01 containers (one engine call), the user's or everyone's.
 
-    `docker` None lets dockerapi use its direct socket path (no SDK import: much faster)."""
+    `docker`: the command's client (a lazy one lists over the socket, without the SDK); None
+    makes one from this process's environment."""
     filters = {"label": [label.MANAGED_FILTER["label"]] + ([f"{label.USER}={user.name}"] if user else [])}
     if status:
         filters["status"] = [status]

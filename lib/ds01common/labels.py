@@ -35,6 +35,12 @@ def is_managed(labels: Mapping[str, str] | None) -> bool:
     return (labels or {}).get(MANAGED) == MANAGED_VALUE
 
 
+def host_port(labels: Mapping[str, str] | None) -> int | None:
+    """The host port a container's labels record, or None (made before ports existed)."""
+    value = (labels or {}).get(PORT) or ""
+    return int(value) if value.isdigit() else None
+
+
 def slot_ids(labels: Mapping[str, str] | None) -> list[str]:
     """The GPU slot ids a container's labels name, in label order (empty for CPU-only; spaces
     around ids in a hand-made label are ignored)."""

@@ -104,7 +104,7 @@ def start_jupyter(docker: Any, user: Any, name: str, host: str, *, state_dir: st
                   token: str | None = None, wait: Callable[[int], bool] = wait_until_answering) -> Jupyter:
     """Start JupyterLab in the user's container `name` (starting the container when stopped)."""
     container = containers.find(docker, user, name)
-    port = ports.port_of(container.labels)
+    port = label.host_port(container.labels)
     if port is None:
         raise NotFound(f"{name} was made before containers had a forwarded port: retire it "
                        f"(`container-retire {name}`) and deploy it again")

@@ -52,17 +52,11 @@ def parse_range(text: str | None) -> PortRange:
     return PortRange(first, last)
 
 
-def port_of(labels: Mapping[str, str] | None) -> int | None:
-    """The host port a container's labels record, or None (made before ports existed)."""
-    value = (labels or {}).get(label.PORT) or ""
-    return int(value) if value.isdigit() else None
-
-
 def ports_taken(entries: Iterable[Mapping[str, Any]]) -> set[int]:
     """Host ports held by these container list entries: DS01's labels and any published port."""
     taken: set[int] = set()
     for entry in entries:
-        port = port_of(entry.get("Labels"))
+        port = label.host_port(entry.get("Labels"))
         if port is not None:
             taken.add(port)
         for published in entry.get("Ports") or ():

@@ -50,3 +50,10 @@ def test_slot_ids_reads_the_comma_separated_label_and_ignores_empty_parts():
 
 def test_slot_ids_ignore_spaces_around_ids_in_a_hand_made_label():
     assert labels.slot_ids({labels.GPU_SLOTS: " 0 , 1:2 ,"}) == ["0", "1:2"]
+
+
+def test_host_port_reads_the_port_label_and_is_none_for_containers_made_before_ports():
+    assert labels.host_port({labels.PORT: "20004"}) == 20004
+    assert labels.host_port({}) is None
+    assert labels.host_port(None) is None
+    assert labels.host_port({labels.PORT: "not-a-port"}) is None

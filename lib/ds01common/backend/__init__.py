@@ -2,10 +2,9 @@
 and container_exec.py, untouched; `cluster: {scheduler: slurm}` in the config sends the
 container commands to backend.slurm, where each container is a Slurm job.
 
-`interface.Backend` is what both sides offer the commands; `for_command(context)` returns the
-Slurm backend, or None for one server, so a command checks that first and otherwise goes on
-exactly as before (one dict lookup on the single-server path, no import of this package's
-Slurm side).
+`for_command(context)` returns the Slurm backend, or None for one server, so a command checks
+that first and otherwise goes on exactly as before (one dict lookup on the single-server path,
+no import of this package's Slurm side).
 """
 
 from __future__ import annotations

@@ -39,7 +39,7 @@ def _guided() -> int:
 
     guided_modules.start("container-exit")
     context = cli.Context()
-    running = [item["name"] for item in container_listing.list_containers(None, context.user)]
+    running = [item["name"] for item in container_listing.list_containers(context.docker, context.user)]
     name, action = guided_modules.ask_exit(running)
     if name is None:
         print("you have no containers")

@@ -20,9 +20,10 @@ def main(argv: list[str]) -> int:
         return cli_slurm.list_containers(context, args)
     if args.all:
         context.require_admin("--all")
-    # The caller's own list needs neither the config nor the docker SDK (speed: one socket call).
+    # The caller's own list needs neither the config nor the docker SDK (speed: one socket call;
+    # the context's client is lazy and lists over the socket).
     user = None if args.all else context.user if args.user else context.caller
-    items = container_listing.list_containers(None, user)
+    items = container_listing.list_containers(context.docker, user)
     cli.print_listing(args.json, items, lambda: container_cli.list_rows(items, show_user=args.all),
                       empty="no containers (create one with `container-deploy NAME`)")
     return 0

@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
     if args.guided:
         from .. import container_listing, guided_modules
         guided_modules.start("container-run")  # before the engine is asked for the list
-        names = [item["name"] for item in container_listing.list_containers(None, context.user)]
+        names = [item["name"] for item in container_listing.list_containers(context.docker, context.user)]
         command = guided_modules.ask_run(command, args, names)
     elif not args.name:
         build_parser().error("NAME is required (or use --guided to be asked)")
