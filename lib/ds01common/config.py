@@ -135,11 +135,17 @@ class Config:
 
     def limits_for(self, username: str) -> Limits:
         """The user's resolved limits: every LIMIT_KEY parsed, plus 'group' and 'reason'."""
-        group = self.group_of(username)
+        override = (self.raw.get("user_overrides") or {}).get(username) or {}
+        return self._layered(self.group_of(username), override)
+
+    def group_limits(self, group: str) -> Limits:
+        """A group's own limits (built-in defaults <- defaults <- the group), whoever its members are."""
+        return self._layered(group, {})
+
+    def _layered(self, group: str | None, override: dict[str, Any]) -> Limits:
         merged = dict(BUILTIN_DEFAULTS)
         merged.update(_limit_items(self.raw.get("defaults")))
         merged.update(_limit_items(self.groups.get(group) if group is not None else None))
-        override = (self.raw.get("user_overrides") or {}).get(username) or {}
         merged.update(_limit_items(override))
         parsed = {key: LIMIT_PARSERS[key](merged[key]) for key in LIMIT_KEYS}
         return Limits(**parsed, group=group, reason=override.get("reason"))

@@ -104,7 +104,7 @@ def desired(config: object, account: str, extra_users: Iterable[str] = (),
         logins += list((group or {}).get("members") or [])
     logins += list((cfg.raw.get("user_overrides") or {}).keys()) + list(extra_users)
     for group in groups:
-        by_name[qos_name(group)] = qos_for(qos_name(group), _group_limits(cfg, group))
+        by_name[qos_name(group)] = qos_for(qos_name(group), cfg.group_limits(group))
     for login in dict.fromkeys(logins):
         if not user_exists(login):
             plan.skipped.append(login)
@@ -117,18 +117,6 @@ def desired(config: object, account: str, extra_users: Iterable[str] = (),
         plan.users.append(UserSpec(login=login, qos=name))
     plan.qos = list(by_name.values())
     return plan
-
-
-def _group_limits(cfg: object, group: str) -> Limits:
-    """A group's own limits (defaults <- group), whoever its members are."""
-    from typing import Any, cast
-
-    from . import config as config_module
-
-    merged = dict(config_module.BUILTIN_DEFAULTS)
-    for layer in (cast(Any, cfg).raw.get("defaults"), cast(Any, cfg).groups.get(group)):
-        merged.update({key: value for key, value in (layer or {}).items() if key in config_module.LIMIT_PARSERS})
-    return Limits(**{key: config_module.LIMIT_PARSERS[key](value) for key, value in merged.items()}, group=group)
 
 
 # --- reading sacctmgr's view ---
