@@ -54,8 +54,8 @@ def choose_image(docker: Any, config: Any, user: Any, name: str, image: str | No
     if image:
         from .security import check_image
 
-        check_image(docker, config, user, image)  # own, configured or images.allowed only (exit 4)
-        return image, None, pull_if_missing(docker, image)
+        found = check_image(docker, config, user, image)  # own, configured or images.allowed only (exit 4)
+        return image, None, found if found is not None else pull_if_missing(docker, image)
     own_project = project or name
     own = names.image_name(user.name, own_project, uid=user.uid)
     found = dockerapi.inspect_image(docker, own, f"image {own}")

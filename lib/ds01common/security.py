@@ -28,6 +28,8 @@ TYPE_CHECKING = False  # typing's own flag would import typing, which every comm
 if TYPE_CHECKING:  # types only: typing costs a command's start-up more than this module
     from typing import Any, Protocol, TypeVar
 
+    from .records import ImageDetails
+
     Result = TypeVar("Result")
 
     class UserLike(Protocol):
@@ -398,10 +400,11 @@ def require_image_allowed(reference: str, user: UserLike, configured: Iterable[s
                            "(image-list), a framework image, or ask an admin to add it to images.allowed")
 
 
-def check_image(docker: Any, config: Any, user: UserLike, reference: str) -> None:
+def check_image(docker: Any, config: Any, user: UserLike, reference: str) -> ImageDetails | None:
     """`--image reference` for `user`: PermissionDenied (exit 4) unless allowed (see
     `require_image_allowed`); an allowed image that is not here is left to the caller to pull,
-    and one that is neither here nor allowed is NotFound (DS01 pulls only allowed images)."""
+    and one that is neither here nor allowed is NotFound (DS01 pulls only allowed images).
+    Returns the inspect the check made (None: not here), so the caller need not look again."""
     from . import dockerapi
     from . import labels as label
     from .errors import NotFound
@@ -411,10 +414,11 @@ def check_image(docker: Any, config: Any, user: UserLike, reference: str) -> Non
     found = dockerapi.inspect_image(docker, reference)
     if found is None:
         if image_allowed(reference, user, configured, patterns) or reference.startswith("ds01-"):
-            return
+            return None
         raise NotFound(f"image {reference} is not on this server (DS01 pulls only the images in its "
                        "config; see `image-list`)")
     require_image_allowed(reference, user, configured, patterns, tags=found.tags, owner=found.labels.get(label.USER))
+    return found
 
 
 # --- mount sources (workspace, data, models) ---

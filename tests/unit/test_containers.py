@@ -220,11 +220,11 @@ def test_deploy_starts_the_container_it_created_without_looking_it_up_again(worl
     assert world.engine.calls["start"] == 1 and world.engine.calls["inspect"] == 2
 
 
-def test_a_deploy_looks_its_image_up_once_for_the_choice_and_once_for_the_image_check(world):
+def test_a_deploy_with_image_looks_it_up_once_for_the_check_the_choice_and_home(world):
     containers.deploy(world.engine, world.config, world.alice, "demo", image=IMAGE, cpu_only=True,
                       state_dir=world.state, log_dir=world.log)
-    # security.check_image's inspect and the choice's; HOME inside is read from the choice's.
-    assert world.engine.calls["image_inspect"] == 2
+    # security.check_image's inspect serves the choice, and HOME inside is read from it.
+    assert world.engine.calls["image_inspect"] == 1
 
 
 def test_a_deploy_of_the_projects_own_image_looks_it_up_once(world):

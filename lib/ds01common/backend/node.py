@@ -97,7 +97,9 @@ def run_job(docker: Any, request: JobRequest, job_environment: Mapping[str, str]
         from ..security import check_image
 
         # Same rule as on one server: own images, configured ones and images.allowed only.
-        check_image(docker, config, identity.current_user(), request.image)
+        image = check_image(docker, config, identity.current_user(), request.image)
+    else:
+        image = dockerapi.inspect_image(docker, request.image)
     leftover = dockerapi.get_container(docker, request.docker_name, f"container {request.name}")
     if leftover is not None:
         # A container of an earlier job that died without cleaning up (node crash): its job is gone.
@@ -105,7 +107,7 @@ def run_job(docker: Any, request: JobRequest, job_environment: Mapping[str, str]
             raise Ds01Error(f"a container named {request.docker_name} already exists on this node")
         dockerapi.remove_container(docker, leftover.id, force=True, what=f"container {request.name}")
     nvidia = "nvidia" in dockerapi.engine_runtimes(docker)
-    view = inside.for_image(request.image, inside.image_labels(dockerapi.inspect_image(docker, request.image)))
+    view = inside.for_image(request.image, inside.image_labels(image))
     port_range = ports.parse_range(config.setting("connect.ports") if config is not None else None)
     # The port is chosen and the container labelled with it under one lock, as on one server.
     reserved = ports.reserve(docker, state_dir, port_range) if state_dir else contextlib.nullcontext(None)
